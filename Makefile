@@ -1,0 +1,77 @@
+# tbot: the README's two commands are `make up` (run the fleet, paper mode, sim venues) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PM2 := node_modules/.bin/pm2
+export PM2_HOME := $(CURDIR)/.pm2
+DASHBOARD_PORT ?= 8080
+
+.PHONY: up down test lint typecheck venv deps-dev pm2 envs system-test-deps status logs bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(PM2): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+pm2: $(PM2)
+
+# Real env files are created once from the committed examples and never overwritten.
+envs:
+	@for example in envs/*.env.example; do \
+		target=$${example%.example}; \
+		if [ ! -f $$target ]; then cp $$example $$target; chmod 600 $$target; echo "created $$target"; fi; \
+	done
+
+up: venv pm2 envs
+	@mkdir -p logs/pm2
+	$(PM2) start ecosystem.config.js
+	@$(PY) -m shared.fleetwait --timeout 60 --port $(DASHBOARD_PORT)
+	@echo "tbot is running in paper mode on sim venues."
+	@echo "dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/  (operator token: see envs/dashboard.env)"
+	@echo "status: $(PM2) jlist | make status   stop: make down"
+
+status:
+	@$(PM2) ls
+
+down:
+	-@[ -x $(PM2) ] && $(PM2) delete ecosystem.config.js >/dev/null 2>&1; true
+	-@[ -x $(PM2) ] && $(PM2) kill >/dev/null 2>&1; true
+	@echo "tbot fleet stopped"
+
+# Browser and Redis tests need Debian's chromium and redis-server; installed here when missing (root only).
+system-test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing$$missing from Debian"; \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "note:$$missing missing and not root: those tests will be skipped"; fi; \
+	fi
+
+test: venv pm2 system-test-deps
+	$(VENV)/bin/ruff check shared surfaces dashboard client tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check shared surfaces dashboard client tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(VENV)/bin/tbot bench --list
+
+clean: down
+	rm -rf $(VENV) node_modules .pm2

@@ -1,0 +1,1 @@
+"""tbot-client: the open-source subscriber client."""

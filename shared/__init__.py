@@ -1,0 +1,1 @@
+"""tbot's shared library: bus, records, config, money, risk, venues, AI ensemble and audit."""

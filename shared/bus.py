@@ -1,0 +1,407 @@
+"""The JSONL bus: append-only logs of one JSON object per line, shared by every process.
+
+Why these choices:
+- Appends hold an exclusive ``fcntl.flock`` on the file, so records from several processes never interleave
+  or tear, whatever their size (a plain O_APPEND write is only atomic up to PIPE_BUF on pipes, and not at
+  all guaranteed on regular files for large writes).
+- The bus stamps every line with ``ts`` *inside* the lock. File order is therefore time order, which lets
+  :meth:`JsonlLog.seek` find "since yesterday" by binary search over byte offsets instead of a scan.
+  The stamp is the first key of the line and has a fixed width, so the search reads it without parsing JSON.
+- A writer killed mid-append leaves a line without its newline. Readers never return a line that has not
+  ended, and the next appender terminates the torn line first so its own record cannot glue onto it;
+  the torn fragment then reads as one corrupt line: skipped, counted and reported, never a crash.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import json
+import logging
+import os
+import select
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.timeutil import ISO_WIDTH, from_iso, ns_to_iso, to_iso
+
+log = logging.getLogger(__name__)
+
+_TS_PREFIX = b'{"ts":"'
+_CHUNK = 1 << 16
+
+
+class Durability(StrEnum):
+    """How far an append goes before it returns."""
+
+    FLUSH = "flush"  # in the kernel's page cache: survives a process crash, not a power cut
+    FSYNC = "fsync"  # on disk (fdatasync): survives a power cut; trades and order intents use this
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record read from a log, with the byte offsets that bracket its line."""
+
+    offset: int
+    next_offset: int
+    ts: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What a reader skipped; reported, never raised."""
+
+    corrupt_lines: int = 0
+    corrupt_offsets: list[int] = field(default_factory=list)
+
+    def note_corrupt(self, path: Path, offset: int, reason: str) -> None:
+        self.corrupt_lines += 1
+        if len(self.corrupt_offsets) < 1000:
+            self.corrupt_offsets.append(offset)
+        log.warning("skipped corrupt line in %s at byte %d: %s", path, offset, reason)
+
+
+def _serialize(record: Mapping[str, Any] | BaseModel) -> bytes:
+    """The record's JSON without the ``ts`` the bus stamps; JSON escapes newlines, so a line stays a line."""
+    if isinstance(record, BaseModel):
+        body = record.model_dump_json(by_alias=True, exclude={"ts"}).encode()
+    else:
+        body = json.dumps(
+            {k: v for k, v in record.items() if k != "ts"}, separators=(",", ":"), default=str
+        ).encode()
+    if not body.startswith(b"{") or b"\n" in body:
+        raise ValueError("a bus record must serialize to a single JSON object")
+    return body
+
+
+def _stamp(body: bytes, ts: str) -> bytes:
+    rest = body[1:]
+    return _TS_PREFIX + ts.encode() + (b'",' if rest != b"}" else b'"') + rest + b"\n"
+
+
+def _ts_of(line: bytes) -> str | None:
+    """The stamp of a line, read positionally; None if the line is not a bus record."""
+    end = len(_TS_PREFIX) + ISO_WIDTH
+    if len(line) > end and line.startswith(_TS_PREFIX) and line[end : end + 1] == b'"':
+        return line[len(_TS_PREFIX) : end].decode("ascii", "replace")
+    return None
+
+
+class JsonlLog:
+    """One append-only JSONL file. Cheap to construct; opens its file descriptor lazily."""
+
+    def __init__(self, path: str | os.PathLike[str], durability: Durability = Durability.FLUSH) -> None:
+        self.path = Path(path)
+        self.durability = durability
+        self._fd: int | None = None
+        self._last_ns = 0
+
+    # ---------------------------------------------------------------- writing
+    def _writer_fd(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        return self._fd
+
+    def append(self, record: Mapping[str, Any] | BaseModel) -> str:
+        """Append one record; returns the ``ts`` the bus stamped on it."""
+        return self.append_many([record])[0]
+
+    def append_many(self, records: Iterable[Mapping[str, Any] | BaseModel]) -> list[str]:
+        """Append records as one locked write (and one fsync in FSYNC mode: group commit)."""
+        bodies = [_serialize(r) for r in records]
+        if not bodies:
+            return []
+        fd = self._writer_fd()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            stamps = self._stamps(len(bodies))
+            payload = b"".join(_stamp(b, s) for b, s in zip(bodies, stamps, strict=True))
+            if self._tail_is_torn(fd):
+                payload = b"\n" + payload
+            view = memoryview(payload)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        if self.durability is Durability.FSYNC:
+            # Outside the lock, so other writers append meanwhile and one fdatasync often covers several
+            # processes' records (group commit); still nothing returns before its bytes are on disk.
+            os.fdatasync(fd)
+        return stamps
+
+    def _stamps(self, count: int) -> list[str]:
+        # Taken under the lock, so stamps follow file order; strictly increasing within this process
+        # even if the wall clock steps back, and never below the last stamp in the file.
+        now = max(time.time_ns(), self._last_ns + 1000)
+        stamps = []
+        for i in range(count):
+            stamps.append(ns_to_iso(now + i * 1000))
+        self._last_ns = now + (count - 1) * 1000
+        return stamps
+
+    @staticmethod
+    def _tail_is_torn(fd: int) -> bool:
+        size = os.fstat(fd).st_size
+        return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> JsonlLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- reading
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def reader(self, offset: int = 0) -> LogReader:
+        """A reader positioned at a byte offset (0, a saved cursor, or :meth:`seek`'s answer)."""
+        return LogReader(self.path, offset)
+
+    def read_all(self) -> list[Entry]:
+        return list(self.reader().read())
+
+    def seek(self, since: datetime | str) -> int:
+        """Byte offset of the first record stamped at or after ``since`` (the file size if none is).
+
+        Binary search over byte offsets: O(log n) small reads, however large the file.
+        """
+        target = to_iso(since) if isinstance(since, datetime) else to_iso(from_iso(since))
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return 0
+        try:
+            size = os.fstat(fd).st_size
+            lo, hi = 0, size
+            while lo < hi:
+                mid = (lo + hi) // 2
+                found = _line_at_or_after(fd, mid, size)
+                if found is not None and found[1] < target:
+                    lo = found[2]  # the whole line at mid is too early: continue past it
+                else:
+                    hi = mid
+            found = _line_at_or_after(fd, lo, size)
+            return size if found is None else found[0]
+        finally:
+            os.close(fd)
+
+
+def _line_at_or_after(fd: int, pos: int, size: int) -> tuple[int, str, int] | None:
+    """(start, ts, end) of the first complete, stamped line that starts at or after ``pos``."""
+    start = pos
+    if pos > 0:
+        # A line starts at pos only if the byte before it is a newline.
+        first = _next_line_start(fd, pos - 1, size)
+        if first is None:
+            return None
+        start = first
+    while start < size:
+        end = _next_line_start(fd, start, size)
+        if end is None:
+            return None  # an unterminated tail: not a record yet
+        head = os.pread(fd, len(_TS_PREFIX) + ISO_WIDTH + 1, start)
+        ts = _ts_of(head + b" ")
+        if ts is not None:
+            return start, ts, end
+        start = end
+    return None
+
+
+def _next_line_start(fd: int, pos: int, size: int) -> int | None:
+    """Offset just past the first newline at or after ``pos``; None if there is none."""
+    while pos < size:
+        chunk = os.pread(fd, min(4096, size - pos), pos)
+        index = chunk.find(b"\n")
+        if index >= 0:
+            return pos + index + 1
+        pos += len(chunk)
+    return None
+
+
+class LogReader:
+    """Reads complete records from a byte offset on, and can follow the file as it grows.
+
+    The offset only ever advances past whole lines, so it is a cursor that survives restarts: save it, and a
+    new reader started from it continues with the very next record, never skipping or repeating one.
+    """
+
+    def __init__(self, path: Path, offset: int = 0) -> None:
+        self.path = path
+        self.offset = offset
+        self.stats = ReadStats()
+        self._watch: _Watch | None = None
+
+    def read(self, max_records: int | None = None) -> Iterator[Entry]:
+        """Yield the complete records after the cursor, advancing it; stops at the (possibly partial) tail."""
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed in finally, generator-friendly
+        except FileNotFoundError:
+            return
+        try:
+            handle.seek(self.offset)
+            pending = b""
+            base = self.offset
+            count = 0
+            while True:
+                chunk = handle.read(_CHUNK)
+                if not chunk:
+                    return
+                pending += chunk
+                start = 0
+                while True:
+                    end = pending.find(b"\n", start)
+                    if end < 0:
+                        break
+                    line = pending[start:end]
+                    line_offset = base + start
+                    start = end + 1
+                    self.offset = base + start
+                    entry = self._parse(line, line_offset, self.offset)
+                    if entry is not None:
+                        yield entry
+                        count += 1
+                        if max_records is not None and count >= max_records:
+                            return
+                pending = pending[start:]
+                base += start
+        finally:
+            handle.close()
+
+    def _parse(self, line: bytes, offset: int, next_offset: int) -> Entry | None:
+        if not line.strip():
+            return None  # a bare newline: the terminator an appender adds after a torn line
+        ts = _ts_of(line)
+        if ts is None:
+            self.stats.note_corrupt(self.path, offset, "no bus timestamp")
+            return None
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            self.stats.note_corrupt(self.path, offset, f"invalid JSON ({exc})")
+            return None
+        if not isinstance(data, dict):
+            self.stats.note_corrupt(self.path, offset, "not a JSON object")
+            return None
+        return Entry(offset, next_offset, ts, data)
+
+    def follow(self, timeout: float | None = None) -> list[Entry]:
+        """Return new records, waiting up to ``timeout`` seconds (None: forever) for at least one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            entries = list(self.read())
+            if entries:
+                return entries
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return []
+            self._wait(remaining)
+
+    def _wait(self, timeout: float | None) -> None:
+        if self._watch is None:
+            self._watch = _Watch.create(self.path)
+        self._watch.wait(timeout)
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+
+class _Watch:
+    """Waits for a file to change: inotify where the kernel has it (sub-millisecond), else short polls."""
+
+    _IN_MODIFY = 0x00000002
+    _IN_CREATE = 0x00000100
+    _IN_MOVED_TO = 0x00000080
+    _libc: Any = None
+
+    def __init__(self, fd: int | None, path: Path) -> None:
+        self.fd = fd
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path) -> _Watch:
+        libc = cls._load_libc()
+        if libc is None:
+            return cls(None, path)
+        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            return cls(None, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Watch the directory, so a log that does not exist yet is still seen when it is created.
+        mask = cls._IN_MODIFY | cls._IN_CREATE | cls._IN_MOVED_TO
+        if libc.inotify_add_watch(fd, str(path.parent).encode(), mask) < 0:
+            os.close(fd)
+            return cls(None, path)
+        return cls(fd, path)
+
+    @classmethod
+    def _load_libc(cls) -> Any:
+        if cls._libc is None:
+            name = ctypes.util.find_library("c")
+            try:
+                libc = ctypes.CDLL(name or "libc.so.6", use_errno=True)
+                libc.inotify_init1  # noqa: B018 - probe that the symbol exists
+                cls._libc = libc
+            except (OSError, AttributeError):
+                cls._libc = False
+        return cls._libc or None
+
+    def wait(self, timeout: float | None) -> None:
+        if self.fd is None:
+            time.sleep(0.002 if timeout is None else max(0.0, min(0.002, timeout)))
+            return
+        try:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+        except InterruptedError:
+            return
+        if ready:
+            self.drain()
+
+    def drain(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        except OSError as exc:  # pragma: no cover - defensive
+            if exc.errno != errno.EAGAIN:
+                raise
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def file_watch_fd(path: Path) -> tuple[int | None, Any]:
+    """An inotify descriptor for asyncio's ``add_reader`` (the dashboard follows logs without threads).
+
+    Returns (fd or None, handle); call ``handle.drain()`` when the fd is readable and ``handle.close()`` at the end.
+    """
+    watch = _Watch.create(path)
+    return watch.fd, watch
+

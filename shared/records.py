@@ -1,0 +1,257 @@
+"""The records every process writes to the bus: pydantic v2 models, validated on write and on read.
+
+Conventions:
+- Money is integer cents (fields ending ``_cents``, plus ``fees`` and ``pnl`` named by the architecture);
+  prices of instruments are Decimal (serialized as strings, so no float ever touches them); Kalshi counts are
+  centi-contracts (1 contract = 100), FX and stock quantities are integer units or shares.
+- Times are timezone-aware UTC; naive datetimes are rejected.
+- Every record carries ``kind`` and ``schema`` (its version). The bus adds ``ts`` (the append time) on write.
+- Records are frozen: a new state is a new line, never an edit.
+- Reading tolerates fields a newer writer added (``parse_record`` drops keys this version does not know).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from shared.ids import new_id
+
+SCHEMA_VERSION = 1
+
+
+def _require_aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("times must be timezone-aware UTC")
+    return moment
+
+
+def _serialize_time(moment: datetime) -> str:
+    from shared.timeutil import to_iso
+
+    return to_iso(moment)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_require_aware), PlainSerializer(_serialize_time, return_type=str)]
+"""A timezone-aware datetime, serialized as fixed-width ISO-8601 UTC."""
+
+Price = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
+"""An instrument price (dollars for Kalshi, quote currency for FX/STK): Decimal, serialized as a string."""
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A probability in [0, 1]. Probabilities are ratios, not money, so a float is exact enough."""
+
+Surface = Literal["kalshi_st", "kalshi_lt", "fx", "stocks"]
+SURFACES: tuple[str, ...] = ("kalshi_st", "kalshi_lt", "fx", "stocks")
+Side = Literal["yes", "no", "long", "short"]
+Venue = Literal["sim", "kalshi", "oanda", "ibkr"]
+Mode = Literal["paper", "live"]
+ResolutionSource = Literal["kalshi_resolution", "nws_observation", "oanda_candles", "ibkr_position", "sim"]
+TradeStatus = Literal["intent", "placed", "filled", "resolved", "rejected", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "rejected", "cancelled"})
+
+
+class Record(BaseModel):
+    """Base of every bus record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    KIND: ClassVar[str] = "record"
+    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema")
+    ts: UtcTime | None = Field(default=None, description="Append time, stamped by the bus; None before append")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The record as the JSON object the bus writes (aliases applied, Decimals as strings)."""
+        data: dict[str, Any] = json.loads(self.model_dump_json(by_alias=True, exclude={"ts"}))
+        return data
+
+
+class Signal(Record):
+    """A trade a surface took, published to subscribers. Signed by the operator's Ed25519 key."""
+
+    KIND: ClassVar[str] = "signal"
+    kind: Literal["signal"] = "signal"
+    id: str = Field(default_factory=new_id)
+    published_at: UtcTime
+    expires_at: UtcTime
+    surface: Surface
+    sub_strategy: str
+    venue: Venue
+    instrument: str
+    title: str = ""
+    side: Side
+    limit_price: Price
+    size_fraction: Annotated[Decimal, Field(ge=0, le=1)]
+    p_model: Probability
+    p_market: Probability
+    edge: float = Field(description="Expected value per unit staked after fees (a ratio, not money)")
+    confidence: Probability
+    model_spread: Annotated[float, Field(ge=0.0)] = 0.0
+    models: tuple[str, ...] = Field(default=(), description="Models that answered, e.g. ('offline-baseline',)")
+    eta_hours: Annotated[float, Field(ge=0.0)] | None = None
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    dry_run: bool = True
+    signature: str = ""
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes the signature covers: every field but ``signature`` and ``ts``, keys sorted, compact."""
+        data = self.to_json_dict()
+        data.pop("signature", None)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+class GateOutcome(BaseModel):
+    """One gate's answer inside a decision record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gate: str
+    passed: bool
+    reason_code: str | None = None
+    detail: str = ""
+
+
+class Decision(Record):
+    """Every candidate a surface evaluated, with each gate's outcome and the first gate that stopped it."""
+
+    KIND: ClassVar[str] = "decision"
+    kind: Literal["decision"] = "decision"
+    id: str = Field(default_factory=new_id)
+    decided_at: UtcTime
+    surface: Surface
+    sub_strategy: str
+    instrument: str
+    side: Side
+    candidate_id: str = Field(description="The signal id this candidate would publish under if accepted")
+    accepted: bool
+    stopped_by: str | None = None
+    reason_code: str | None = None
+    gates: tuple[GateOutcome, ...]
+    p_model: Probability | None = None
+    p_market: Probability | None = None
+    edge: float | None = None
+    confidence: Probability | None = None
+    model_spread: float | None = None
+    models: tuple[str, ...] = ()
+    context: dict[str, Any] = Field(default_factory=dict, description="Model answers, fees, prices: the audit trail")
+
+
+class Trade(Record):
+    """One state of an order's life: intent → placed → filled → resolved (or rejected / cancelled)."""
+
+    KIND: ClassVar[str] = "trade"
+    kind: Literal["trade"] = "trade"
+    id: str = Field(description="Stable trade id: every state of one order shares it")
+    signal_id: str
+    client_order_id: str
+    status: TradeStatus
+    mode: Mode = "paper"
+    surface: Surface
+    sub_strategy: str = ""
+    venue: Venue
+    instrument: str
+    side: Side
+    category: str = ""
+    underlying: str = ""
+    count: int | None = Field(default=None, ge=0, description="Kalshi: centi-contracts (100 = 1 contract)")
+    units: int | None = Field(default=None, ge=0, description="FX units or shares")
+    limit_price: Price | None = None
+    fill_price: Price | None = None
+    exit_price: Price | None = None
+    cost_cents: int | None = Field(default=None, description="Cash committed at entry, fees excluded")
+    fees: int = Field(default=0, ge=0, description="Fees in integer cents, entry and exit together")
+    opened_at: UtcTime | None = None
+    resolved_at: UtcTime | None = None
+    pnl: int | None = Field(default=None, description="Realized P&L after fees, integer cents")
+    resolution_source: ResolutionSource | None = None
+    eta_hours: float | None = None
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    venue_order_id: str | None = None
+    reason: str = ""
+
+
+class Callback(Record):
+    """A subscriber's ack / executed / resolved report. ``subscriber_id`` never leaves the operator's box."""
+
+    KIND: ClassVar[str] = "callback"
+    kind: Literal["callback"] = "callback"
+    subscriber_id: str
+    signal_id: str
+    callback: Literal["ack", "executed", "resolved"]
+    body: dict[str, Any] = Field(default_factory=dict)
+    received_at: UtcTime
+
+
+class Heartbeat(Record):
+    """A loop's sign of life, one per tick."""
+
+    KIND: ClassVar[str] = "heartbeat"
+    kind: Literal["heartbeat"] = "heartbeat"
+    process: str
+    at: UtcTime
+    tick: int
+    pid: int
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class BreakerEvent(Record):
+    """A circuit breaker or quarantine tripping or resetting on one surface."""
+
+    KIND: ClassVar[str] = "breaker"
+    kind: Literal["breaker"] = "breaker"
+    surface: Surface
+    breaker: str
+    action: Literal["trip", "reset"]
+    at: UtcTime
+    reason: str = ""
+
+
+class SettingsOverride(Record):
+    """An operator's change to a surface at run time (threshold override or category suspension)."""
+
+    KIND: ClassVar[str] = "override"
+    kind: Literal["override"] = "override"
+    surface: Surface
+    at: UtcTime
+    key: str
+    value: Any = None
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.KIND: cls for cls in (Signal, Decision, Trade, Callback, Heartbeat, BreakerEvent, SettingsOverride)
+}
+
+R = TypeVar("R", bound=Record)
+
+
+def parse_record(cls: type[R], data: dict[str, Any], ts: str | None = None) -> R:
+    """Validate a record read from the bus, tolerating fields that a newer writer added."""
+    known = {name for name in cls.model_fields} | {f.alias for f in cls.model_fields.values() if f.alias}
+    payload = {key: value for key, value in data.items() if key in known}
+    if ts is not None:
+        payload["ts"] = ts
+    return cls.model_validate(payload)
+
+
+def parse_any(data: dict[str, Any], ts: str | None = None) -> Record:
+    """Validate a record of whatever kind it names."""
+    kind = data.get("kind")
+    cls = RECORD_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown record kind: {kind!r}")
+    return parse_record(cls, data, ts)
+
+
+def encode_signature(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def decode_signature(text: str) -> bytes:
+    return base64.b64decode(text.encode(), validate=True)
