@@ -1,0 +1,203 @@
+"""The durable order lifecycle: intent → placed → filled (→ resolved by the resolver), each state a new record.
+
+Why it is shaped this way:
+- The intent is fsync'd to the surface's trades log *before* the order is sent, with a client order id derived
+  from the signal id. Whatever happens next (a crash before the send, after the send, after the fill), a restart
+  finds the intent and asks the venue about that client order id instead of guessing.
+- ``reconcile`` runs before a restarted surface trades: every non-terminal, unfilled intent is settled against
+  the venue, so there is no duplicate order, no orphaned position and no position the log does not know.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+from shared.bus import JsonlLog
+from shared.clock import Clock
+from shared.ids import derive_id
+from shared.records import TERMINAL_STATUSES, Mode, Side, Surface, Trade, parse_record
+from shared.venues.base import OrderRequest, OrderResult, Position, Venue, VenueError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlan:
+    """Everything needed to open one position for one signal."""
+
+    signal_id: str
+    surface: Surface
+    sub_strategy: str
+    instrument: str
+    side: Side
+    quantity: int  # centi-contracts (binary) or units / shares
+    limit_price: Decimal
+    category: str = ""
+    underlying: str = ""
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    eta_hours: float | None = None
+
+    @property
+    def trade_id(self) -> str:
+        return derive_id("trade", self.signal_id)
+
+    @property
+    def client_order_id(self) -> str:
+        return derive_id("coid", self.signal_id)
+
+
+def binary_cost_cents(quantity_centi: int, price: Decimal) -> int:
+    """Premium of a binary position in cents: contracts × price, rounded up (never understate money at risk)."""
+    cents = Decimal(quantity_centi) * price  # centi-contracts × dollars = cents
+    return int(cents.to_integral_value(rounding=ROUND_CEILING))
+
+
+def latest_states(trades: Iterable[Trade]) -> dict[str, Trade]:
+    """The latest state of every trade id, in log order."""
+    latest: dict[str, Trade] = {}
+    for trade in trades:
+        latest[trade.id] = trade
+    return latest
+
+
+def read_trades(log: JsonlLog) -> list[Trade]:
+    """Every valid trade record of a log (corrupt lines are skipped and counted by the reader)."""
+    reader = log.reader()
+    return [parse_record(Trade, entry.data, entry.ts) for entry in reader.read() if entry.data.get("kind") == "trade"]
+
+
+class OrderLifecycle:
+    """Opens positions durably on one venue and reconciles unfinished intents after a restart."""
+
+    def __init__(self, venue: Venue, trades: JsonlLog, mode: Mode, *, binary: bool) -> None:
+        self.venue = venue
+        self.trades = trades
+        self.mode = mode
+        self.binary = binary
+        self.clock: Clock = venue.clock
+
+    def _base(self, plan: OrderPlan) -> Trade:
+        return Trade(
+            id=plan.trade_id,
+            signal_id=plan.signal_id,
+            client_order_id=plan.client_order_id,
+            status="intent",
+            mode=self.mode,
+            surface=plan.surface,
+            sub_strategy=plan.sub_strategy,
+            venue=self.venue.name,  # type: ignore[arg-type]
+            instrument=plan.instrument,
+            side=plan.side,
+            category=plan.category,
+            underlying=plan.underlying,
+            count=plan.quantity if self.binary else None,
+            units=None if self.binary else plan.quantity,
+            limit_price=plan.limit_price,
+            eta_hours=plan.eta_hours,
+            stop_loss=plan.stop_loss,
+            take_profit=plan.take_profit,
+        )
+
+    def execute(self, plan: OrderPlan) -> Trade:
+        """Write the intent (fsync'd), send the order, record what the venue did. Returns the latest state."""
+        intent = self._base(plan)
+        self.trades.append(intent)
+        request = OrderRequest(
+            client_order_id=plan.client_order_id,
+            symbol=plan.instrument,
+            side=plan.side,
+            action="buy",
+            quantity=plan.quantity,
+            limit_price=plan.limit_price,
+            time_in_force="ioc",
+            stop_loss=plan.stop_loss,
+            take_profit=plan.take_profit,
+        )
+        try:
+            result = self.venue.place_order(request)
+        except VenueError as exc:
+            # The venue may or may not have the order (a timeout after the send): ask it before concluding.
+            found = self._lookup(plan.client_order_id)
+            if found is None:
+                rejected = intent.model_copy(update={"status": "rejected", "reason": str(exc)[:300]})
+                self.trades.append(rejected)
+                return rejected
+            result = found
+        return self._record_result(intent, result)
+
+    def _lookup(self, client_order_id: str) -> OrderResult | None:
+        try:
+            return self.venue.order_by_client_id(client_order_id)
+        except VenueError as exc:
+            log.error("order lookup for %s failed: %s", client_order_id, exc)
+            raise
+
+    def _record_result(self, intent: Trade, result: OrderResult) -> Trade:
+        if result.status in ("rejected", "cancelled") or result.filled_quantity <= 0:
+            terminal = intent.model_copy(
+                update={"status": "rejected" if result.status == "rejected" else "cancelled",
+                        "venue_order_id": result.venue_order_id, "reason": result.reason[:300]}
+            )
+            self.trades.append(terminal)
+            return terminal
+        placed = intent.model_copy(update={"status": "placed", "venue_order_id": result.venue_order_id})
+        price = result.avg_fill_price if result.avg_fill_price is not None else intent.limit_price
+        assert price is not None
+        filled_update: dict[str, object] = {
+            "status": "filled",
+            "fill_price": price,
+            "fees": result.fees_cents,
+            "opened_at": result.at,
+        }
+        if self.binary:
+            filled_update["count"] = result.filled_quantity
+            filled_update["cost_cents"] = binary_cost_cents(result.filled_quantity, price)
+        else:
+            filled_update["units"] = result.filled_quantity
+        filled = placed.model_copy(update=filled_update)
+        # One locked write, one fsync for both states (group commit).
+        self.trades.append_many([placed, filled])
+        return filled
+
+    def reconcile(self) -> list[Trade]:
+        """Settle every unfinished intent against the venue. Returns the records written.
+
+        - intent/placed and the venue filled it: record placed + filled (a crash after the send or after the fill).
+        - intent and the venue never saw it: record cancelled (a crash before the send). The signal is stale by now,
+          so it is not re-sent.
+        - the venue holds a position no trade in the log accounts for: raise, the operator must look.
+        """
+        written: list[Trade] = []
+        latest = latest_states(read_trades(self.trades))
+        for trade in latest.values():
+            if trade.status in TERMINAL_STATUSES or trade.status == "filled":
+                continue
+            result = self._lookup(trade.client_order_id)
+            if result is None:
+                cancelled = trade.model_copy(update={"status": "cancelled", "reason": "reconciled: never sent"})
+                self.trades.append(cancelled)
+                written.append(cancelled)
+                continue
+            base = trade.model_copy(update={"status": "intent"})
+            recorded = self._record_result(base, result)
+            written.append(recorded)
+        self._check_orphans(latest_states(read_trades(self.trades)))
+        return written
+
+    def _check_orphans(self, latest: dict[str, Trade]) -> None:
+        # Resolved trades count as known: the resolver closes at the venue before it records the resolution.
+        known = {t.client_order_id for t in latest.values() if t.status in ("filled", "resolved")}
+        orphans: list[Position] = [
+            p for p in self.venue.positions() if p.client_order_id is not None and p.client_order_id not in known
+        ]
+        if orphans:
+            names = ", ".join(f"{p.symbol} ({p.client_order_id})" for p in orphans[:5])
+            raise OrphanPositionError(f"venue holds positions the trade log does not know: {names}")
+
+
+class OrphanPositionError(RuntimeError):
+    """The venue holds a position that no filled trade in the log explains."""
