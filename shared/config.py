@@ -106,6 +106,10 @@ class SurfaceSettings(ProcessSettings):
     underlying_concentration_pct: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
     allowed_sides: CsvList = ("yes", "no", "long", "short")
     suspended_categories: CsvList = ()
+    suspended_sub_strategies: CsvList = ()
+    strategy_sides: CsvList = Field(
+        default=(), description="Per-sub-strategy sides, 'strategy:side' entries; a listed strategy gets only these"
+    )
     reentry_cooldown_seconds: int = Field(default=900, ge=0)
     slippage_tolerance: Decimal = Field(
         default=Decimal("0.02"), ge=0, description="Max adverse move from the signal price, as a fraction"
