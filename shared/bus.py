@@ -26,18 +26,22 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from shared.timeutil import ISO_WIDTH, from_iso, ns_to_iso, to_iso
+from shared.timeutil import ISO_WIDTH, from_iso, iso_to_us, to_iso, us_to_iso
 
 log = logging.getLogger(__name__)
 
 _TS_PREFIX = b'{"ts":"'
-_CHUNK = 1 << 16
+_CHUNK = 1 << 20
+# How far back an appender looks for the file's last stamp when another process wrote last (records are far
+# smaller; past this the clock alone orders the stamps).
+_TAIL_SCAN_LIMIT = 64 << 20
 
 
 class Durability(StrEnum):
@@ -71,22 +75,44 @@ class ReadStats:
         log.warning("skipped corrupt line in %s at byte %d: %s", path, offset, reason)
 
 
+def _json_default(value: Any) -> Any:
+    # Decimals stay exact (a string, never a float); times take the bus's fixed-width UTC form, and a naive
+    # time is refused rather than guessed (to_iso raises).
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return to_iso(value)
+    if isinstance(value, BaseModel):
+        return json.loads(value.model_dump_json(by_alias=True))
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"a bus record cannot hold a {type(value).__name__}")
+
+
+# Built once: json.dumps with options builds a new encoder per call, which is a measurable share of an append.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_nan=False)
+
+
 def _serialize(record: Mapping[str, Any] | BaseModel) -> bytes:
-    """The record's JSON without the ``ts`` the bus stamps; JSON escapes newlines, so a line stays a line."""
+    """The record's JSON without the ``ts`` the bus stamps; JSON escapes newlines, so a line stays a line.
+
+    Raises ``ValueError`` (NaN or infinity, not an object) or ``TypeError`` (a value JSON cannot hold).
+    """
     if isinstance(record, BaseModel):
         body = record.model_dump_json(by_alias=True, exclude={"ts"}).encode()
     else:
-        body = json.dumps(
-            {k: v for k, v in record.items() if k != "ts"}, separators=(",", ":"), default=str
-        ).encode()
+        if "ts" in record:
+            record = {k: v for k, v in record.items() if k != "ts"}
+        body = _ENCODER.encode(record).encode()
     if not body.startswith(b"{") or b"\n" in body:
         raise ValueError("a bus record must serialize to a single JSON object")
     return body
 
 
 def _stamp(body: bytes, ts: str) -> bytes:
-    rest = body[1:]
-    return _TS_PREFIX + ts.encode() + (b'",' if rest != b"}" else b'"') + rest + b"\n"
+    if body == b"{}":
+        return _TS_PREFIX + ts.encode() + b'"}\n'
+    return b"".join((_TS_PREFIX, ts.encode(), b'",', memoryview(body)[1:], b"\n"))
 
 
 def _ts_of(line: bytes) -> str | None:
@@ -104,35 +130,68 @@ class JsonlLog:
         self.path = Path(path)
         self.durability = durability
         self._fd: int | None = None
-        self._last_ns = 0
+        self._last_us = 0  # the last stamp this object wrote (microseconds since the epoch)
+        self._end = -1  # the file size just after this object's last complete write; -1: unknown
 
     # ---------------------------------------------------------------- writing
     def _writer_fd(self) -> int:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._end = -1
         return self._fd
 
     def append(self, record: Mapping[str, Any] | BaseModel) -> str:
-        """Append one record; returns the ``ts`` the bus stamped on it."""
-        return self.append_many([record])[0]
+        """Append one record; returns the ``ts`` the bus stamped on it.
+
+        Raises ``ValueError``/``TypeError`` for a record that cannot be serialized, before anything is written.
+        """
+        return self._write([_serialize(record)])[0]
 
     def append_many(self, records: Iterable[Mapping[str, Any] | BaseModel]) -> list[str]:
-        """Append records as one locked write (and one fsync in FSYNC mode: group commit)."""
+        """Append records as one locked write (and one fsync in FSYNC mode: group commit).
+
+        Raises ``ValueError``/``TypeError`` for a record that cannot be serialized, before anything is written.
+        """
         bodies = [_serialize(r) for r in records]
-        if not bodies:
-            return []
-        fd = self._writer_fd()
+        return self._write(bodies) if bodies else []
+
+    def _write(self, bodies: list[bytes]) -> list[str]:
+        fd = self._fd if self._fd is not None else self._writer_fd()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            stamps = self._stamps(len(bodies))
-            payload = b"".join(_stamp(b, s) for b, s in zip(bodies, stamps, strict=True))
-            if self._tail_is_torn(fd):
+            size = os.lseek(fd, 0, os.SEEK_END)
+            torn = False
+            floor_us = self._last_us + 1
+            if size != self._end:
+                # Another process wrote since our last append (or this is our first): its last stamp bounds
+                # ours from below, so file order stays time order even if the clocks disagree or step back,
+                # and a line it left torn must be terminated before ours. When we wrote last, none of this
+                # is needed and the append costs no extra read.
+                torn, last_ts = _tail_state(fd, size)
+                if last_ts is not None:
+                    floor_us = max(floor_us, iso_to_us(last_ts))
+            first_us = time.time_ns() // 1000
+            if first_us < floor_us:
+                first_us = floor_us
+            if len(bodies) == 1:
+                stamps = [us_to_iso(first_us)]
+                payload = _stamp(bodies[0], stamps[0])
+            else:
+                stamps = [us_to_iso(first_us + i) for i in range(len(bodies))]
+                payload = b"".join([_stamp(b, s) for b, s in zip(bodies, stamps, strict=True)])
+            if torn:
                 payload = b"\n" + payload
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            written = os.write(fd, payload)
+            if written != len(payload):
+                view = memoryview(payload)[written:]
+                while view:
+                    view = view[os.write(fd, view) :]
+            self._last_us = first_us + len(bodies) - 1
+            self._end = size + len(payload)
+        except BaseException:
+            self._end = -1  # a failed or partial write: look at the tail again next time
+            raise
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
         if self.durability is Durability.FSYNC:
@@ -140,21 +199,6 @@ class JsonlLog:
             # processes' records (group commit); still nothing returns before its bytes are on disk.
             os.fdatasync(fd)
         return stamps
-
-    def _stamps(self, count: int) -> list[str]:
-        # Taken under the lock, so stamps follow file order; strictly increasing within this process
-        # even if the wall clock steps back, and never below the last stamp in the file.
-        now = max(time.time_ns(), self._last_ns + 1000)
-        stamps = []
-        for i in range(count):
-            stamps.append(ns_to_iso(now + i * 1000))
-        self._last_ns = now + (count - 1) * 1000
-        return stamps
-
-    @staticmethod
-    def _tail_is_torn(fd: int) -> bool:
-        size = os.fstat(fd).st_size
-        return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
     def close(self) -> None:
         if self._fd is not None:
@@ -207,6 +251,38 @@ class JsonlLog:
             os.close(fd)
 
 
+def _tail_state(fd: int, size: int) -> tuple[bool, str | None]:
+    """(is the last line torn?, stamp of the last complete stamped line) of a file of ``size`` bytes.
+
+    Reads backwards in growing chunks; usually one small read, since lines are short next to the first chunk.
+    """
+    if size == 0:
+        return False, None
+    limit = max(0, size - _TAIL_SCAN_LIMIT)
+    pos, step = size, 4096
+    buf = b""
+    torn: bool | None = None
+    while True:
+        start_pos = max(limit, pos - step)
+        buf = os.pread(fd, pos - start_pos, start_pos) + buf
+        pos, step = start_pos, step * 4
+        if torn is None:
+            torn = not buf.endswith(b"\n")
+        end = buf.rfind(b"\n") if torn else len(buf) - 1  # the newline ending the last complete line
+        while end >= 0:
+            begin = buf.rfind(b"\n", 0, end) + 1
+            if begin == 0 and pos > 0:
+                if pos > limit:
+                    break  # this line may start before what we have read: read further back
+                return torn, None  # a line longer than the scan limit: the clock alone orders the stamps
+            ts = _ts_of(buf[begin:end])
+            if ts is not None:
+                return torn, ts
+            end = begin - 1
+        if pos <= limit:
+            return torn, None
+
+
 def _line_at_or_after(fd: int, pos: int, size: int) -> tuple[int, str, int] | None:
     """(start, ts, end) of the first complete, stamped line that starts at or after ``pos``."""
     start = pos
@@ -255,35 +331,43 @@ class LogReader:
     def read(self, max_records: int | None = None) -> Iterator[Entry]:
         """Yield the complete records after the cursor, advancing it; stops at the (possibly partial) tail."""
         try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - closed in finally, generator-friendly
+            handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in finally, generator-friendly
         except FileNotFoundError:
             return
         try:
             handle.seek(self.offset)
-            pending = b""
-            base = self.offset
+            pending = b""  # bytes after the last complete line, not yet ended by a newline
+            base = self.offset  # file offset of pending[0]
             count = 0
             while True:
                 chunk = handle.read(_CHUNK)
                 if not chunk:
                     return
-                pending += chunk
+                if pending:
+                    # Search only the new bytes: the pending ones are known to hold no newline.
+                    first = chunk.find(b"\n")
+                    if first < 0:
+                        pending += chunk
+                        continue
+                    chunk = pending + chunk
+                    search_from = len(pending) + first
+                else:
+                    search_from = 0
                 start = 0
                 while True:
-                    end = pending.find(b"\n", start)
+                    end = chunk.find(b"\n", search_from)
                     if end < 0:
                         break
-                    line = pending[start:end]
                     line_offset = base + start
-                    start = end + 1
-                    self.offset = base + start
-                    entry = self._parse(line, line_offset, self.offset)
+                    self.offset = base + end + 1
+                    entry = self._parse(chunk[start:end], line_offset, self.offset)
+                    start = search_from = end + 1
                     if entry is not None:
                         yield entry
                         count += 1
                         if max_records is not None and count >= max_records:
                             return
-                pending = pending[start:]
+                pending = chunk[start:]
                 base += start
         finally:
             handle.close()
@@ -308,6 +392,10 @@ class LogReader:
     def follow(self, timeout: float | None = None) -> list[Entry]:
         """Return new records, waiting up to ``timeout`` seconds (None: forever) for at least one."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._watch is None:
+            # Watch before the first read: an append landing between that read and the wait is then still
+            # seen as an event, instead of leaving the follower asleep until the next one.
+            self._watch = _Watch.create(self.path)
         while True:
             entries = list(self.read())
             if entries:
@@ -321,6 +409,12 @@ class LogReader:
         if self._watch is None:
             self._watch = _Watch.create(self.path)
         self._watch.wait(timeout)
+
+    def __enter__(self) -> LogReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._watch is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # Fixed width so that ISO strings sort like the instants they name (the bus's binary search relies on it).
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -31,6 +31,27 @@ def from_iso(text: str) -> datetime:
 
 def ns_to_iso(epoch_ns: int) -> str:
     """Format nanoseconds since the epoch in the bus's fixed-width form (microsecond resolution)."""
-    seconds, remainder = divmod(epoch_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=remainder // 1000)
-    return moment.strftime(_ISO_FORMAT)
+    return us_to_iso(epoch_ns // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+# The bus stamps every append; formatting the date and time of day once per second (not per record) keeps
+# stamping cheap. One tuple, swapped whole, so concurrent threads never see a half-updated cache.
+_second_prefix: tuple[int, str] = (-1, "")
+
+
+def us_to_iso(epoch_us: int) -> str:
+    """Format microseconds since the epoch in the bus's fixed-width form."""
+    global _second_prefix
+    seconds, micros = divmod(epoch_us, 1_000_000)
+    cached_second, prefix = _second_prefix
+    if cached_second != seconds:
+        prefix = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _second_prefix = (seconds, prefix)
+    return f"{prefix}{micros:06d}Z"
+
+
+def iso_to_us(text: str) -> int:
+    """Microseconds since the epoch of an ISO-8601 time with a UTC offset (the inverse of :func:`us_to_iso`)."""
+    return (from_iso(text) - _EPOCH) // _ONE_US
