@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from shared.venues.base import Candle, Instrument, Quote, VenueError
 from surfaces.indicators import atr, ema, rate_of_change
 from surfaces.strategy import Proposal, TickContext, clamp_probability
@@ -119,3 +122,25 @@ def bracket_proposal(
             "spread": str(quote.ask - quote.bid),
         },
     )
+
+
+class BracketSettings(BaseSettings):
+    """Env keys for ATR-bracket surfaces (fx, stocks)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", case_sensitive=False)
+
+    bracket_granularity_s: int = Field(default=3600, gt=0)
+    atr_period: int = Field(default=14, ge=2)
+    ema_fast: int = Field(default=12, ge=2)
+    ema_slow: int = Field(default=48, ge=3)
+    roc_lookback: int = Field(default=6, ge=1)
+    sl_atr_mult: Decimal = Field(default=Decimal("1.5"), gt=0)
+    tp_atr_mult: Decimal = Field(default=Decimal("2.0"), gt=0)
+    max_tilt: float = Field(default=0.08, ge=0, le=0.3)
+
+    def bracket_params(self) -> BracketParams:
+        return BracketParams(
+            granularity_s=self.bracket_granularity_s, atr_period=self.atr_period, ema_fast=self.ema_fast,
+            ema_slow=self.ema_slow, roc_lookback=self.roc_lookback, sl_atr_mult=self.sl_atr_mult,
+            tp_atr_mult=self.tp_atr_mult, max_tilt=self.max_tilt,
+        )

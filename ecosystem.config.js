@@ -1,0 +1,41 @@
+// PM2 fleet for tbot. Started by `make up`; PM2_HOME is .pm2/ inside the repo (set by the Makefile).
+// Secrets never pass through PM2 (`pm2 jlist` prints every env var): each app loads its own env file.
+const path = require("path");
+
+const root = __dirname;
+const python = path.join(root, ".venv", "bin", "python");
+
+function app(name, args, extra = {}) {
+  return {
+    name,
+    script: python,
+    args,
+    interpreter: "none",
+    cwd: root,
+    env: { PYTHONUNBUFFERED: "1" },
+    out_file: path.join(root, "logs", "pm2", `${name}.out.log`),
+    error_file: path.join(root, "logs", "pm2", `${name}.err.log`),
+    log_date_format: "YYYY-MM-DD HH:mm:ss.SSS Z",
+    time: true,
+    autorestart: true,
+    // A crash loop (exits faster than min_uptime) ends in `errored` after max_restarts instead of forever.
+    min_uptime: "10s",
+    max_restarts: 10,
+    exp_backoff_restart_delay: 500,
+    // SIGINT first: the loop finishes its tick, flushes and exits 0 before PM2 would SIGKILL it.
+    kill_timeout: 15000,
+    max_memory_restart: "400M",
+    ...extra,
+  };
+}
+
+module.exports = {
+  apps: [
+    app("st-bot-loop", ["-m", "surfaces.kalshi_st", "--env", "envs/st.env"]),
+    app("st-lt-loop", ["-m", "surfaces.kalshi_lt", "--env", "envs/lt.env"]),
+    app("st-forex-loop", ["-m", "surfaces.fx", "--env", "envs/fx.env"]),
+    app("st-stocks-loop", ["-m", "surfaces.stocks", "--env", "envs/stk.env"]),
+    app("st-resolver", ["-m", "surfaces.resolver", "--env", "envs/resolver.env"]),
+    app("st-dashboard", ["-m", "dashboard", "--env", "envs/dashboard.env"]),
+  ],
+};

@@ -1,0 +1,1 @@
+"""OANDA FX: the major pairs with ATR-bracketed entries."""

@@ -1,0 +1,1 @@
+"""Kalshi long-term: politics and macro, priced by the LLM ensemble."""

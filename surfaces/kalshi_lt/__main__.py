@@ -1,0 +1,3 @@
+from surfaces.runner import main_for
+
+main_for("kalshi_lt")

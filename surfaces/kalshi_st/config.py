@@ -1,0 +1,17 @@
+"""Env keys of the Kalshi short-term surface (envs/st.env)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.config import CsvList, SurfaceSettings
+
+
+class StSettings(SurfaceSettings):
+    st_strategies: CsvList = ("weather_high", "btc_15m", "sports_devig")
+    weather_kernel_sd: float = Field(default=1.5, gt=0, le=10)
+    weather_horizon_days: int = Field(default=2, ge=0, le=7)
+    btc_reference_symbol: str = "BTCUSDT"
+    btc_min_atr_fraction: float = Field(default=0.0001, ge=0)
+    btc_max_atr_fraction: float = Field(default=0.01, gt=0)
+    sports_min_books: int = Field(default=3, ge=1)

@@ -1,0 +1,3 @@
+from surfaces.resolver.main import main
+
+main()

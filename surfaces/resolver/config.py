@@ -1,0 +1,20 @@
+"""Env keys of the resolver (envs/resolver.env)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.config import CsvList, ProcessSettings
+
+
+class ResolverSettings(ProcessSettings):
+    tick_seconds: float = Field(default=2.0, gt=0)
+    # Each surface's own env file: the resolver reaches a surface's venue with that surface's credentials.
+    surface_envs: CsvList = (
+        "kalshi_st=envs/st.env", "kalshi_lt=envs/lt.env", "fx=envs/fx.env", "stocks=envs/stk.env",
+    )
+    weather_settlement: Literal["kalshi", "nws"] = "kalshi"
+    nws_user_agent: str = "(tbot resolver, operator@example.com)"
+    candle_lookback: int = Field(default=500, ge=10, le=5000)

@@ -1,0 +1,88 @@
+"""``tbot resolver --env envs/resolver.env`` (PM2 app ``st-resolver``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from shared.config import ConfigError, load_or_exit, load_settings
+from shared.paths import open_stream
+from surfaces.resolver.config import ResolverSettings
+from surfaces.resolver.service import Resolver, SurfaceBook
+from surfaces.runner import SURFACE_PACKAGES
+
+log = logging.getLogger(__name__)
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", type=Path, default=Path("envs/resolver.env"), help="the resolver's env file")
+    parser.add_argument("--max-ticks", type=int, default=None, help="stop after N ticks")
+
+
+def build_resolver(settings: ResolverSettings) -> Resolver:
+    import importlib
+
+    from shared.venues.factory import build_venue
+
+    books = []
+    for item in settings.surface_envs:
+        surface, _, env_path = item.partition("=")
+        if surface not in SURFACE_PACKAGES or not env_path:
+            raise ConfigError(None, "SURFACE_ENVS", f"expected surface=path entries, got {item!r}")
+        module = importlib.import_module(SURFACE_PACKAGES[surface][0])
+        surface_settings = load_settings(module.SETTINGS, env_path)
+        venue = build_venue(surface, surface_settings)
+        trades = open_stream(settings.log_dir, surface, "trades")
+        book = SurfaceBook(
+            surface=surface, venue=venue, trades=trades, reader=trades.reader(),
+            granularity_s=getattr(surface_settings, "bracket_granularity_s", 3600),
+            exit_fee_cents=module.exit_fee_function(surface_settings),
+        )
+        books.append(book)
+    climate = None
+    if settings.weather_settlement == "nws":
+        from shared.datasources.nws import NwsClimateReport
+
+        climate = NwsClimateReport(user_agent=settings.nws_user_agent)
+    return Resolver(books, climate=climate)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_or_exit(ResolverSettings, args.env)
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        resolver = build_resolver(settings)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    ticks = 0
+    while not stopping.is_set():
+        started = time.monotonic()
+        for trade in resolver.tick():
+            log.info("resolved %s %s %s pnl=%s source=%s", trade.surface, trade.instrument, trade.side,
+                     trade.pnl, trade.resolution_source)
+        ticks += 1
+        if args.max_ticks is not None and ticks >= args.max_ticks:
+            break
+        stopping.wait(max(0.0, settings.tick_seconds - (time.monotonic() - started)))
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m surfaces.resolver")
+    build_parser(parser)
+    raise SystemExit(run(parser.parse_args()))

@@ -1,0 +1,55 @@
+"""``tbot surface NAME --env envs/X.env``: build one surface's loop from its env file and run it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from shared.config import load_or_exit
+
+SURFACE_PACKAGES = {
+    "kalshi_st": ("surfaces.kalshi_st.surface", "envs/st.env", "st-bot-loop"),
+    "kalshi_lt": ("surfaces.kalshi_lt.surface", "envs/lt.env", "st-lt-loop"),
+    "fx": ("surfaces.fx.surface", "envs/fx.env", "st-forex-loop"),
+    "stocks": ("surfaces.stocks.surface", "envs/stk.env", "st-stocks-loop"),
+}
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", choices=sorted(SURFACE_PACKAGES), help="the surface to run")
+    add_loop_arguments(parser)
+
+
+def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", type=Path, help="env file (default: the surface's envs/*.env)")
+    parser.add_argument("--max-ticks", type=int, default=None, help="stop after N ticks (tests, smoke runs)")
+    parser.add_argument("--allow-uncalibrated", action="store_true",
+                        help="start in live mode even if the surface's calibration audit fails")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_surface(args.name, args)
+
+
+def run_surface(name: str, args: argparse.Namespace) -> int:
+    module_name, default_env, process_name = SURFACE_PACKAGES[name]
+    module = importlib.import_module(module_name)
+    settings = load_or_exit(module.SETTINGS, args.env or Path(default_env))
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    loop = module.build(settings, process_name=process_name, allow_uncalibrated=args.allow_uncalibrated)
+    loop.install_signal_handlers()
+    code: int = loop.run(max_ticks=args.max_ticks)
+    return code
+
+
+def main_for(name: str) -> None:
+    """Entry point for ``python -m surfaces.NAME``."""
+    parser = argparse.ArgumentParser(prog=f"python -m surfaces.{name}")
+    add_loop_arguments(parser)
+    raise SystemExit(run_surface(name, parser.parse_args()))

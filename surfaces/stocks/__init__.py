@@ -1,0 +1,1 @@
+"""IBKR US equities through the ibeam gateway, ATR-bracketed, within market hours."""
