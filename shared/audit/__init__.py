@@ -1,0 +1,11 @@
+"""Audit and calibration reports over the logs the fleet writes (``tbot audit``, ``tbot report``).
+
+Modules, one job each: ``window`` (the --since/--until window), ``scan`` (windowed raw reads using the bus's
+binary search), ``load`` (the records a report needs, joined), ``pnl``, ``calibration``, ``eta``, ``gates``,
+``subscribers`` (one section each), ``report`` (assembles them), ``render`` (text), ``svg`` + ``html`` (the
+self-contained HTML report), ``guard`` (the live-start calibration gate) and ``cli`` (``tbot audit``).
+"""
+
+from shared.audit.guard import calibration_gate
+
+__all__ = ["calibration_gate"]

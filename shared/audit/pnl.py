@@ -1,0 +1,110 @@
+"""P&L section: per resolution source, surface and sub-strategy; real and simulated outcomes never share a row.
+
+A trade counts on the day its resolved record reached the bus (the ledger's day). ``pnl`` is after fees,
+so net = pnl, gross = pnl + fees. A trade won iff pnl > 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from shared.audit.load import bus_day
+from shared.audit.stats import annualize, daily_series, max_drawdown_cents, ratio, sharpe
+from shared.records import Signal, Trade
+
+SIM_SOURCE = "sim"
+UNKNOWN = "unknown"
+REAL_SOURCES: frozenset[str] = frozenset({"kalshi_resolution", "nws_observation", "oanda_candles", "ibkr_position"})
+ALL = "*"
+
+
+def source_of(trade: Trade) -> str:
+    return trade.resolution_source or UNKNOWN
+
+
+def source_class(source: str) -> str:
+    """``real`` (a venue or an observation settled it), ``sim`` (the sim venue did) or ``unknown``."""
+    if source == SIM_SOURCE:
+        return "sim"
+    return "real" if source in REAL_SOURCES else UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class PnlRow:
+    """One group's results. Money in integer cents."""
+
+    source: str
+    surface: str
+    sub_strategy: str
+    trades: int
+    wins: int
+    win_rate: float | None
+    gross_cents: int
+    fees_cents: int
+    net_cents: int
+    max_drawdown_cents: int
+    days: int
+    sharpe_daily: float | None
+    sharpe_annualized: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PnlSection:
+    rows: list[PnlRow]
+    surfaces: list[PnlRow]
+    summary: list[PnlRow]
+    # "source/surface" -> [(bus ts ISO, cumulative net cents)], for the equity curves of the HTML report.
+    equity: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def summarize(source: str, surface: str, sub_strategy: str, trades: Sequence[Trade]) -> PnlRow:
+    """Figures for one group of resolved trades given in ledger order."""
+    pnls = [t.pnl or 0 for t in trades]
+    fees = sum(t.fees for t in trades)
+    net = sum(pnls)
+    wins = sum(1 for p in pnls if p > 0)
+    by_day: dict[str, int] = {}
+    for trade, pnl in zip(trades, pnls, strict=True):
+        day = bus_day(trade)
+        by_day[day] = by_day.get(day, 0) + pnl
+    daily = daily_series(by_day)
+    daily_sharpe = sharpe(daily)
+    return PnlRow(
+        source=source, surface=surface, sub_strategy=sub_strategy, trades=len(trades), wins=wins,
+        win_rate=ratio(wins, len(trades)), gross_cents=net + fees, fees_cents=fees, net_cents=net,
+        max_drawdown_cents=max_drawdown_cents(pnls), days=len(daily), sharpe_daily=daily_sharpe,
+        sharpe_annualized=annualize(daily_sharpe),
+    )
+
+
+def sub_strategy_of(trade: Trade, signals: dict[str, Signal]) -> str:
+    if trade.sub_strategy:
+        return trade.sub_strategy
+    signal = signals.get(trade.signal_id)
+    return signal.sub_strategy if signal is not None and signal.sub_strategy else "(none)"
+
+
+def build_pnl(trades: Iterable[Trade], signals: dict[str, Signal]) -> PnlSection:
+    """Group resolved trades (ledger order) and summarize every group, plus the real-vs-sim summary."""
+    ordered = list(trades)
+    groups: dict[tuple[str, str, str], list[Trade]] = {}
+    per_surface: dict[tuple[str, str], list[Trade]] = {}
+    per_class: dict[str, list[Trade]] = {"real": [], "sim": []}
+    for trade in ordered:
+        source = source_of(trade)
+        groups.setdefault((source, trade.surface, sub_strategy_of(trade, signals)), []).append(trade)
+        per_surface.setdefault((source, trade.surface), []).append(trade)
+        per_class.setdefault(source_class(source), []).append(trade)
+    rows = [summarize(*key, group) for key, group in sorted(groups.items())]
+    surfaces = [summarize(src, surface, ALL, group) for (src, surface), group in sorted(per_surface.items())]
+    summary = [summarize(cls, ALL, ALL, group) for cls, group in per_class.items()]
+    equity: dict[str, list[tuple[str, int]]] = {}
+    for (src, surface), group in sorted(per_surface.items()):
+        total = 0
+        curve = []
+        for trade in group:
+            total += trade.pnl or 0
+            curve.append(("" if trade.ts is None else trade.ts.isoformat(), total))
+        equity[f"{src}/{surface}"] = curve
+    return PnlSection(rows=rows, surfaces=surfaces, summary=summary, equity=equity)
