@@ -8,6 +8,7 @@ Secrets are ``SecretStr``: they never print, and a secrets file readable by grou
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import sys
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EXIT_CONFIG = 2
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_LEADING_NAME = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
 class ConfigError(Exception):
@@ -44,7 +46,10 @@ CsvList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_csv)]
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
-    """Parse an env file strictly; values may be wrapped in single or double quotes."""
+    """Parse an env file strictly; values may be wrapped in single or double quotes, and ``#`` starts a comment.
+
+    Errors name the line and, when there is one, the key, but never echo a value: the line may hold a secret.
+    """
     if not path.exists():
         raise ConfigError(path, "(file)", "env file not found; copy it from the matching .env.example")
     values: dict[str, str] = {}
@@ -54,12 +59,20 @@ def parse_env_file(path: Path) -> dict[str, str]:
             continue
         match = _LINE.match(line)
         if match is None:
-            raise ConfigError(path, f"line {number}", f"malformed line (expected KEY=VALUE): {raw[:60]!r}")
+            lead = _LEADING_NAME.match(line)
+            where = f"{lead.group(1).upper()} (line {number})" if lead else f"line {number}"
+            raise ConfigError(path, where, "malformed line (expected KEY=VALUE)")
         key, value = match.group(1).upper(), match.group(2).strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
+        if value[:1] in ("'", '"'):
+            close = value.find(value[0], 1)
+            rest = value[close + 1 :].strip() if close > 0 else "x"
+            if close < 0 or (rest and not rest.startswith("#")):
+                raise ConfigError(path, key, f"unbalanced quotes or text after the closing quote (line {number})")
+            value = value[1:close]
+        elif value.startswith("#"):
+            value = ""
+        elif " #" in value or "\t#" in value:
+            value = re.split(r"\s#", value, maxsplit=1)[0].rstrip()
         if key in values:
             raise ConfigError(path, key, f"set twice (line {number})")
         values[key] = value
@@ -162,15 +175,22 @@ S = TypeVar("S", bound=BaseSettings)
 
 
 def load_settings(cls: type[S], path: Path | str) -> S:
-    """Load and validate a process's settings from its env file; raises :class:`ConfigError`."""
+    """Load and validate a process's settings from its env file; raises :class:`ConfigError`.
+
+    An empty value (``KEY=``) means "not set": the default applies, and a required key is reported missing.
+    A declared key set in the process environment overrides the file (tests point base URLs at loopback so).
+    """
     path = Path(path)
     values = parse_env_file(path)
     fields = cls.model_fields
     for key in values:
         if key.lower() not in fields:
             raise ConfigError(path, key, "unknown key (not a setting of this process)")
+    from_env = {name.lower() for name in os.environ}
+    kwargs: dict[str, Any] = {
+        key.lower(): value for key, value in values.items() if value != "" and key.lower() not in from_env
+    }
     try:
-        kwargs: dict[str, Any] = {key.lower(): value for key, value in values.items()}
         settings = cls(**kwargs)
     except ValidationError as exc:
         error = exc.errors()[0]
@@ -181,6 +201,8 @@ def load_settings(cls: type[S], path: Path | str) -> S:
             # A cross-field check names its key itself ("Value error, VENUE: ...").
             named = message.split(": ", 1)
             key, message = named[0].split()[-1], named[1]
+        if key.lower() in from_env and key not in values:
+            message += " (set in the process environment)"
         raise ConfigError(path, key, message) from None
     _warn_if_secrets_exposed(path, settings, values)
     return settings
@@ -191,7 +213,7 @@ def _warn_if_secrets_exposed(path: Path, settings: BaseSettings, values: dict[st
         key for key in values if isinstance(getattr(settings, key.lower(), None), SecretStr) and values[key]
     ]
     mode = path.stat().st_mode
-    if secret_keys and mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if secret_keys and mode & (stat.S_IRGRP | stat.S_IROTH):
         print(
             f"warning: {path} holds secrets ({', '.join(secret_keys)}) and is readable by group or others; "
             f"run: chmod 600 {path}",

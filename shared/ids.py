@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.timeutil import utcnow
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def _encode(value: int, length: int) -> str:
@@ -25,7 +27,11 @@ def new_id(moment: datetime | None = None, entropy: bytes | None = None) -> str:
     Pass ``entropy`` (10 bytes) from a seeded generator where a replay must reproduce the same ids.
     """
     moment = moment or utcnow()
-    millis = int(moment.timestamp() * 1000)
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: ids need a timezone-aware time")
+    # Integer arithmetic: timestamp() * 1000 in floats can land a microsecond-exact time in the millisecond
+    # before, so a replay's ids would not carry the time they were made for.
+    millis = (moment - _EPOCH) // _ONE_MS
     if millis < 0 or millis >= 1 << 48:
         raise ValueError(f"time out of ULID range: {moment!r}")
     entropy = os.urandom(10) if entropy is None else entropy
@@ -48,5 +54,8 @@ def derive_id(namespace: str, source_id: str, length: int = 24) -> str:
     Venue limits differ (OANDA client ids allow 128 chars, IBKR cOID is free text, Kalshi takes any string);
     24 lowercase hex-ish characters fit all of them.
     """
+    prefix_len = len(namespace[:4]) + 1
+    if not prefix_len < length <= prefix_len + 64:
+        raise ValueError(f"derived id length must be between {prefix_len + 1} and {prefix_len + 64}")
     digest = hashlib.sha256(f"{namespace}:{source_id}".encode()).hexdigest()
     return f"{namespace[:4]}-{digest[: length - len(namespace[:4]) - 1]}"

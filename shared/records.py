@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import base64
 import json
+import types
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -59,7 +60,8 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "rejected", "cancelle
 class Record(BaseModel):
     """Base of every bus record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # NaN and infinity are refused on write: JSON has no spelling for them, so they would not survive a read.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     KIND: ClassVar[str] = "record"
     schema_version: int = Field(default=SCHEMA_VERSION, alias="schema")
@@ -109,7 +111,7 @@ class Signal(Record):
 class GateOutcome(BaseModel):
     """One gate's answer inside a decision record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     gate: str
     passed: bool
@@ -232,12 +234,38 @@ R = TypeVar("R", bound=Record)
 
 
 def parse_record(cls: type[R], data: dict[str, Any], ts: str | None = None) -> R:
-    """Validate a record read from the bus, tolerating fields that a newer writer added."""
-    known = {name for name in cls.model_fields} | {f.alias for f in cls.model_fields.values() if f.alias}
-    payload = {key: value for key, value in data.items() if key in known}
+    """Validate a record read from the bus, tolerating fields that a newer writer added (nested ones too)."""
+    payload = _known_fields(cls, data)
     if ts is not None:
         payload["ts"] = ts
     return cls.model_validate(payload)
+
+
+def _known_fields(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    # Models forbid unknown keys so that a typo fails on write; on read, a key this version does not know was
+    # added by a newer writer, so it is dropped, at every level (e.g. a new field inside a decision's gates).
+    by_key: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        by_key[name] = info.annotation
+        if info.alias:
+            by_key[info.alias] = info.annotation
+    return {key: _known_value(by_key[key], value) for key, value in data.items() if key in by_key}
+
+
+def _known_value(annotation: Any, value: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _known_fields(annotation, value) if isinstance(value, dict) else value
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return _known_value(args[0], value)
+    if origin in (Union, types.UnionType):
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        return _known_value(models[0], value) if len(models) == 1 else value
+    if origin in (tuple, list) and isinstance(value, list) and args:
+        element = args[0]
+        return [_known_value(element, item) for item in value]
+    return value
 
 
 def parse_any(data: dict[str, Any], ts: str | None = None) -> Record:
