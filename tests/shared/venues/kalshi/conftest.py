@@ -1,0 +1,120 @@
+"""Kalshi test fixtures: a throwaway RSA key, the vendored 3.15.0 spec, recorded payloads and a venue on respx."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.clock import SteppedClock
+from shared.config import SurfaceSettings
+from shared.venues.http import RetryPolicy
+from shared.venues.kalshi.execution import KalshiVenue
+
+HERE = Path(__file__).parent
+SPEC = HERE.parents[2] / "fixtures" / "specs" / "kalshi" / "kalshi-openapi-3.15.0.trimmed.json"
+BASE = "https://kalshi.test/trade-api/v2"
+NOW = datetime(2025, 12, 27, 15, 0, tzinfo=UTC)
+
+
+def _nullable(node: Any) -> Any:
+    """OpenAPI 3.0 ``nullable: true`` as JSON-schema (jsonschema ignores the OpenAPI keyword)."""
+    if isinstance(node, dict):
+        node = {key: _nullable(value) for key, value in node.items()}
+        if node.pop("nullable", False):
+            if "$ref" in node or "allOf" in node:
+                return {"anyOf": [node, {"type": "null"}]}
+            if "type" in node:
+                node["type"] = [node["type"], "null"]
+        return node
+    if isinstance(node, list):
+        return [_nullable(item) for item in node]
+    return node
+
+
+@pytest.fixture(scope="session")
+def spec_validate() -> Callable[[str, Any], None]:
+    """``spec_validate("CreateOrderRequest", body)`` raises jsonschema.ValidationError on a mismatch."""
+    document = _nullable(json.loads(SPEC.read_text()))
+
+    def validate(name: str, instance: Any) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+        jsonschema.Draft7Validator(schema).validate(instance)
+
+    return validate
+
+
+@pytest.fixture
+def payload() -> Callable[[str], Any]:
+    """A fresh copy of a recorded payload from payloads/<name>.json."""
+
+    def load(name: str) -> Any:
+        return copy.deepcopy(json.loads((HERE / "payloads" / f"{name}.json").read_text()))
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def key_path(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> Path:
+    path = tmp_path / "kalshi.key"
+    path.write_bytes(
+        rsa_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def settings(key_path: Path) -> SurfaceSettings:
+    return SurfaceSettings(
+        venue="kalshi",
+        kalshi_env="demo",
+        kalshi_base_url=BASE,
+        kalshi_api_key_id="a952bcbe-ec3b-4b5b-b8f9-11dae589608c",
+        kalshi_private_key_path=key_path,
+    )
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def make_venue(settings: SurfaceSettings, mock: respx.MockRouter, sleeps: list[float]) -> Callable[..., KalshiVenue]:
+    def build(**kwargs: Any) -> KalshiVenue:
+        venue = KalshiVenue.from_settings(
+            settings, SteppedClock(NOW), retry=RetryPolicy(attempts=3, base_delay_s=0.01), **kwargs
+        )
+        # No real sleeping in tests: record the backoff instead.
+        venue.client.http._sleep = sleeps.append
+        return venue
+
+    return build
+
+
+@pytest.fixture
+def venue(make_venue: Callable[..., KalshiVenue]) -> KalshiVenue:
+    return make_venue()
