@@ -39,9 +39,7 @@ def load_private_key(path: Path) -> rsa.RSAPrivateKey:
 class KalshiSigner:
     """Produces the three ``KALSHI-ACCESS-*`` headers for one request."""
 
-    def __init__(
-        self, key_id: str, private_key: rsa.RSAPrivateKey, *, now_ms: Callable[[], int] | None = None
-    ) -> None:
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey, *, now_ms: Callable[[], int] | None = None) -> None:
         self._key_id = key_id
         self._key = private_key
         self._now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)

@@ -59,7 +59,9 @@ def test_wire_requests_are_signed_over_full_path_without_query(
     assert "limit=200" in str(request.url)
     timestamp = request.headers["KALSHI-ACCESS-TIMESTAMP"]
     assert len(timestamp) == 13
-    _verify(rsa_key, request.headers["KALSHI-ACCESS-SIGNATURE"], f"{timestamp}GET/trade-api/v2/portfolio/fills".encode())
+    _verify(
+        rsa_key, request.headers["KALSHI-ACCESS-SIGNATURE"], f"{timestamp}GET/trade-api/v2/portfolio/fills".encode()
+    )
 
 
 def test_bad_key_file_is_an_auth_error(tmp_path: Path) -> None:
