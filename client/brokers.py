@@ -1,0 +1,224 @@
+"""Brokers the client trades through: the paper broker (default, offline) or the subscriber's live venue.
+
+Both are idempotent per client order id and can answer "did you see this order?" after a crash, which is what
+makes "no second order" hold: the client writes its intent, then sends with a client order id derived from the
+signal id, and on restart asks the broker about every intent that has no outcome yet.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from client.config import BrokerSection, ClientConfig
+from client.pricing import cost_cents, entry_fee_cents, is_buy, kind_of
+from shared.bus import Durability, JsonlLog
+from shared.ids import derive_id
+from shared.records import Signal
+from shared.timeutil import from_iso, to_iso, utcnow
+from shared.venues.base import NotFoundError, OrderRequest, OrderResult, Quote, Venue, VenueError
+
+
+class Broker(Protocol):
+    name: str
+
+    def place(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        """Send an order; a second call with the same client order id returns the first one's result."""
+        ...
+
+    def lookup(self, client_order_id: str) -> OrderResult | None:
+        """The broker's record of an order we may have sent; None if it never arrived."""
+        ...
+
+
+QuoteSource = Callable[[Signal], Quote | None]
+
+
+class PaperBroker:
+    """Fills at the current quote crossing the spread, with the venue's fees; its order book is a fsync'd log.
+
+    With no quote for the instrument (the sim cannot quote it, or no quote source is wired), the fill price is
+    the signal's limit price moved against the subscriber by the configured slippage. An order whose fill price
+    would be worse than its limit is rejected, like a live IOC limit order.
+    """
+
+    name = "paper"
+
+    def __init__(
+        self,
+        journal: JsonlLog,
+        settings: BrokerSection,
+        *,
+        quotes: QuoteSource | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._journal = journal
+        self._settings = settings
+        self._quotes = quotes
+        self._now = now
+        self._orders: dict[str, OrderResult] = {}
+        self._reader = journal.reader()
+        self._load()
+
+    def _load(self) -> None:
+        for entry in self._reader.read():
+            result = _result_from_json(entry.data)
+            self._orders.setdefault(result.client_order_id, result)
+
+    def lookup(self, client_order_id: str) -> OrderResult | None:
+        self._load()
+        return self._orders.get(client_order_id)
+
+    def place(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        existing = self.lookup(request.client_order_id)
+        if existing is not None:
+            return existing
+        price, source = self._fill_price(signal)
+        at = self._now()
+        venue_id = derive_id("paper", request.client_order_id)
+        limit = request.limit_price
+        buy = is_buy(signal.side)
+        if limit is not None and ((buy and price > limit) or (not buy and price < limit)):
+            result = OrderResult(request.client_order_id, venue_id, "rejected", 0, None, 0, at,
+                                 f"price {price} beyond limit {limit} ({source})")
+        else:
+            notional = cost_cents(signal.surface, signal.instrument, price, request.quantity)
+            fee = entry_fee_cents(
+                signal.surface, price, request.quantity, notional_cents=notional,
+                stock_per_share=self._settings.stock_commission_per_share,
+                stock_min_cents=self._settings.stock_min_commission_cents,
+                stock_max_pct=self._settings.stock_max_commission_pct,
+                fx_per_million_cents=self._settings.fx_commission_per_million_cents,
+            )
+            result = OrderResult(request.client_order_id, venue_id, "filled", request.quantity, price, fee, at, source)
+        self._journal.append(_result_to_json(result))
+        self._orders[result.client_order_id] = result
+        return result
+
+    def _fill_price(self, signal: Signal) -> tuple[Decimal, str]:
+        quote = None
+        if self._quotes is not None:
+            try:
+                quote = self._quotes(signal)
+            except (VenueError, LookupError, ValueError):
+                quote = None
+        kind = kind_of(signal.surface)
+        if quote is not None and quote.bid is not None and quote.ask is not None:
+            if kind == "binary":
+                # Buying YES lifts the YES ask; buying NO lifts the NO ask = 1 − best YES bid.
+                return (quote.ask if signal.side == "yes" else Decimal(1) - quote.bid), "quote"
+            return (quote.ask if is_buy(signal.side) else quote.bid), "quote"
+        if kind == "binary":
+            return min(Decimal("0.99"), signal.limit_price + self._settings.paper_slippage_binary), "limit+slippage"
+        move = signal.limit_price * self._settings.paper_slippage_fraction
+        price = signal.limit_price + move if is_buy(signal.side) else signal.limit_price - move
+        tick = Decimal("0.001") if signal.instrument.upper().endswith("JPY") else Decimal("0.00001")
+        if kind == "equity":
+            tick = Decimal("0.01")
+        return price.quantize(tick), "limit+slippage"
+
+
+class VenueBroker:
+    """The subscriber's live account through a shared venue adapter (their keys, their broker, nobody else)."""
+
+    def __init__(self, venue: Venue) -> None:
+        self._venue = venue
+        self.name = venue.name
+
+    def place(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        return self._venue.place_order(request)
+
+    def lookup(self, client_order_id: str) -> OrderResult | None:
+        try:
+            return self._venue.order_by_client_id(client_order_id)
+        except NotFoundError:
+            return None
+
+
+def _result_to_json(result: OrderResult) -> dict[str, Any]:
+    return {
+        "client_order_id": result.client_order_id,
+        "venue_order_id": result.venue_order_id,
+        "status": result.status,
+        "filled_quantity": result.filled_quantity,
+        "avg_fill_price": None if result.avg_fill_price is None else format(result.avg_fill_price, "f"),
+        "fees_cents": result.fees_cents,
+        "at": to_iso(result.at),
+        "reason": result.reason,
+    }
+
+
+def _result_from_json(data: dict[str, Any]) -> OrderResult:
+    price = data.get("avg_fill_price")
+    return OrderResult(
+        str(data["client_order_id"]), str(data["venue_order_id"]), data["status"], int(data["filled_quantity"]),
+        None if price is None else Decimal(str(price)), int(data["fees_cents"]), from_iso(str(data["at"])),
+        str(data.get("reason", "")),
+    )
+
+
+def sim_quote_source() -> QuoteSource | None:
+    """Quotes from the shared sim venues when they are installed (``shared.venues.factory``), else None.
+
+    The sim only knows the markets of its own replay; for anything else the paper broker falls back to the
+    signal's price plus slippage.
+    """
+    try:
+        factory = importlib.import_module("shared.venues.factory")
+    except ImportError:
+        return None
+    build = getattr(factory, "build_sim_quote_venue", None) or getattr(factory, "build_sim_venue", None)
+    if build is None:
+        return None
+    venues: dict[str, Venue | None] = {}
+
+    def quote(signal: Signal) -> Quote | None:
+        if signal.surface not in venues:
+            try:
+                venues[signal.surface] = build(signal.surface)
+            except Exception:  # an unavailable sim just means "no quote"
+                venues[signal.surface] = None
+        venue = venues[signal.surface]
+        return None if venue is None else venue.quote(signal.instrument)
+
+    return quote
+
+
+def open_broker(config: ClientConfig) -> Broker:
+    """The broker the config names: paper (standalone), or a live adapter built from the subscriber's keys."""
+    if config.broker.kind == "paper":
+        journal = JsonlLog(config.state_dir / "paper_orders.jsonl", Durability.FSYNC)
+        return PaperBroker(journal, config.broker, quotes=sim_quote_source())
+    return VenueBroker(open_live_venue(config))
+
+
+def open_live_venue(config: ClientConfig) -> Venue:
+    """A live venue from the subscriber's 0600 env file through ``shared.venues.factory.build_venue``."""
+    from shared.config import ConfigError, SurfaceSettings
+
+    secrets = config.broker_secrets()
+    values = {key.lower(): value for key, value in secrets.items()}
+    values.setdefault("venue", config.broker.kind)
+    values.setdefault("trading_mode", "live")
+    try:
+        settings = SurfaceSettings.model_validate(values)
+    except ValidationError as exc:
+        # Name the key, never echo the value: it may be a secret.
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error.get("loc", ())).upper() or "(broker)"
+        raise ConfigError(config.resolve(config.broker.secrets_file or Path("?")), key, error["msg"]) from None
+    try:
+        factory = importlib.import_module("shared.venues.factory")
+    except ImportError:
+        raise ConfigError(config.source, "broker.kind", "live venue adapters are not installed") from None
+    build = factory.build_venue
+    venue = build(settings)
+    if not isinstance(venue, Venue):
+        raise ConfigError(config.source, "broker.kind", f"{config.broker.kind}: adapter is not a venue")
+    return venue

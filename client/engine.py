@@ -1,0 +1,437 @@
+"""The follower: what the client does with each signal, each outcome and each restart.
+
+One signal's path: parse → verify the signature against the pinned key → dedup → follow filter → expiry →
+size locally → intent (fsync'd) → order with a client order id derived from the signal id → filled record →
+callbacks through the outbox. Every step leaves a record first, so a crash anywhere is repaired at the next
+start by :meth:`Follower.recover` without a second order and without a lost callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal as signals
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from client.brokers import Broker, PaperBroker
+from client.config import ClientConfig
+from client.ledger import Ledger, MoneyEvent, format_cents
+from client.outbox import Outbox
+from client.pricing import (
+    UnsupportedInstrument,
+    binary_payout_pnl,
+    bracket_pnl,
+    cost_cents,
+    entry_fee_cents,
+    kind_of,
+)
+from client.sizing import size
+from client.store import StatePaths
+from shared.ids import derive_id
+from shared.records import Signal, Trade, parse_record
+from shared.signing import verify_signal
+from shared.timeutil import from_iso, to_iso, utcnow
+from shared.venues.base import OrderRequest, OrderResult
+
+log = logging.getLogger(__name__)
+
+FAULT_ENV = "TBOT_CLIENT_FAULT"
+"""Crash-test hook: ``after_intent`` or ``after_place`` SIGKILLs the client at that point (tests only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one signal (or one resolution): one line for people, one object for machines."""
+
+    signal_id: str
+    verdict: str  # traded | resolved | duplicate | expired | bad_signature | malformed | filtered | skipped | rejected
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return f"{self.verdict:<13} {self.signal_id}  {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"signal_id": self.signal_id, "verdict": self.verdict, "message": self.message, **self.detail}
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == point:
+        os.kill(os.getpid(), signals.SIGKILL)
+
+
+class Follower:
+    """Holds the client's state (ledger, dedup set, outbox) and applies signals and outcomes to it."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        broker: Broker,
+        public_key: Ed25519PublicKey,
+        *,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.paths = StatePaths(config.state_dir)
+        self.paths.ensure()
+        self.broker = broker
+        self.public_key = public_key
+        self.now = now
+        self.orders = self.paths.log("orders")
+        self.money = self.paths.log("money")
+        self.seen_log = self.paths.log("signals")
+        self.outbox = Outbox(self.paths.log("outbox"), self.paths.delivery_lock)
+        self.mode = "paper" if isinstance(broker, PaperBroker) else "live"
+        self.ledger = Ledger(config.commission_rate)
+        self._orders_reader = self.orders.reader()
+        self._money_reader = self.money.reader()
+        self._accepted: dict[str, Signal] = {}
+        self._finished: set[str] = set()
+        self._signals_reader = self.seen_log.reader()
+        self.refresh()
+
+    # ------------------------------------------------------------------ state from records
+    def refresh(self) -> None:
+        """Fold records appended since the last look (a ``withdraw`` in another process, for one)."""
+        for entry in self._orders_reader.read():
+            self.ledger.apply_entry(entry)
+        for entry in self._money_reader.read():
+            self.ledger.apply_entry(entry)
+        for entry in self._signals_reader.read():
+            data = entry.data
+            signal_id = data.get("signal_id")
+            if not isinstance(signal_id, str):
+                continue
+            if data.get("verdict") == "accepted" and isinstance(data.get("signal"), dict):
+                self._accepted[signal_id] = parse_record(Signal, data["signal"])
+            elif data.get("final"):
+                self._finished.add(signal_id)
+
+    def _append_trade(self, trade: Trade) -> None:
+        self.orders.append(trade)
+        self.refresh()
+
+    def _note(self, signal_id: str, verdict: str, reason: str, *, final: bool, data: Any = None) -> None:
+        record: dict[str, Any] = {"signal_id": signal_id, "verdict": verdict, "reason": reason, "final": final}
+        if data is not None:
+            record["signal"] = data
+        self.seen_log.append(record)
+        self.refresh()
+
+    # ------------------------------------------------------------------ start-up
+    def recover(self) -> list[Outcome]:
+        """Repair whatever a crash left half done; run once before polling."""
+        outcomes: list[Outcome] = []
+        self.refresh()
+        if self.mode == "paper" and self.ledger.deposits_cents == 0:
+            self.money.append(MoneyEvent(id="paper-initial-deposit", type="deposit",
+                                         amount_cents=self.config.broker.starting_bankroll_cents, at=self.now()))
+            self.refresh()
+        for signal_id, signal in list(self._accepted.items()):
+            if signal_id in self._finished:
+                continue
+            status = self.ledger.status_of(signal_id)
+            if status is None:
+                outcomes.append(self._trade(signal, recovering=True))
+            elif status == "intent":
+                outcomes.append(self._reconcile_intent(signal))
+            else:
+                self._note(signal_id, "traded" if status == "filled" else status, "recovered", final=True)
+        self._enqueue_missing_callbacks()
+        return outcomes
+
+    def _reconcile_intent(self, signal: Signal) -> Outcome:
+        """An intent without an outcome: ask the broker by client order id before anything is sent again."""
+        coid = derive_id("coid", signal.id)
+        result = self.broker.lookup(coid)
+        if result is None:
+            if self.now() >= signal.expires_at:
+                trade = self._trade_record(signal, "cancelled", reason="never sent; signal expired before restart")
+                self._append_trade(trade)
+                self._note(signal.id, "expired", "intent never sent; expired", final=True)
+                return Outcome(signal.id, "expired", "order never reached the broker; signal now expired")
+            return self._place(signal, self._intent_quantity(signal), self._intent_limit(signal), coid)
+        return self._record_result(signal, result, recovered=True)
+
+    def _intent_quantity(self, signal: Signal) -> int:
+        for entry in self.orders.reader().read():
+            if entry.data.get("signal_id") == signal.id and entry.data.get("status") == "intent":
+                trade = parse_record(Trade, entry.data)
+                return trade.count if trade.count is not None else (trade.units or 0)
+        return 0
+
+    def _intent_limit(self, signal: Signal) -> Decimal:
+        for entry in self.orders.reader().read():
+            if entry.data.get("signal_id") == signal.id and entry.data.get("status") == "intent":
+                trade = parse_record(Trade, entry.data)
+                return trade.limit_price or signal.limit_price
+        return signal.limit_price
+
+    def _enqueue_missing_callbacks(self) -> None:
+        for signal_id in self._accepted:
+            self._enqueue(signal_id, "ack", {})
+        for entry in self.orders.reader().read():
+            data = entry.data
+            signal_id = str(data.get("signal_id"))
+            if data.get("status") == "filled":
+                self._enqueue(signal_id, "executed", _executed_body(parse_record(Trade, data)))
+            elif data.get("status") == "resolved":
+                self._enqueue(signal_id, "resolved", _resolved_body(parse_record(Trade, data)))
+        for entry in self.money.reader().read():
+            if entry.data.get("type") == "commission":
+                event = parse_record(MoneyEvent, entry.data)
+                enqueue_commission(self.outbox, event)
+
+    def _enqueue(self, signal_id: str, kind: str, body: dict[str, Any]) -> None:
+        self.outbox.enqueue(f"{kind}:{signal_id}", f"/api/signals/{signal_id}/{kind}", body, group=signal_id)
+
+    # ------------------------------------------------------------------ signals
+    def handle(self, data: dict[str, Any]) -> Outcome:
+        """Apply one signal from the feed."""
+        raw_id = str(data.get("id", "?"))
+        try:
+            signal = parse_record(Signal, data)
+        except ValidationError as exc:
+            self._note(raw_id, "malformed", str(exc.errors()[0].get("msg", "invalid")), final=True, data=None)
+            return Outcome(raw_id, "malformed", "not a valid signal; ignored")
+        if not verify_signal(signal, self.public_key):
+            # Logged with its content for the subscriber to inspect; never traded, never acked.
+            self.seen_log.append({"signal_id": signal.id, "verdict": "bad_signature", "final": False,
+                                  "reason": "signature does not match the pinned operator key", "raw": data})
+            return Outcome(signal.id, "bad_signature", "signature invalid for the pinned key; rejected, not traded")
+        if signal.id in self._accepted or self.ledger.knows(signal.id):
+            return Outcome(signal.id, "duplicate", "already handled; ignored")
+        feed = self.config.feed
+        if signal.surface not in feed.surfaces or (feed.sub_strategies and signal.sub_strategy
+                                                   not in feed.sub_strategies):
+            return Outcome(signal.id, "filtered", f"{signal.surface}/{signal.sub_strategy} not followed")
+        if self.now() >= signal.expires_at:
+            self._note(signal.id, "expired", f"expired at {to_iso(signal.expires_at)}", final=True)
+            return Outcome(signal.id, "expired", f"{signal.instrument} expired at {to_iso(signal.expires_at)}; skipped")
+        if signal.dry_run and not self.config.trades_dry_run:
+            self._note(signal.id, "skipped", "operator paper signal; not traded live", final=True)
+            return Outcome(signal.id, "skipped", f"{signal.instrument}: operator dry-run signal; not traded live")
+        self._note(signal.id, "accepted", "verified", final=False, data=signal.to_json_dict())
+        self._enqueue(signal.id, "ack", {})
+        return self._trade(signal, recovering=False)
+
+    def _trade(self, signal: Signal, *, recovering: bool) -> Outcome:
+        if self.now() >= signal.expires_at:
+            self._note(signal.id, "expired", "expired before the order was sent", final=True)
+            return Outcome(signal.id, "expired", f"{signal.instrument} expired before the order was sent")
+        today = self.now().date()
+        try:
+            decision = size(self.config.sizing, signal, equity_cents=self.ledger.equity_cents,
+                            staked_today_cents=self.ledger.staked_on(today), cash_cents=self.ledger.cash_cents)
+        except UnsupportedInstrument as exc:
+            self._note(signal.id, "skipped", str(exc), final=True)
+            return Outcome(signal.id, "skipped", str(exc))
+        if decision.quantity <= 0:
+            self._note(signal.id, "skipped", decision.reason, final=True)
+            return Outcome(signal.id, "skipped", f"{signal.instrument}: size 0 ({decision.reason})")
+        coid = derive_id("coid", signal.id)
+        intent = self._trade_record(
+            signal, "intent", quantity=decision.quantity, limit=decision.worst_price,
+            cost=cost_cents(signal.surface, signal.instrument, decision.worst_price, decision.quantity),
+        )
+        self._append_trade(intent)  # fsync'd before the order leaves
+        _fault("after_intent")
+        return self._place(signal, decision.quantity, decision.worst_price, coid)
+
+    def _place(self, signal: Signal, quantity: int, limit: Decimal, coid: str) -> Outcome:
+        request = OrderRequest(
+            client_order_id=coid, symbol=signal.instrument, side=signal.side,
+            action="buy" if signal.side != "short" else "sell", quantity=quantity, limit_price=limit,
+            time_in_force="ioc", stop_loss=signal.stop_loss, take_profit=signal.take_profit,
+        )
+        try:
+            result = self.broker.place(request, signal)
+        except Exception as exc:  # any failure leaves the intent open; the next start reconciles it
+            log.warning("order for %s failed: %s", signal.id, exc)
+            return Outcome(signal.id, "error", f"order not confirmed ({type(exc).__name__}); will reconcile")
+        _fault("after_place")
+        return self._record_result(signal, result, recovered=False)
+
+    def _record_result(self, signal: Signal, result: OrderResult, *, recovered: bool) -> Outcome:
+        note = " (recovered after restart)" if recovered else ""
+        if result.status not in ("filled", "partially_filled") or result.filled_quantity <= 0:
+            trade = self._trade_record(signal, "rejected", reason=result.reason or result.status)
+            self._append_trade(trade)
+            self._note(signal.id, "rejected", result.reason, final=True)
+            return Outcome(signal.id, "rejected", f"{signal.instrument}: order not filled ({result.reason}){note}")
+        price = result.avg_fill_price or signal.limit_price
+        trade = self._trade_record(
+            signal, "filled", quantity=result.filled_quantity, limit=signal.limit_price, fill=price,
+            cost=cost_cents(signal.surface, signal.instrument, price, result.filled_quantity),
+            fees=result.fees_cents, venue_order_id=result.venue_order_id,
+        )
+        self._append_trade(trade)
+        self._enqueue(signal.id, "executed", _executed_body(trade))
+        self._note(signal.id, "traded", "filled", final=True)
+        qty = _quantity_text(signal.surface, result.filled_quantity)
+        return Outcome(
+            signal.id, "traded",
+            f"{signal.surface} {signal.instrument} {signal.side} {qty} @ {price} fees {format_cents(result.fees_cents)}"
+            f" cost {format_cents(trade.cost_cents or 0)}{note}",
+            {"surface": signal.surface, "instrument": signal.instrument, "side": signal.side,
+             "quantity": result.filled_quantity, "fill_price": format(price, "f"), "fees_cents": result.fees_cents},
+        )
+
+    def _trade_record(
+        self,
+        signal: Signal,
+        status: str,
+        *,
+        quantity: int | None = None,
+        limit: Decimal | None = None,
+        fill: Decimal | None = None,
+        cost: int | None = None,
+        fees: int = 0,
+        venue_order_id: str | None = None,
+        reason: str = "",
+    ) -> Trade:
+        binary = kind_of(signal.surface) == "binary"
+        return Trade(
+            id=derive_id("trade", signal.id), signal_id=signal.id, client_order_id=derive_id("coid", signal.id),
+            status=status,
+            mode=self.mode,
+            surface=signal.surface, sub_strategy=signal.sub_strategy,
+            venue="sim" if self.mode == "paper" else signal.venue,
+            instrument=signal.instrument, side=signal.side,
+            count=quantity if binary else None, units=None if binary else quantity,
+            limit_price=limit, fill_price=fill, cost_cents=cost, fees=fees, opened_at=self.now(),
+            stop_loss=signal.stop_loss, take_profit=signal.take_profit, eta_hours=signal.eta_hours,
+            venue_order_id=venue_order_id, reason=reason,
+        )
+
+    # ------------------------------------------------------------------ outcomes
+    def open_signal_ids(self) -> list[str]:
+        return sorted(self.ledger.positions)
+
+    def history_since(self) -> datetime | None:
+        """The earliest day worth asking the operator's history about (the oldest open position's)."""
+        opened = [p.opened_at for p in self.ledger.positions.values() if p.opened_at is not None]
+        if not self.ledger.positions:
+            return None
+        return (min(opened) if opened else self.now()) - timedelta(days=1)
+
+    def apply_history(self, items: Iterable[dict[str, Any]]) -> list[Outcome]:
+        """Resolve open positions whose signals the operator's history reports as resolved."""
+        outcomes: list[Outcome] = []
+        for item in items:
+            raw = item.get("signal")
+            if not isinstance(raw, dict) or str(raw.get("id")) not in self.ledger.positions:
+                continue
+            try:
+                signal = parse_record(Signal, raw)
+            except ValidationError:
+                continue
+            if not verify_signal(signal, self.public_key):
+                log.warning("history item for %s has an invalid signature; ignored", signal.id)
+                continue
+            outcome = self._resolve(signal, item)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _resolve(self, signal: Signal, item: dict[str, Any]) -> Outcome | None:
+        position = self.ledger.positions[signal.id]
+        result = str(item.get("outcome", ""))
+        if result not in ("win", "loss", "void"):
+            return None
+        try:
+            gross, exit_fees, exit_price = settle(signal, position.quantity, position.fill_price, result, item,
+                                                  self.config)
+        except (UnsupportedInstrument, ValueError) as exc:
+            log.warning("cannot value %s: %s", signal.id, exc)
+            return None
+        fees = position.fees_cents + exit_fees
+        pnl = gross - fees
+        resolved_at_raw = item.get("resolved_at")
+        resolved_at = from_iso(resolved_at_raw) if isinstance(resolved_at_raw, str) else self.now()
+        source = item.get("resolution_source")
+        trade = self._trade_record(
+            signal, "resolved", quantity=position.quantity, fill=position.fill_price, cost=position.cost_cents,
+            fees=fees,
+        ).model_copy(update={
+            "pnl": pnl, "exit_price": exit_price, "resolved_at": resolved_at, "opened_at": position.opened_at,
+            "resolution_source": source if source in ("kalshi_resolution", "nws_observation", "oanda_candles",
+                                                      "ibkr_position", "sim") else None,
+            "reason": result,
+        })
+        self._append_trade(trade)
+        self._enqueue(signal.id, "resolved", _resolved_body(trade))
+        return Outcome(
+            signal.id, "resolved",
+            f"{signal.surface} {signal.instrument} {signal.side} {result}: P&L {format_cents(pnl)}"
+            f" (fees {format_cents(fees)}); equity {format_cents(self.ledger.equity_cents)}",
+            {"outcome": result, "pnl_cents": pnl, "fees_cents": fees},
+        )
+
+
+def settle(
+    signal: Signal, quantity: int, fill: Decimal, result: str, item: dict[str, Any], config: ClientConfig
+) -> tuple[int, int, Decimal | None]:
+    """Gross P&L, exit fees and exit price of a position the operator reports as ``win``/``loss``/``void``.
+
+    Binaries settle at $1 or $0 (no exit fee); FX and stocks close at the reported exit price (or, without one,
+    at the bracket level the outcome implies) and pay the exit commission.
+    """
+    if kind_of(signal.surface) == "binary":
+        return binary_payout_pnl(quantity, fill, result), 0, None
+    exit_price = _exit_price(signal, item, result, fill)
+    gross = bracket_pnl(signal.instrument, signal.surface, signal.side, quantity, fill, exit_price)
+    broker = config.broker
+    exit_fees = entry_fee_cents(
+        signal.surface, exit_price, quantity,
+        notional_cents=cost_cents(signal.surface, signal.instrument, exit_price, quantity),
+        stock_per_share=broker.stock_commission_per_share, stock_min_cents=broker.stock_min_commission_cents,
+        stock_max_pct=broker.stock_max_commission_pct, fx_per_million_cents=broker.fx_commission_per_million_cents,
+    )
+    return gross, exit_fees, exit_price
+
+
+def _exit_price(signal: Signal, item: dict[str, Any], result: str, fill: Decimal) -> Decimal:
+    raw = item.get("exit_price")
+    if raw is not None:
+        return Decimal(str(raw))
+    if result == "void":
+        return fill
+    level = signal.take_profit if result == "win" else signal.stop_loss
+    if level is None:
+        raise ValueError("no exit price and no bracket level")
+    return level
+
+
+def _quantity_text(surface: str, quantity: int) -> str:
+    if kind_of(surface) == "binary":
+        whole, part = divmod(quantity, 100)
+        return f"{whole}" + (f".{part:02d}" if part else "") + " contracts"
+    return f"{quantity} {'units' if surface == 'fx' else 'shares'}"
+
+
+def _executed_body(trade: Trade) -> dict[str, Any]:
+    quantity = trade.count if trade.count is not None else (trade.units or 0)
+    return {"fill_price": format(trade.fill_price or Decimal(0), "f"), "quantity": quantity, "fees_cents": trade.fees}
+
+
+def _resolved_body(trade: Trade) -> dict[str, Any]:
+    return {"pnl_cents": trade.pnl or 0, "resolved_at": to_iso(trade.resolved_at or utcnow())}
+
+
+def enqueue_commission(outbox: Outbox, event: MoneyEvent) -> None:
+    """Report crystallized commission to the operator: the amount only, never the P&L behind it."""
+    if event.type != "commission" or event.amount_cents <= 0:
+        return
+    outbox.enqueue(
+        f"commission:{event.id}", "/api/commission",
+        {"id": event.id, "amount_cents": event.amount_cents, "crystallized_at": to_iso(event.at)},
+        group=f"commission:{event.id}",
+    )

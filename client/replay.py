@@ -1,0 +1,225 @@
+"""``replay --days N``: had you subscribed N days ago with this config, what would you have now?
+
+It walks the operator's resolved signals in time order (entries at publication, exits at resolution), sizes each
+with the subscriber's own rule and caps against a simulated bankroll, pays the same fees as the paper broker
+(fill at the operator's reported fill price, or the signal's price plus the paper slippage), and at the end
+applies the commission rule as if everything were withdrawn. The ledger doing the arithmetic is the same
+:class:`client.ledger.Ledger` that ``run`` keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from client.commission import crystallize
+from client.config import ClientConfig
+from client.engine import settle
+from client.ledger import Ledger, MoneyEvent, format_cents
+from client.pricing import UnsupportedInstrument, cost_cents, entry_fee_cents, is_buy, kind_of
+from client.sizing import size
+from shared.ids import derive_id
+from shared.records import Signal, Trade, parse_record
+from shared.signing import verify_signal
+from shared.timeutil import from_iso, utcnow
+
+
+@dataclass(slots=True)
+class SurfaceRow:
+    signals: int = 0
+    traded: int = 0
+    wins: int = 0
+    losses: int = 0
+    fees_cents: int = 0
+    pnl_cents: int = 0
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    start_cents: int
+    equity_before_commission_cents: int
+    commission_cents: int
+    final_cents: int
+    rows: dict[str, SurfaceRow] = field(default_factory=dict)
+    curve: list[tuple[datetime, int]] = field(default_factory=list)
+    skipped_bad_signature: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "start_cents": self.start_cents,
+            "equity_before_commission_cents": self.equity_before_commission_cents,
+            "commission_cents": self.commission_cents,
+            "final_cents": self.final_cents,
+            "skipped_bad_signature": self.skipped_bad_signature,
+            "surfaces": {name: asdict(row) for name, row in sorted(self.rows.items())},
+        }
+
+
+def _fill_price(config: ClientConfig, signal: Signal, item: dict[str, Any]) -> Decimal:
+    raw = item.get("fill_price")
+    if raw is not None:
+        return Decimal(str(raw))
+    if kind_of(signal.surface) == "binary":
+        return min(Decimal("0.99"), signal.limit_price + config.broker.paper_slippage_binary)
+    move = signal.limit_price * config.broker.paper_slippage_fraction
+    return signal.limit_price + move if is_buy(signal.side) else signal.limit_price - move
+
+
+def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: Ed25519PublicKey) -> ReplayResult:
+    """Run the subscriber's rules over the operator's resolved history; pure (no I/O)."""
+    start = config.replay.bankroll_cents
+    events: list[tuple[datetime, int, Signal, dict[str, Any]]] = []
+    result = ReplayResult(start, start, 0, start)
+    for item in items:
+        raw = item.get("signal")
+        if not isinstance(raw, dict):
+            continue
+        try:
+            signal = parse_record(Signal, raw)
+        except ValidationError:
+            continue
+        if not verify_signal(signal, public_key):
+            result.skipped_bad_signature += 1
+            continue
+        feed = config.feed
+        if signal.surface not in feed.surfaces or (feed.sub_strategies and signal.sub_strategy
+                                                   not in feed.sub_strategies):
+            continue
+        resolved_raw = item.get("resolved_at")
+        resolved_at = from_iso(resolved_raw) if isinstance(resolved_raw, str) else signal.expires_at
+        events.append((signal.published_at, 0, signal, item))
+        events.append((max(resolved_at, signal.published_at), 1, signal, item))
+    events.sort(key=lambda e: (e[0], e[1], e[2].id))
+
+    ledger = Ledger(config.commission_rate)
+    first = events[0][0] if events else None
+    ledger.apply_money(MoneyEvent(id="replay-deposit", type="deposit", amount_cents=start,
+                                  at=first or utcnow()))
+    if first is not None:
+        result.curve.append((first, ledger.equity_cents))
+    for at, phase, signal, item in events:
+        row = result.rows.setdefault(signal.surface, SurfaceRow())
+        if phase == 0:
+            row.signals += 1
+            _enter(config, ledger, signal, item, at)
+            if ledger.status_of(signal.id) == "filled":
+                row.traded += 1
+            continue
+        position = ledger.positions.get(signal.id)
+        outcome = str(item.get("outcome", ""))
+        if position is None or outcome not in ("win", "loss", "void"):
+            continue
+        try:
+            gross, exit_fees, exit_price = settle(signal, position.quantity, position.fill_price, outcome, item, config)
+        except (UnsupportedInstrument, ValueError):
+            continue
+        fees = position.fees_cents + exit_fees
+        pnl = gross - fees
+        ledger.apply_trade(_trade(signal, "resolved", position.quantity, position.fill_price, position.cost_cents,
+                                  fees, at).model_copy(update={"pnl": pnl, "exit_price": exit_price,
+                                                               "resolved_at": at}))
+        row.fees_cents += fees
+        row.pnl_cents += pnl
+        row.wins += pnl > 0
+        row.losses += pnl <= 0
+        result.curve.append((at, ledger.equity_cents))
+    due = crystallize(ledger.realized_pnl_cents, 0, config.commission_rate)
+    result.equity_before_commission_cents = ledger.equity_cents
+    result.commission_cents = due.amount_cents
+    result.final_cents = ledger.equity_cents - due.amount_cents
+    return result
+
+
+def _enter(config: ClientConfig, ledger: Ledger, signal: Signal, item: dict[str, Any], at: datetime) -> None:
+    try:
+        decision = size(config.sizing, signal, equity_cents=ledger.equity_cents,
+                        staked_today_cents=ledger.staked_on(at.date()), cash_cents=ledger.cash_cents)
+    except UnsupportedInstrument:
+        return
+    if decision.quantity <= 0:
+        return
+    price = _fill_price(config, signal, item)
+    buy = is_buy(signal.side)
+    if (buy and price > decision.worst_price) or (not buy and price < decision.worst_price):
+        return  # the order's limit would not have filled
+    cost = cost_cents(signal.surface, signal.instrument, price, decision.quantity)
+    broker = config.broker
+    fee = entry_fee_cents(
+        signal.surface, price, decision.quantity, notional_cents=cost,
+        stock_per_share=broker.stock_commission_per_share, stock_min_cents=broker.stock_min_commission_cents,
+        stock_max_pct=broker.stock_max_commission_pct, fx_per_million_cents=broker.fx_commission_per_million_cents,
+    )
+    ledger.apply_trade(_trade(signal, "intent", decision.quantity, None, cost, 0, at))
+    ledger.apply_trade(_trade(signal, "filled", decision.quantity, price, cost, fee, at))
+
+
+def _trade(
+    signal: Signal, status: str, quantity: int, fill: Decimal | None, cost: int, fees: int, at: datetime
+) -> Trade:
+    binary = kind_of(signal.surface) == "binary"
+    return Trade(
+        id=derive_id("trade", signal.id), signal_id=signal.id, client_order_id=derive_id("coid", signal.id),
+        status=status,
+        surface=signal.surface, venue="sim", instrument=signal.instrument, side=signal.side,
+        count=quantity if binary else None, units=None if binary else quantity, fill_price=fill,
+        cost_cents=cost, fees=fees, opened_at=at,
+    )
+
+
+def render_table(result: ReplayResult, days: int) -> str:
+    """The text table ``replay`` prints."""
+    header = f"{'surface':<10} {'signals':>7} {'traded':>6} {'wins':>5} {'losses':>6} {'fees':>12} {'P&L':>14}"
+    lines = [header, "-" * len(header)]
+    total = SurfaceRow()
+    for name in sorted(result.rows):
+        row = result.rows[name]
+        lines.append(f"{name:<10} {row.signals:>7} {row.traded:>6} {row.wins:>5} {row.losses:>6} "
+                     f"{format_cents(row.fees_cents):>12} {format_cents(row.pnl_cents):>14}")
+        for attr in ("signals", "traded", "wins", "losses", "fees_cents", "pnl_cents"):
+            setattr(total, attr, getattr(total, attr) + getattr(row, attr))
+    lines.append("-" * len(header))
+    lines.append(f"{'total':<10} {total.signals:>7} {total.traded:>6} {total.wins:>5} {total.losses:>6} "
+                 f"{format_cents(total.fees_cents):>12} {format_cents(total.pnl_cents):>14}")
+    lines.append("")
+    lines.append(f"start                    {format_cents(result.start_cents):>14}")
+    lines.append(f"equity before commission {format_cents(result.equity_before_commission_cents):>14}")
+    lines.append(f"commission (15% > HWM)   {format_cents(result.commission_cents):>14}")
+    if result.skipped_bad_signature:
+        lines.append(f"(ignored {result.skipped_bad_signature} history items with an invalid signature)")
+    lines.append("")
+    lines.append(f"Had you subscribed {days} days ago with this config, you would have "
+                 f"{format_cents(result.final_cents)} (from {format_cents(result.start_cents)}).")
+    return "\n".join(lines)
+
+
+def write_chart(result: ReplayResult, path: Path, days: int) -> Path:
+    """An equity-curve PNG (matplotlib, Agg backend: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
+    if result.curve:
+        origin = result.curve[0][0]
+        times = [(moment - origin).total_seconds() / 86_400 for moment, _ in result.curve]
+        values = [Decimal(cents) / 100 for _, cents in result.curve]
+        axes.step(times, [float(v) for v in values], where="post", color="#1f6feb")  # plotting only
+    axes.axhline(result.start_cents / 100, color="#888888", linewidth=0.8, linestyle="--")
+    axes.set_title(f"Replay of the last {days} days: equity (USD), before commission")
+    axes.set_ylabel("equity ($)")
+    axes.grid(True, alpha=0.3)
+    start = result.curve[0][0].strftime("%Y-%m-%d %H:%M UTC") if result.curve else "start"
+    axes.set_xlabel(f"days since {start}")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path

@@ -1,0 +1,132 @@
+"""The ``run`` loop: deliver the outbox, long-poll the feed, apply the batch, save the cursor, resolve outcomes."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from client.engine import Follower, Outcome
+from client.feed import FeedApi, FeedAuthError, FeedError, FeedUnavailable
+from client.store import CursorStore, atomic_write_json
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Outcome], None]
+
+
+@dataclass(slots=True)
+class LoopStats:
+    batches: int = 0
+    signals: int = 0
+    feed_errors: int = 0
+
+
+class Runner:
+    """Single-threaded: every step is short except the long-poll, whose hold shrinks while callbacks wait."""
+
+    def __init__(
+        self,
+        follower: Follower,
+        api: FeedApi,
+        *,
+        emit: Emit,
+        status: Callable[[str], None],
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.follower = follower
+        self.api = api
+        self.emit = emit
+        self.status = status
+        self.cursors = CursorStore(follower.paths.cursor)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._next_resolve = 0.0
+        self._backoff = 0.0
+        self._last_snapshot: dict[str, object] | None = None
+        self.stats = LoopStats()
+        self.stopped = False
+
+    def start(self) -> None:
+        """Recover from whatever the last process left half done, before the first poll."""
+        for outcome in self.follower.recover():
+            self.emit(outcome)
+        self._snapshot()
+
+    def run(self, *, max_batches: int | None = None) -> None:
+        """Loop until :attr:`stopped` (set by a signal handler) or ``max_batches`` polls have answered."""
+        self.start()
+        while not self.stopped and (max_batches is None or self.stats.batches < max_batches):
+            self.step()
+
+    def step(self) -> None:
+        """One turn: outbox, one poll, its signals, cursor, outcomes."""
+        follower = self.follower
+        follower.refresh()
+        report = follower.outbox.deliver(self.api.post, block=False)
+        for key in report.dead:
+            self.status(f"callback {key} refused by the server; see the outbox log")
+        cursor = self.cursors.load()
+        feed = follower.config.feed
+        wait = feed.poll_wait_seconds if not follower.outbox.pending() else min(feed.poll_wait_seconds, 2)
+        try:
+            batch = self.api.poll(
+                cursor, wait=wait, limit=feed.batch_limit,
+                surface=feed.surfaces[0] if len(feed.surfaces) == 1 else None,
+                sub_strategy=feed.sub_strategies[0] if len(feed.sub_strategies) == 1 else None,
+            )
+        except FeedAuthError:
+            raise
+        except FeedError as exc:
+            self._feed_down(exc)
+            return
+        self._backoff = 0.0
+        self.stats.batches += 1
+        for data in batch.signals:
+            self.stats.signals += 1
+            self.emit(follower.handle(data))
+        if batch.next_cursor and batch.next_cursor != cursor:
+            # After the batch's records are written: a crash before this line re-reads the batch, and the dedup
+            # set (rebuilt from signals.jsonl and orders.jsonl) turns the repeats into no-ops.
+            self.cursors.save(batch.next_cursor)
+        self._resolve()
+        self._snapshot()
+
+    def _feed_down(self, exc: FeedError) -> None:
+        self.stats.feed_errors += 1
+        self._backoff = min(30.0, max(0.5, self._backoff * 2))
+        delay = self._backoff * random.uniform(0.5, 1.0)
+        kind = "unreachable" if isinstance(exc, FeedUnavailable) else "answered badly"
+        self.status(f"feed {kind} ({exc}); retrying in {delay:.1f}s")
+        self._sleep(delay)
+
+    def _resolve(self) -> None:
+        if self._monotonic() < self._next_resolve:
+            return
+        follower = self.follower
+        since = follower.history_since()
+        if since is None:
+            return
+        self._next_resolve = self._monotonic() + follower.config.feed.resolve_every_seconds
+        try:
+            items = self.api.history_all(since.date())
+        except FeedError as exc:
+            self.status(f"history unavailable ({exc}); outcomes will be checked again")
+            self._next_resolve = self._monotonic() + min(5.0, follower.config.feed.resolve_every_seconds)
+            return
+        for outcome in follower.apply_history(items):
+            self.emit(outcome)
+
+    def resolve_now(self) -> None:
+        self._next_resolve = 0.0
+        self._resolve()
+
+    def _snapshot(self) -> None:
+        """Write the incrementally kept ledger where ``status`` and the tests can compare it with a rebuild."""
+        snapshot = self.follower.ledger.snapshot()
+        if snapshot != self._last_snapshot:
+            atomic_write_json(self.follower.paths.snapshot, snapshot)
+            self._last_snapshot = snapshot
