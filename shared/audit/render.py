@@ -1,0 +1,156 @@
+"""Plain-text rendering of a report: aligned tables, money as dollars from integer cents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.audit.calibration import CalibrationSection, CalibrationStats
+from shared.audit.eta import EtaSection
+from shared.audit.gates import GatesSection
+from shared.audit.pnl import PnlRow, PnlSection
+from shared.audit.report import AuditReport
+from shared.audit.subscribers import SubscribersSection
+
+
+def money(cents: int | None) -> str:
+    """Integer cents as dollars, exactly (no float): -12345 -> -$123.45."""
+    if cents is None:
+        return "-"
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(cents), 100)
+    return f"{sign}${dollars:,}.{rest:02d}"
+
+
+def num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """Columns sized to their widest cell; the first ``left`` columns left-aligned (text), the rest right."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.ljust(widths[i]) if i < left else c.rjust(widths[i]) for i, c in enumerate(cells)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+_PNL_HEADERS = ("source", "surface", "sub_strategy", "trades", "win rate", "gross", "fees", "net", "max dd",
+                "days", "sharpe/d", "sharpe/y")
+
+
+def _pnl_cells(row: PnlRow) -> list[str]:
+    return [row.source, row.surface, row.sub_strategy, str(row.trades), pct(row.win_rate), money(row.gross_cents),
+            money(row.fees_cents), money(row.net_cents), money(row.max_drawdown_cents), str(row.days),
+            num(row.sharpe_daily, 2), num(row.sharpe_annualized, 2)]
+
+
+def render_pnl(section: PnlSection) -> str:
+    parts = ["== P&L (resolved trades by resolution source; real and sim never mixed) ==",
+             "real vs sim:", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.summary], 3)]
+    if section.surfaces:
+        parts += ["by source and surface:", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.surfaces], 3),
+                  "by source, surface and sub-strategy:", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.rows], 3)]
+    parts.append("(net = pnl after fees; gross = net + fees; sharpe/d = mean/sd of daily net P&L, "
+                 "sharpe/y = sharpe/d x sqrt(365); days = calendar days from first to last resolution)")
+    return "\n".join(parts)
+
+
+def _calibration_rows(stats: Sequence[CalibrationStats]) -> list[list[str]]:
+    return [[s.key, s.status, str(s.n), num(s.brier), num(s.log_loss), num(s.ece)] for s in stats]
+
+
+def _reliability(stats: CalibrationStats) -> str:
+    rows = [[f"{b.lower:.1f}-{b.upper:.1f}", str(b.count), num(b.mean_predicted), num(b.realized_frequency)]
+            for b in stats.table]
+    return f"reliability: {stats.key}\n" + table(("bucket", "n", "predicted", "realized"), rows)
+
+
+def render_calibration(section: CalibrationSection) -> str:
+    headers = ("name", "status", "n", "brier", "log loss", "ECE")
+    parts = [f"== Calibration (ECE tolerance {section.tolerance:.3f}, judged at n >= {section.min_samples}) ==",
+             "per surface (signal p_model):", table(headers, _calibration_rows(section.surfaces), 2),
+             "per model (ensemble answers):", table(headers, _calibration_rows(section.models), 2)]
+    parts += [_reliability(s) for s in section.surfaces if s.n]
+    if section.flagged:
+        parts.append("FLAGGED (miscalibrated; cannot start live without --allow-uncalibrated): "
+                     + ", ".join(section.flagged))
+    parts.append(f"resolved trades without a signal: {section.trades_without_signal}; without model answers: "
+                 f"{section.trades_without_answers}; invalid model answers: {section.invalid_answers}")
+    return "\n".join(parts)
+
+
+def render_eta(section: EtaSection) -> str:
+    rows = [[s.surface, str(s.n), str(s.unusable), num(s.median_ratio, 2), pct(s.late_rate),
+             *(num(s.quantiles[k], 2) for k in ("p10", "p25", "p50", "p75", "p90"))] for s in section.surfaces]
+    headers = ("surface", "n", "no eta", "median", "late", "p10", "p25", "p50", "p75", "p90")
+    parts = ["== ETA (actual resolved_at - opened_at vs eta_hours at execute; ratio = actual / eta) ==",
+             table(headers, rows)]
+    for s in section.surfaces:
+        parts.append(f"{s.surface} ratio distribution: " + ", ".join(f"{label} {n}" for label, n in s.histogram))
+    return "\n".join(parts)
+
+
+def render_gates(section: GatesSection) -> str:
+    parts = ["== Gates (per gate: evaluated / passed / denied; stopped = first gate to deny; funnel = alive after) =="]
+    for s in section.surfaces:
+        parts.append(f"{s.surface}: {s.decisions} decisions, {s.accepted} accepted")
+        rows = [[g.gate, str(g.evaluated), str(g.passed), str(g.denied), str(g.stopped), str(g.survivors),
+                 ", ".join(f"{r} {n}" for r, n in g.top_reasons)] for g in s.gates]
+        headers = ("gate", "evaluated", "passed", "denied", "stopped", "alive", "top reasons")
+        parts.append(table(headers, rows))
+    return "\n".join(parts)
+
+
+def render_subscribers(section: SubscribersSection) -> str:
+    rows = []
+    for c in section.cohorts:
+        if c.suppressed:
+            rows.append([c.cohort, *["-"] * 8, f"suppressed (< {section.min_cohort} subscribers)"])
+            continue
+        rows.append([c.cohort, str(c.subscribers), str(c.acks), str(c.executions), str(c.resolutions),
+                     money(c.resolved_pnl_cents), pct(c.win_rate), num(c.slippage_median_bps, 1), pct(c.adverse_rate),
+                     ""])
+    headers = ("cohort", "subs", "acks", "executed", "resolved", "resolved P&L", "win rate", "slip med bps",
+               "adverse", "")
+    return "\n".join([
+        f"== Subscribers (aggregates only; cohorts under {section.min_cohort} subscribers suppressed) ==",
+        table(headers, rows),
+        f"duplicate callbacks ignored: {section.duplicates}; callbacks with invalid bodies: {section.invalid_bodies}",
+    ])
+
+
+def render(report: AuditReport) -> str:
+    """The whole report as text."""
+    until = report.until or "end of log"
+    source = report.source or "all"
+    head = [f"tbot audit: {report.since} to {until}; surfaces {', '.join(report.surfaces)}; source {source}"]
+    head += [f"note: {n}" for n in report.notes]
+    parts = ["\n".join(head)]
+    if report.pnl is not None:
+        parts.append(render_pnl(report.pnl))
+    if report.calibration is not None:
+        parts.append(render_calibration(report.calibration))
+    if report.eta is not None:
+        parts.append(render_eta(report.eta))
+    if report.gates is not None:
+        parts.append(render_gates(report.gates))
+    if report.subscribers is not None:
+        parts.append(render_subscribers(report.subscribers))
+    parts.append(f"read {report.bytes_scanned:,} bytes in {report.elapsed_seconds:.2f}s; "
+                 f"skipped {report.corrupt_lines} corrupt lines and {report.invalid_records} invalid records; "
+                 f"{report.signals_missing} referenced signals not found")
+    for f in report.files:
+        if f.corrupt_lines or f.invalid_records:
+            parts.append(f"  {f.path}: {f.corrupt_lines} corrupt, {f.invalid_records} invalid")
+    return "\n\n".join(parts) + "\n"
