@@ -1,0 +1,1 @@
+"""st-dashboard: the operator UI and API, and the subscriber feed, served by one FastAPI app on uvicorn."""

@@ -1,0 +1,97 @@
+"""``tbot dashboard --env envs/dashboard.env``: serve the dashboard on uvicorn until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from dashboard.config import DashboardSettings
+from shared.config import load_or_exit
+
+if TYPE_CHECKING:
+    from dashboard.state import DashboardState
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", type=Path, default=Path("envs/dashboard.env"), help="the dashboard's env file")
+    parser.add_argument("--host", help="override HOST")
+    parser.add_argument("--port", type=int, help="override PORT")
+
+
+def ensure_operator_token(env_path: Path) -> bool:
+    """Paper mode without a token: generate one into the env file (0600) so the UI is never open by default.
+
+    Returns True if a token was written. Live mode never gets here: its settings refuse to load without one.
+    """
+    token = secrets.token_urlsafe(32)
+    text = env_path.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.strip().upper().startswith("DASHBOARD_API_TOKEN=")]
+    lines.append(f"DASHBOARD_API_TOKEN={token}")
+    tmp = env_path.with_name(env_path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(tmp, env_path)
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_or_exit(DashboardSettings, args.env)
+    if settings.dashboard_api_token is None or not settings.dashboard_api_token.get_secret_value():
+        ensure_operator_token(args.env)
+        print(f"generated an operator token into {args.env} (DASHBOARD_API_TOKEN)", file=sys.stderr)
+        settings = load_or_exit(DashboardSettings, args.env)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import uvicorn
+
+    from dashboard.app import asgi_app
+
+    app = asgi_app(settings)
+    print(f"dashboard: http://{settings.host}:{settings.port}/  (operator token in {args.env})", file=sys.stderr)
+    # uvicorn installs SIGINT/SIGTERM handlers: it stops accepting, lets held long-polls answer (the app's
+    # shutdown hands each an empty batch at its cursor) and exits 0.
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        backlog=4096,
+        limit_concurrency=20_000,
+    )
+    _graceful_server_class()(config, app.state).run()
+    return 0
+
+
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class Graceful(uvicorn.Server):
+        """Answers every held long-poll the moment a stop signal arrives, so shutdown never waits on them."""
+
+        def __init__(self, config: uvicorn.Config, state: DashboardState) -> None:
+            super().__init__(config)
+            self.dashboard_state = state
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                loop.call_soon(self.dashboard_state.hub.close)
+            super().handle_exit(sig, frame)
+
+    return Graceful

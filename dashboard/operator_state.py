@@ -1,0 +1,284 @@
+"""What the operator sees, folded incrementally from each surface's trades, decisions, heartbeats, events and
+overrides logs: allocations, P&L and equity curves, breaker state, recent decisions and process health."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.bus import Entry
+from shared.config import ConfigError, SurfaceSettings, parse_env_file
+from shared.records import (
+    TERMINAL_STATUSES,
+    BreakerEvent,
+    Decision,
+    Heartbeat,
+    SettingsOverride,
+    Trade,
+    parse_record,
+)
+from shared.risk.overrides import OverrideError, OverrideSet
+from shared.timeutil import from_iso
+
+ENV_FILES = {"kalshi_st": "st.env", "kalshi_lt": "lt.env", "fx": "fx.env", "stocks": "stk.env"}
+CAP_KEYS = (
+    "bankroll_cents",
+    "max_position_cents",
+    "per_market_cap_cents",
+    "daily_loss_limit_cents",
+    "weekly_loss_limit_cents",
+    "max_open_positions",
+)
+
+
+def read_line(path: Path, offset: int, length: int) -> dict[str, Any] | None:
+    """One record by its byte range (an audit lookup: one pread, no scan)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        raw = os.pread(fd, length, offset)
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def surface_settings(env_dir: Path, surface: str) -> SurfaceSettings:
+    """The surface's shared settings from its env file (or its example); defaults where neither says otherwise.
+
+    Only keys that ``SurfaceSettings`` declares are taken: a surface's own extra keys are its business.
+    """
+    name = ENV_FILES[surface]
+    fields = SurfaceSettings.model_fields
+    for candidate in (env_dir / name, env_dir / f"{name}.example"):
+        if not candidate.exists():
+            continue
+        try:
+            values = parse_env_file(candidate)
+            known = {k.lower(): v for k, v in values.items() if k.lower() in fields and v != ""}
+            known.pop("trading_mode", None)  # the dashboard shows caps; a live surface's credentials are not needed
+            known.pop("venue", None)
+            return SurfaceSettings.model_validate(known)
+        except (ConfigError, ValidationError):
+            break
+    return SurfaceSettings.model_validate({})
+
+
+@dataclass(slots=True)
+class SurfaceView:
+    """One surface's state as the logs say."""
+
+    name: str
+    override_set: OverrideSet
+    trades: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trade_refs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    trades_by_signal: dict[str, str] = field(default_factory=dict)
+    realized_cents: int = 0
+    fees_cents: int = 0
+    resolved: int = 0
+    wins: int = 0
+    orders: int = 0
+    fills: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)
+    equity: list[tuple[float, int]] = field(default_factory=list)
+    resolved_log: list[tuple[int, int, float, str]] = field(default_factory=list)
+    decisions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=300))
+    decision_refs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    gate_counts: Counter[str] = field(default_factory=Counter)
+    breakers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected_overrides: int = 0
+    heartbeats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invalid_records: int = 0
+
+    # ------------------------------------------------------------------ folding
+    def apply_trades(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            try:
+                trade = parse_record(Trade, entry.data, entry.ts)
+            except ValidationError:
+                self.invalid_records += 1
+                continue
+            previous = self.trades.get(trade.id)
+            data = trade.to_json_dict()
+            data["ts"] = entry.ts
+            self.trades[trade.id] = data
+            self.trade_refs.setdefault(trade.id, []).append((entry.offset, entry.next_offset - entry.offset))
+            self.trades_by_signal[trade.signal_id] = trade.id
+            if trade.status == "placed" and (previous is None or previous["status"] == "intent"):
+                self.orders += 1
+            if trade.status == "filled":
+                self.fills += 1
+            if trade.status == "resolved" and (previous is None or previous["status"] != "resolved"):
+                pnl = trade.pnl or 0
+                self.realized_cents += pnl
+                self.fees_cents += trade.fees
+                self.resolved += 1
+                self.wins += pnl > 0
+                self.by_source[trade.resolution_source or "unknown"] += 1
+                moment = from_iso(entry.ts).timestamp()
+                self.equity.append((moment, self.realized_cents))
+                self.resolved_log.append((entry.offset, entry.next_offset, moment, trade.id))
+
+    def apply_decisions(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            try:
+                decision = parse_record(Decision, entry.data, entry.ts)
+            except ValidationError:
+                self.invalid_records += 1
+                continue
+            self.gate_counts[decision.stopped_by or "accepted"] += 1
+            self.decision_refs[decision.candidate_id] = (entry.offset, entry.next_offset - entry.offset)
+            self.decisions.append(
+                {
+                    "id": decision.id,
+                    "candidate_id": decision.candidate_id,
+                    "decided_at": entry.data.get("decided_at"),
+                    "sub_strategy": decision.sub_strategy,
+                    "instrument": decision.instrument,
+                    "side": decision.side,
+                    "accepted": decision.accepted,
+                    "stopped_by": decision.stopped_by,
+                    "reason_code": decision.reason_code,
+                    "edge": decision.edge,
+                    "confidence": decision.confidence,
+                }
+            )
+
+    def apply_heartbeats(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            try:
+                beat = parse_record(Heartbeat, entry.data, entry.ts)
+            except ValidationError:
+                self.invalid_records += 1
+                continue
+            self.heartbeats[beat.process] = {
+                "process": beat.process,
+                "at": entry.data.get("at"),
+                "at_epoch": beat.at.timestamp(),
+                "tick": beat.tick,
+                "pid": beat.pid,
+                "detail": _safe_detail(beat.detail),
+            }
+
+    def apply_events(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            try:
+                event = parse_record(BreakerEvent, entry.data, entry.ts)
+            except ValidationError:
+                self.invalid_records += 1
+                continue
+            self.breakers[event.breaker] = {
+                "breaker": event.breaker,
+                "tripped": event.action == "trip",
+                "at": entry.data.get("at"),
+                "reason": event.reason,
+            }
+
+    def apply_overrides(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            try:
+                override = parse_record(SettingsOverride, entry.data, entry.ts)
+            except ValidationError:
+                self.invalid_records += 1
+                continue
+            if override.surface != self.name:
+                continue
+            try:
+                self.override_set.apply(override.key, override.value)
+            except OverrideError:
+                self.rejected_overrides += 1  # the loop skips it too; shown as rejected, never applied
+                continue
+            self.overrides[override.key] = {"key": override.key, "value": override.value, "at": entry.data.get("at")}
+
+    # ------------------------------------------------------------------ views
+    def open_trades(self) -> list[dict[str, Any]]:
+        return [t for t in self.trades.values() if t["status"] not in TERMINAL_STATUSES]
+
+    def allocation(self) -> dict[str, Any]:
+        effective = self.override_set.settings
+        caps = {key: int(getattr(effective, key)) for key in CAP_KEYS}
+        open_trades = [t for t in self.open_trades() if t["status"] in ("placed", "filled")]
+        exposure = sum(int(t.get("cost_cents") or 0) for t in open_trades)
+        bankroll = caps["bankroll_cents"] + self.realized_cents
+        for beat in self.heartbeats.values():
+            # A loop that reports its own ledger is the authority; the fold above is the fallback.
+            detail = beat["detail"]
+            if isinstance(detail.get("bankroll_cents"), int):
+                bankroll = detail["bankroll_cents"]
+            if isinstance(detail.get("exposure_cents"), int):
+                exposure = detail["exposure_cents"]
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        start_of_day = 0
+        for moment, cumulative in self.equity:
+            if moment < today:
+                start_of_day = cumulative
+        daily = self.realized_cents - start_of_day
+        return {
+            "surface": self.name,
+            "bankroll_cents": bankroll,
+            "starting_bankroll_cents": caps["bankroll_cents"],
+            "exposure_cents": exposure,
+            "open_positions": len(open_trades),
+            "caps": caps,
+            "daily_pnl_cents": daily,
+            "breakers": sorted(self.breakers.values(), key=lambda b: b["breaker"]),
+            "breaker_tripped": any(b["tripped"] for b in self.breakers.values()),
+        }
+
+    def performance(self) -> dict[str, Any]:
+        return {
+            "surface": self.name,
+            "realized_cents": self.realized_cents,
+            "fees_cents": self.fees_cents,
+            "resolved": self.resolved,
+            "wins": self.wins,
+            "win_rate": (self.wins / self.resolved) if self.resolved else None,
+            "by_resolution_source": dict(self.by_source),
+        }
+
+
+def _safe_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """Heartbeat detail minus anything that looks like a secret or an environment dump."""
+    banned = ("key", "token", "secret", "password", "env")
+    return {
+        k: v
+        for k, v in detail.items()
+        if not any(b in k.lower() for b in banned) and isinstance(v, str | int | float | bool | type(None))
+    }
+
+
+def downsample(points: list[tuple[float, int]], limit: int) -> list[tuple[float, int]]:
+    """At most ``limit`` points, always keeping the last (the current value)."""
+    if len(points) <= limit:
+        return list(points)
+    step = len(points) / (limit - 1)
+    picked = [points[int(i * step)] for i in range(limit - 1)]
+    picked.append(points[-1])
+    return picked
+
+
+def total_equity(curves: dict[str, list[tuple[float, int]]]) -> list[tuple[float, int]]:
+    """The sum of every surface's cumulative P&L at each resolution time."""
+    events: list[tuple[float, str, int]] = []
+    for surface, points in curves.items():
+        events.extend((moment, surface, value) for moment, value in points)
+    events.sort()
+    current: dict[str, int] = {}
+    total: list[tuple[float, int]] = []
+    for moment, surface, value in events:
+        current[surface] = value
+        total.append((moment, sum(current.values())))
+    return total

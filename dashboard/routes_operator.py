@@ -1,0 +1,372 @@
+"""Operator endpoints: every one needs ``DASHBOARD_API_TOKEN`` (header or session cookie), reads included.
+
+Subscriber data appears here only as aggregates per surface; a cohort smaller than ``MIN_COHORT`` is suppressed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+
+from dashboard.auth import COOKIE, operator_bearer, operator_token, require_operator, session_value, state_of
+from dashboard.operator_state import downsample, total_equity
+from dashboard.state import DashboardState
+from shared import killswitch
+from shared.paths import open_stream
+from shared.records import SURFACES, SettingsOverride
+from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
+from shared.timeutil import to_iso, utcnow
+
+SurfaceName = Literal["kalshi_st", "kalshi_lt", "fx", "stocks"]
+LIST_ACTIONS = ("suspend_category", "resume_category", "suspend_sub_strategy", "resume_sub_strategy")
+
+
+def operator_only(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(operator_bearer)]
+) -> None:
+    require_operator(request, credentials)
+
+
+router = APIRouter(prefix="/api/operator", tags=["operator"], dependencies=[Depends(operator_only)])
+session_router = APIRouter(prefix="/api/operator", tags=["operator"])
+
+
+class LoginBody(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class OverrideBody(BaseModel):
+    surface: SurfaceName
+    key: Annotated[str, Field(min_length=1, max_length=64)]
+    value: Any = None
+
+
+class StopBody(BaseModel):
+    surface: SurfaceName | None = None
+    reason: Annotated[str, Field(max_length=200)] = "operator stop (dashboard)"
+
+
+class ResumeBody(BaseModel):
+    surface: SurfaceName | None = None
+
+
+def _iso(epoch: float) -> str:
+    return to_iso(datetime.fromtimestamp(epoch, UTC))
+
+
+def _stop_state(state: DashboardState) -> dict[str, Any]:
+    return {
+        "global": killswitch.stop_file(state.log_dir).exists(),
+        "surfaces": {s: killswitch.stop_file(state.log_dir, s).exists() for s in SURFACES},
+    }
+
+
+@session_router.post("/session", status_code=204, responses={401: {}, 429: {}})
+async def login(request: Request, body: LoginBody) -> Response:
+    """Exchange the operator token for a session cookie (for the browser UI)."""
+    state = state_of(request)
+    client = request.client.host if request.client else "unknown"
+    if not state.anon_limiter.allow("login:" + client):
+        raise HTTPException(429, "too many attempts")
+    token = operator_token(request)
+    if not hmac.compare_digest(body.token.encode(), token.encode()):
+        raise HTTPException(401, "wrong operator token")
+    response = Response(status_code=204)
+    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict", path="/", max_age=7 * 86400)
+    return response
+
+
+@session_router.post("/logout", status_code=204)
+async def logout() -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/overview")
+async def overview(request: Request) -> dict[str, Any]:
+    """Per-surface allocations (bankroll, exposure, caps, breakers), performance, STOP state and gate counts."""
+    state = state_of(request)
+    state.refresh()
+    surfaces = []
+    for name, view in state.surfaces.items():
+        surfaces.append(
+            {
+                **view.allocation(),
+                **view.performance(),
+                "halted": killswitch.is_halted(state.log_dir, name),
+                "gate_counts": dict(view.gate_counts),
+                "orders": view.orders,
+                "fills": view.fills,
+                "signals": state.index.per_surface[SURFACES.index(name)],
+            }
+        )
+    total = {
+        "realized_cents": sum(v.realized_cents for v in state.surfaces.values()),
+        "fees_cents": sum(v.fees_cents for v in state.surfaces.values()),
+        "resolved": sum(v.resolved for v in state.surfaces.values()),
+        "wins": sum(v.wins for v in state.surfaces.values()),
+        "exposure_cents": sum(s["exposure_cents"] for s in surfaces),
+        "bankroll_cents": sum(s["bankroll_cents"] for s in surfaces),
+    }
+    return {
+        "mode": state.settings.trading_mode,
+        "generated_at": to_iso(utcnow()),
+        "stop": _stop_state(state),
+        "surfaces": surfaces,
+        "total": total,
+    }
+
+
+@router.get("/equity")
+async def equity(request: Request) -> dict[str, Any]:
+    """Cumulative realized P&L (cents) over time, per surface and in total, downsampled for drawing."""
+    state = state_of(request)
+    state.refresh()
+    limit = state.settings.equity_max_points
+    curves = {name: view.equity for name, view in state.surfaces.items()}
+    return {
+        "surfaces": {name: [[_iso(t), v] for t, v in downsample(points, limit)] for name, points in curves.items()},
+        "total": [[_iso(t), v] for t, v in downsample(total_equity(curves), limit)],
+    }
+
+
+@router.get("/signals")
+async def signals(
+    request: Request,
+    surface: SurfaceName | None = None,
+    sub_strategy: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Recent signals, newest first, with their trade's status (the live feed panel)."""
+    state = state_of(request)
+    state.refresh()
+    items = []
+    sub_strategies: set[str] = set()
+    for item in state.index.recent(2000):
+        name = SURFACES[item.surface]
+        sub_strategies.add(f"{name}/{item.sub_strategy}")
+        if surface not in (None, name) or sub_strategy not in (None, item.sub_strategy):
+            continue
+        if len(items) >= limit:
+            continue
+        data = json.loads(item.payload)
+        data.pop("signature", None)
+        trade_id = state.surfaces[name].trades_by_signal.get(item.id)
+        trade = state.surfaces[name].trades.get(trade_id) if trade_id else None
+        data["trade_status"] = trade["status"] if trade else None
+        data["pnl"] = trade.get("pnl") if trade else None
+        data["expired"] = item.expires_at <= state.clock()
+        items.append(data)
+    return {"items": items, "sub_strategies": sorted(sub_strategies)}
+
+
+@router.get("/trades")
+async def trades(
+    request: Request, surface: SurfaceName | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> dict[str, Any]:
+    """Latest state of recent trades, newest first."""
+    state = state_of(request)
+    state.refresh()
+    rows = [t for name, v in state.surfaces.items() if surface in (None, name) for t in v.trades.values()]
+    rows.sort(key=lambda t: t["ts"], reverse=True)
+    return {"items": rows[:limit]}
+
+
+@router.get("/decisions")
+async def decisions(
+    request: Request, surface: SurfaceName | None = None, limit: Annotated[int, Query(ge=1, le=300)] = 100
+) -> dict[str, Any]:
+    """Recent decisions (every candidate, accepted or stopped, with the stopping gate)."""
+    state = state_of(request)
+    state.refresh()
+    rows = [
+        {**d, "surface": name} for name, v in state.surfaces.items() if surface in (None, name) for d in v.decisions
+    ]
+    rows.sort(key=lambda d: str(d.get("decided_at")), reverse=True)
+    return {"items": rows[:limit]}
+
+
+def _audit(state: DashboardState, surface: str, signal_id: str, trade_id: str | None) -> dict[str, Any]:
+    signal = state.signal_record(signal_id)
+    decision = state.decision_for(surface, signal_id)
+    trade_states = state.trade_states(surface, trade_id) if trade_id else []
+    last = trade_states[-1] if trade_states else None
+    context = decision.get("context", {}) if decision else {}
+    answers = context.get("model_answers") if isinstance(context, dict) else None
+    return {
+        "surface": surface,
+        "signal": signal,
+        "decision": decision,
+        "model_answers": answers if isinstance(answers, list) else [],
+        "model_spread": (decision or {}).get("model_spread", (signal or {}).get("model_spread")),
+        "trades": trade_states,
+        "fees_cents": last.get("fees") if last else None,
+        "pnl_cents": last.get("pnl") if last else None,
+        "resolution_source": last.get("resolution_source") if last else None,
+    }
+
+
+@router.get("/audit/signal/{signal_id}", responses={404: {}})
+async def audit_signal(request: Request, signal_id: Annotated[str, Field(max_length=64)]) -> dict[str, Any]:
+    """The audit drawer for a signal: the signal, its decision with every gate, model answers, trade states."""
+    state = state_of(request)
+    state.refresh()
+    ref = state.index.refs.get(signal_id)
+    if ref is None:
+        raise HTTPException(404, "unknown signal")
+    return _audit(state, ref.surface, signal_id, state.surfaces[ref.surface].trades_by_signal.get(signal_id))
+
+
+@router.get("/audit/trade/{trade_id}", responses={404: {}})
+async def audit_trade(request: Request, trade_id: Annotated[str, Field(max_length=64)]) -> dict[str, Any]:
+    """The audit drawer for a trade (same content, found from the trade's id)."""
+    state = state_of(request)
+    state.refresh()
+    for name, view in state.surfaces.items():
+        trade = view.trades.get(trade_id)
+        if trade is not None:
+            return _audit(state, name, trade["signal_id"], trade_id)
+    raise HTTPException(404, "unknown trade")
+
+
+@router.get("/subscribers")
+async def subscribers(request: Request) -> dict[str, Any]:
+    """Subscriber aggregates per surface; cohorts smaller than MIN_COHORT show no numbers at all."""
+    state = state_of(request)
+    state.refresh()
+    minimum = state.settings.min_cohort
+    rows = []
+    for name in SURFACES:
+        stats = state.callbacks.by_surface.get(name)
+        cohort = len(stats.subscribers) if stats else 0
+        if stats is None or cohort < minimum:
+            rows.append({"surface": name, "suppressed": True})
+            continue
+        slippage = stats.slippage_sum / stats.slippage_n if stats.slippage_n else None
+        rows.append(
+            {
+                "surface": name,
+                "suppressed": False,
+                "subscribers": cohort,
+                "acks": stats.acks,
+                "executions": stats.executions,
+                "resolved": stats.resolved,
+                "wins": stats.wins,
+                "pnl_cents": stats.pnl_cents,
+                "fees_cents": stats.fees_cents,
+                "avg_slippage_bps": None if slippage is None else float(round(slippage * 10_000, 2)),
+            }
+        )
+    active = len(state.subscribers.active())
+    payers = len(state.commission.payers)
+    return {
+        "min_cohort": minimum,
+        "active_subscribers": active if active >= minimum else None,
+        "held_connections": state.hub.held,
+        "commission": (
+            {"suppressed": False, "total_cents": state.commission.total_cents, "reports": len(state.commission.seen)}
+            if payers >= minimum
+            else {"suppressed": True}
+        ),
+        "surfaces": rows,
+    }
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    """Heartbeats per process (stale ones flagged), PM2 status when PM2 runs, and the feed's load."""
+    state = state_of(request)
+    state.refresh()
+    now = state.clock()
+    stale_after = state.settings.heartbeat_stale_seconds
+    beats = []
+    for name, view in state.surfaces.items():
+        for beat in view.heartbeats.values():
+            beats.append({**beat, "surface": name, "stale": now - beat["at_epoch"] > stale_after})
+    pm2 = await asyncio.to_thread(state.pm2.status)
+    return {
+        "heartbeats": beats,
+        "pm2": pm2,
+        "feed": {"held_connections": state.hub.held, "polls": state.feed_polls},
+        "corrupt_lines": state.tailer.corrupt_lines(),
+        "uptime_seconds": round(now - state.started_at, 1),
+    }
+
+
+@router.get("/settings")
+async def settings_view(request: Request) -> dict[str, Any]:
+    """Current overrides per surface, the keys that may be overridden, and the STOP state."""
+    state = state_of(request)
+    state.refresh()
+    out = {}
+    for name, view in state.surfaces.items():
+        effective = view.override_set.settings
+        out[name] = {
+            "overrides": list(view.overrides.values()),
+            "rejected_overrides": view.rejected_overrides,
+            "suspended_categories": list(effective.suspended_categories),
+            "suspended_sub_strategies": list(effective.suspended_sub_strategies),
+            "effective": {key: _jsonable(getattr(effective, key)) for key in sorted(OVERRIDABLE)},
+        }
+    return {
+        "surfaces": out,
+        "overridable": sorted(OVERRIDABLE),
+        "list_actions": LIST_ACTIONS,
+        "stop": _stop_state(state),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+@router.post("/overrides", status_code=201, responses={422: {}})
+async def post_override(request: Request, body: OverrideBody) -> dict[str, Any]:
+    """Write a SettingsOverride record; the surface's loop applies it within a tick."""
+    state = state_of(request)
+    key = body.key.strip().lower()
+    try:
+        # Validated with the loop's own rules first, so the operator hears about a bad value now, not in a log.
+        trial = OverrideSet(state.surfaces[body.surface].override_set.base)
+        trial.values = dict(state.surfaces[body.surface].override_set.values)
+        trial.settings = state.surfaces[body.surface].override_set.settings
+        trial.apply(key, body.value)
+    except OverrideError as exc:
+        raise HTTPException(422, [{"loc": ["body", "value"], "msg": str(exc), "type": "value_error"}]) from None
+    record = SettingsOverride(surface=body.surface, at=utcnow(), key=key, value=body.value)
+    open_stream(state.log_dir, body.surface, "overrides").append(record)
+    state.refresh()
+    return {"status": "recorded", "surface": body.surface, "key": key}
+
+
+@router.post("/stop")
+async def stop(request: Request, body: StopBody) -> dict[str, Any]:
+    """Write ``logs/STOP`` (or ``logs/STOP.<surface>``): order placement halts within one loop tick."""
+    state = state_of(request)
+    path = killswitch.halt(state.log_dir, body.surface, body.reason)
+    return {"halted": body.surface or "all", "file": path.name, "stop": _stop_state(state)}
+
+
+@router.post("/resume")
+async def resume(request: Request, body: ResumeBody) -> dict[str, Any]:
+    """Remove the STOP file (and, for one surface, lift a rapid-exit quarantine, as ``tbot resume`` does)."""
+    state = state_of(request)
+    removed = killswitch.resume(state.log_dir, body.surface)
+    lifted = False
+    if body.surface is not None:
+        from shared.risk.breakers import lift_quarantine
+
+        lifted = lift_quarantine(state.log_dir, body.surface, "operator resume (dashboard)")
+    return {"removed": removed, "quarantine_lifted": lifted, "stop": _stop_state(state)}

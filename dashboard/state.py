@@ -1,0 +1,129 @@
+"""The dashboard's whole in-memory state, wired to the logs it follows. Built once at boot, then incremental."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from dashboard.callbacks import CallbackStore, CommissionStore
+from dashboard.config import DashboardSettings
+from dashboard.feed import FeedHub, SignalIndex
+from dashboard.metrics import Histogram
+from dashboard.operator_state import SurfaceView, read_line, surface_settings
+from dashboard.pm2 import Pm2Status
+from dashboard.ratelimit import RateLimiter
+from dashboard.subscribers import SubscriberBook
+from dashboard.tail import Followed, Tailer
+from shared.bus import Entry, LogReader
+from shared.paths import feed_path, open_feed, stream_path
+from shared.records import SURFACES
+from shared.risk.overrides import OverrideSet
+from shared.signing import load_or_create_key, public_key_pem
+
+
+class DashboardState:
+    """Signals index, feed hub, subscribers, callbacks, commission and one view per surface."""
+
+    def __init__(self, settings: DashboardSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.log_dir = Path(settings.log_dir)
+        self.clock = clock
+        self.feed_latency = Histogram()
+        self.index = SignalIndex(settings.signal_retention_seconds, clock)
+        self.hub = FeedHub(self.index, self.feed_latency.observe)
+        self.subscribers = SubscriberBook()
+        self.subscribers.on_revoke.append(self.hub.drop_subscriber)
+        self.callbacks = CallbackStore(self.signal_facts)
+        self.commission = CommissionStore()
+        self.surfaces = {
+            s: SurfaceView(s, OverrideSet(surface_settings(Path(settings.env_dir), s))) for s in SURFACES
+        }
+        self._signal_facts: dict[str, tuple[str, str, Decimal]] = {}
+        self.tailer = Tailer()
+        self._signal_readers: dict[str, LogReader] = {}
+        self._signal_follows: list[Followed] = []
+        self._subscriber_follow: list[Followed] = []
+        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.anon_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.feed_polls = 0
+        token = settings.dashboard_api_token
+        self.operator_token: str | None = token.get_secret_value() if token is not None else None
+        self._wire()
+        self.tailer.listeners.append(self.hub.notify)
+        self.pm2 = Pm2Status(Path(settings.pm2_bin), Path(settings.pm2_home))
+        self.started_at = clock()
+        # The surfaces create the key on first run; the dashboard may be first, and creating it is race-safe.
+        self.public_key_pem = public_key_pem(load_or_create_key(Path(settings.signal_key_path)))
+
+    def _wire(self) -> None:
+        for surface in SURFACES:
+            reader_box: list[LogReader] = []
+
+            def on_signals(entries: list[Entry], surface: str = surface, box: list[LogReader] = reader_box) -> None:
+                self.index.ingest(surface, entries, box[0].offset if box else entries[-1].next_offset)
+                for entry in entries:
+                    data = entry.data
+                    try:
+                        price = Decimal(str(data.get("limit_price")))
+                    except (InvalidOperation, ValueError):
+                        continue
+                    if isinstance(data.get("id"), str):
+                        self._signal_facts[data["id"]] = (surface, str(data.get("side")), price)
+
+            followed = self.tailer.follow(stream_path(self.log_dir, surface, "signals"), on_signals)
+            reader_box.append(followed.reader)
+            self._signal_follows.append(followed)
+            self._signal_readers[surface] = followed.reader
+            view = self.surfaces[surface]
+            self.tailer.follow(stream_path(self.log_dir, surface, "trades"), view.apply_trades)
+            self.tailer.follow(stream_path(self.log_dir, surface, "decisions"), view.apply_decisions)
+            self.tailer.follow(stream_path(self.log_dir, surface, "heartbeats"), view.apply_heartbeats)
+            self.tailer.follow(stream_path(self.log_dir, surface, "events"), view.apply_events)
+            self.tailer.follow(stream_path(self.log_dir, surface, "overrides"), view.apply_overrides)
+        # The signals were all read above, so callbacks can be attributed to their surface.
+        self._subscriber_follow = [self.tailer.follow(feed_path(self.log_dir, "subscribers"), self.subscribers.apply)]
+        self.tailer.follow(feed_path(self.log_dir, "callbacks"), self.callbacks.apply)
+        self.tailer.follow(feed_path(self.log_dir, "commission"), self.commission.apply)
+        for surface, reader in self._signal_readers.items():
+            # The first read ran before the reader was boxed; settle the tail on the reader's real offset.
+            index = SURFACES.index(surface)
+            self.index.tail[index] = max(self.index.tail[index], reader.offset)
+
+    def signal_facts(self, signal_id: str) -> tuple[str, str, Decimal] | None:
+        return self._signal_facts.get(signal_id)
+
+    def signals_fresh(self) -> None:
+        """Catch up with the signal logs (four stats when nothing is new)."""
+        self.tailer.poll(self._signal_follows)
+
+    def subscribers_fresh(self) -> None:
+        """Catch up with the subscribers log, so a revocation counts from the very next request."""
+        self.tailer.poll(self._subscriber_follow)
+
+    def refresh(self) -> None:
+        """Catch up with every log now (a stat per file when nothing changed)."""
+        self.tailer.poll()
+
+    def signal_record(self, signal_id: str) -> dict[str, Any] | None:
+        ref = self.index.refs.get(signal_id)
+        if ref is None:
+            return None
+        return read_line(stream_path(self.log_dir, ref.surface, "signals"), ref.offset, ref.length)
+
+    def decision_for(self, surface: str, candidate_id: str) -> dict[str, Any] | None:
+        ref = self.surfaces[surface].decision_refs.get(candidate_id)
+        if ref is None:
+            return None
+        return read_line(stream_path(self.log_dir, surface, "decisions"), ref[0], ref[1])
+
+    def trade_states(self, surface: str, trade_id: str) -> list[dict[str, Any]]:
+        """Every state line of one trade (audit drawer), read by byte range: no scan."""
+        path = stream_path(self.log_dir, surface, "trades")
+        refs = self.surfaces[surface].trade_refs.get(trade_id, [])
+        return [data for offset, length in refs if (data := read_line(path, offset, length)) is not None]
+
+    def feed_log(self, name: str) -> Any:
+        return open_feed(self.log_dir, name)
