@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # A 404 may mean "the dashboard has not indexed this signal yet" right after a restart; give it a while.
 MAX_NOT_FOUND_ATTEMPTS = 30
 PERMANENT = frozenset({400, 405, 413, 422})
+COMMISSION_PATH = "/api/commission"
 
 
 @dataclass(slots=True)
@@ -150,10 +151,11 @@ class Outbox:
             if message.not_found >= MAX_NOT_FOUND_ATTEMPTS:
                 self._mark(message, "dead", status, "unknown signal")
                 return "dead"
-        elif status in PERMANENT:
+        elif status in PERMANENT or (status == 409 and message.path == COMMISSION_PATH):
+            # A commission 409 means "recorded before with other values": retrying cannot change that.
             self._mark(message, "dead", status, "rejected by the server")
             return "dead"
-        # 409 (out of order: an earlier kind is still in flight) and anything else: later.
+        # A callback 409 is "out of order" (an earlier kind is still in flight); it and anything else: later.
         self._backoff(message)
         return "retry"
 
