@@ -29,15 +29,17 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """Columns sized to their widest cell; the first ``left`` columns left-aligned (text), the rest right."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1, text_last: bool = False) -> str:
+    """Columns sized to their widest cell; the first ``left`` columns (and a text last one) left-aligned."""
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
 
     def line(cells: Sequence[str]) -> str:
-        parts = [c.ljust(widths[i]) if i < left else c.rjust(widths[i]) for i, c in enumerate(cells)]
+        last = len(cells) - 1
+        parts = [c.ljust(widths[i]) if i < left or (text_last and i == last) else c.rjust(widths[i])
+                 for i, c in enumerate(cells)]
         return "  ".join(parts).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])]
@@ -108,7 +110,7 @@ def render_gates(section: GatesSection) -> str:
         rows = [[g.gate, str(g.evaluated), str(g.passed), str(g.denied), str(g.stopped), str(g.survivors),
                  ", ".join(f"{r} {n}" for r, n in g.top_reasons)] for g in s.gates]
         headers = ("gate", "evaluated", "passed", "denied", "stopped", "alive", "top reasons")
-        parts.append(table(headers, rows))
+        parts.append(table(headers, rows, text_last=True))
     return "\n".join(parts)
 
 
@@ -125,16 +127,17 @@ def render_subscribers(section: SubscribersSection) -> str:
                "adverse", "")
     return "\n".join([
         f"== Subscribers (aggregates only; cohorts under {section.min_cohort} subscribers suppressed) ==",
-        table(headers, rows),
+        table(headers, rows, text_last=True),
         f"duplicate callbacks ignored: {section.duplicates}; callbacks with invalid bodies: {section.invalid_bodies}",
     ])
 
 
 def render(report: AuditReport) -> str:
     """The whole report as text."""
-    until = report.until or "end of log"
+    until = f"{report.until})" if report.until else "end of log]"
     source = report.source or "all"
-    head = [f"tbot audit: {report.since} to {until}; surfaces {', '.join(report.surfaces)}; source {source}"]
+    head = [f"tbot audit: bus time [{report.since}, {until}; surfaces {', '.join(report.surfaces)}; "
+            f"source {source}"]
     head += [f"note: {n}" for n in report.notes]
     parts = ["\n".join(head)]
     if report.pnl is not None:
@@ -147,10 +150,10 @@ def render(report: AuditReport) -> str:
         parts.append(render_gates(report.gates))
     if report.subscribers is not None:
         parts.append(render_subscribers(report.subscribers))
-    parts.append(f"read {report.bytes_scanned:,} bytes in {report.elapsed_seconds:.2f}s; "
-                 f"skipped {report.corrupt_lines} corrupt lines and {report.invalid_records} invalid records; "
-                 f"{report.signals_missing} referenced signals not found")
-    for f in report.files:
-        if f.corrupt_lines or f.invalid_records:
-            parts.append(f"  {f.path}: {f.corrupt_lines} corrupt, {f.invalid_records} invalid")
+    footer = [f"read {report.bytes_scanned:,} bytes in {report.elapsed_seconds:.2f}s; "
+              f"skipped {report.corrupt_lines} corrupt lines and {report.invalid_records} invalid records; "
+              f"{report.signals_missing} referenced signals not found"]
+    footer += [f"  {f.path}: {f.corrupt_lines} corrupt, {f.invalid_records} invalid"
+               for f in report.files if f.corrupt_lines or f.invalid_records]
+    parts.append("\n".join(footer))
     return "\n\n".join(parts) + "\n"
