@@ -1,0 +1,113 @@
+"""Choose a surface's venue (and weather data sources): the sim replaying ``data/`` or a live adapter.
+
+``VENUE=sim`` (the default) builds the surface's sim venue on the fleet's shared replay clock; ``kalshi``,
+``oanda`` and ``ibkr`` build the live adapter from ``shared.venues.<name>.execution``. Live packages are imported
+only when asked for, so paper mode on the sim never needs them (nor their dependencies).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, cast
+
+from shared.clock import Clock, WallClock
+from shared.config import ConfigError, SurfaceSettings
+from shared.datasources.forecast import ClimateReport, HighTempForecast
+from shared.venues.base import Venue
+from shared.venues.sim import SimClimateReport, SimForecast, build_sim_venue
+from shared.venues.sim.replay import replay_clock
+
+# Which live venue serves which surface (and the surface a live venue implies when none is named).
+LIVE_VENUES: dict[str, tuple[str, ...]] = {"kalshi": ("kalshi_st", "kalshi_lt"), "oanda": ("fx",), "ibkr": ("stocks",)}
+
+
+def sim_clock(surface: str, settings: SurfaceSettings) -> Clock:
+    """The surface's replay clock: shared epoch file under ``LOG_DIR``, ``SIM_SPEED`` sim seconds per second."""
+    return replay_clock(surface, settings.log_dir, settings.sim_speed)
+
+
+def build_venue(
+    surface: str | SurfaceSettings, settings: SurfaceSettings | None = None, clock: Clock | None = None
+) -> Venue:
+    """The venue a surface trades on, by ``settings.venue``.
+
+    ``build_venue("fx", settings)`` is the normal call. ``build_venue(settings)`` (no surface) is accepted for a
+    live venue, whose surface follows from the venue (the subscriber client opens its broker this way).
+    """
+    if isinstance(surface, SurfaceSettings):
+        settings, surface = surface, LIVE_VENUES.get(surface.venue, ("",))[0]
+    if settings is None:
+        raise TypeError("build_venue needs the surface's settings")
+    if settings.venue == "sim":
+        return build_sim_venue(
+            surface, clock or sim_clock(surface, settings), settings.log_dir, settings.sim_seed,
+            settings.bankroll_cents,
+        )
+    if surface not in LIVE_VENUES[settings.venue]:
+        raise ConfigError(None, "VENUE", f"{settings.venue} does not serve surface {surface}")
+    module = importlib.import_module(f"shared.venues.{settings.venue}.execution")
+    venue = _from_settings(module, settings, clock or WallClock())
+    if not isinstance(venue, Venue):
+        raise TypeError(f"shared.venues.{settings.venue}.execution built {type(venue).__name__}, not a Venue")
+    return venue
+
+
+def _from_settings(module: Any, settings: SurfaceSettings, clock: Clock) -> Any:
+    """Call the adapter's ``from_settings``: a module function, or the classmethod of its ``*Venue`` class."""
+    factory = getattr(module, "from_settings", None)
+    if factory is None:
+        classes = [v for k, v in vars(module).items() if k.endswith("Venue") and hasattr(v, "from_settings")
+                   and getattr(v, "__module__", "") == module.__name__]
+        if len(classes) != 1:
+            raise ImportError(f"{module.__name__}: expected one *Venue class with from_settings")
+        factory = classes[0].from_settings
+    return factory(settings, clock)
+
+
+def build_sim_venue_for(surface: str, log_dir: Path = Path("logs"), seed: int = 7, speed: float = 600.0) -> Venue:
+    """A sim venue with default settings (the subscriber client's paper broker uses it for quotes)."""
+    return build_sim_venue(surface, replay_clock(surface, log_dir, speed), log_dir, seed, 1_000_000)
+
+
+def build_sim_quote_venue(surface: str) -> Venue:
+    """The sim venue of ``surface`` on the default log folder's shared clock, for quotes."""
+    return build_sim_venue_for(surface)
+
+
+def build_forecast(
+    settings: SurfaceSettings, clock: Clock | None = None, surface: str = "kalshi_st"
+) -> HighTempForecast:
+    """The weather forecast: the sim's (around the replayed real highs) or Open-Meteo's GFS ensemble."""
+    if settings.venue == "sim":
+        return SimForecast(clock or sim_clock(surface, settings), settings.sim_seed)
+    module = importlib.import_module("shared.datasources.openmeteo")
+    return cast(HighTempForecast, _datasource(module, HighTempForecast, settings))
+
+
+def build_climate_report(
+    settings: SurfaceSettings, clock: Clock | None = None, surface: str = "kalshi_st"
+) -> ClimateReport:
+    """The settlement source for weather highs: the sim's replayed real high, or the NWS Daily Climate Report."""
+    if settings.venue == "sim":
+        return SimClimateReport(clock or sim_clock(surface, settings))
+    module = importlib.import_module("shared.datasources.nws")
+    return cast(ClimateReport, _datasource(module, ClimateReport, settings))
+
+
+def _datasource(module: Any, protocol: type, settings: SurfaceSettings) -> Any:
+    """The module's ``from_settings(settings)``, else its one class implementing ``protocol`` (its
+    ``from_settings`` if it has one, else built with no arguments)."""
+    factory = getattr(module, "from_settings", None)
+    if factory is not None:
+        return factory(settings)
+    classes = [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__
+               and v is not protocol and all(hasattr(v, name) for name in _members(protocol))]
+    if len(classes) != 1:
+        raise ImportError(f"{module.__name__}: expected one {protocol.__name__} class or a from_settings function")
+    cls = classes[0]
+    return cls.from_settings(settings) if hasattr(cls, "from_settings") else cls()
+
+
+def _members(protocol: type) -> list[str]:
+    return [name for name in vars(protocol) if not name.startswith("_")]

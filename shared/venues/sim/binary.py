@@ -1,0 +1,307 @@
+"""The binary (Kalshi-style) sim venue: markets from pluggable sources, fills that walk the book, Kalshi fees.
+
+Conventions match the live Kalshi adapter: prices are YES prices in dollars; a NO order at limit L buys NO at
+``1 − YES bid``; quantities are centi-contracts (100 = one contract); the taker fee is ``kalshi_fee_cents`` per
+execution level. Sim orders are takers: an order fills at once against the replayed book up to its limit
+(IOC keeps a partial fill, FOK needs all of it) and never rests.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Literal, Protocol
+
+from shared.clock import Clock
+from shared.money.fees import KalshiFeeType, kalshi_fee_cents
+from shared.venues.base import (
+    Balance,
+    BookLevel,
+    Candle,
+    Instrument,
+    MarketStatus,
+    NotFoundError,
+    OrderBook,
+    OrderRequest,
+    OrderResult,
+    Position,
+    Quote,
+    Settlement,
+)
+from shared.venues.sim import rng
+from shared.venues.sim.common import SIM_VENUE, SimVenueBase
+from shared.venues.sim.ledger import FillPart, OrderRecord
+
+CENT = Decimal("0.01")
+RECENT = timedelta(days=1)  # closed/settled markets stay listed this long
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSpec:
+    """A binary market's static facts; its status follows from the venue clock."""
+
+    symbol: str
+    title: str
+    category: str
+    underlying: str
+    open_time: datetime
+    close_time: datetime
+    settle_time: datetime
+    result: Literal["yes", "no"]
+    strike_type: str | None = None
+    floor_strike: Decimal | None = None
+    cap_strike: Decimal | None = None
+    fee_type: KalshiFeeType = "quadratic"
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def status(self, now: datetime) -> MarketStatus:
+        if now < self.open_time:
+            return "unopened"
+        if now < self.close_time:
+            return "open"
+        return "closed" if now < self.settle_time else "settled"
+
+    def instrument(self, now: datetime) -> Instrument:
+        status = self.status(now)
+        return Instrument(
+            venue=SIM_VENUE, symbol=self.symbol, kind="binary", title=self.title, category=self.category,
+            underlying=self.underlying, status=status, open_time=self.open_time, close_time=self.close_time,
+            strike_type=self.strike_type, floor_strike=self.floor_strike, cap_strike=self.cap_strike,
+            result=self.result if status == "settled" else None, fee_type=self.fee_type,
+            attributes=dict(self.attributes),
+        )
+
+
+class MarketSource(Protocol):
+    """One family of replayed markets (weather brackets, BTC 15-minute, recorded quotes, ...)."""
+
+    def markets(self, now: datetime) -> list[MarketSpec]:
+        """Markets listed at ``now``: open ones plus those closed within the last day."""
+        ...
+
+    def spec(self, symbol: str) -> MarketSpec | None:
+        """The market named ``symbol`` if this source offers it (at any time), else None."""
+        ...
+
+    def book(self, spec: MarketSpec, now: datetime) -> tuple[list[BookLevel], list[BookLevel]]:
+        """(YES bids, YES asks), best first, while the market is open."""
+        ...
+
+    def candles(self, symbol: str, granularity_s: int, count: int, now: datetime) -> list[Candle] | None:
+        """Candles of the market's underlying if this source has them for ``symbol``, else None."""
+        ...
+
+
+def quote_levels(
+    seed: int, key: object, fair: float, *, half_spread_cents: int, depth: int = 5, base_size: int = 40_000,
+    tilt: float = 0.0,
+) -> tuple[list[BookLevel], list[BookLevel]]:
+    """A book around a fair YES probability: whole-cent levels 1 cent apart, sizes in centi-contracts.
+
+    ``tilt`` in (-1, 1) leans size towards the bids (positive) or the asks (negative): the imbalance a real book
+    shows when flow is one-sided. Bids stay >= 1 cent and asks <= 99 cents, so a near-certain market shows one side.
+    """
+    centre = max(0.0, min(100.0, fair * 100.0))
+    bid = int(centre - half_spread_cents)
+    ask = -int(-(centre + half_spread_cents) // 1)
+    if ask <= bid:
+        ask = bid + 1
+    bids: list[BookLevel] = []
+    asks: list[BookLevel] = []
+    for level in range(depth):
+        grow = 1.0 + 0.6 * level
+        size_b = base_size * grow * (0.5 + rng.unit(seed, key, "bsz", level)) * (1.0 + tilt)
+        size_a = base_size * grow * (0.5 + rng.unit(seed, key, "asz", level)) * (1.0 - tilt)
+        if 1 <= bid - level <= 99:
+            bids.append(BookLevel(Decimal(bid - level) * CENT, max(100, int(size_b) // 100 * 100)))
+        if 1 <= ask + level <= 99:
+            asks.append(BookLevel(Decimal(ask + level) * CENT, max(100, int(size_a) // 100 * 100)))
+    return bids, asks
+
+
+class BinarySimVenue(SimVenueBase):
+    """A Kalshi-like venue over one or more market sources."""
+
+    def __init__(
+        self, surface: str, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
+        sources: Sequence[MarketSource],
+    ) -> None:
+        super().__init__(surface, clock, state_dir, seed, starting_cash_cents)
+        self.sources = tuple(sources)
+
+    # ---------------------------------------------------------------- markets
+    def _find(self, symbol: str) -> tuple[MarketSource, MarketSpec]:
+        for source in self.sources:
+            spec = source.spec(symbol)
+            if spec is not None:
+                return source, spec
+        raise NotFoundError(self.name, f"no market {symbol}")
+
+    def instruments(self, status: MarketStatus | None = "open") -> list[Instrument]:
+        """Markets listed now (open, plus those closed or settled within the last day); filtered by status."""
+        now = self.clock.now()
+        out = [s.instrument(now) for source in self.sources for s in source.markets(now)]
+        return [i for i in out if status is None or i.status == status]
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self._find(symbol)[1].instrument(self.clock.now())
+
+    def orderbook(self, symbol: str, depth: int = 10) -> OrderBook:
+        """YES bids and YES asks (asks are ``1 − NO bids``); empty unless the market is open."""
+        now = self.clock.now()
+        source, spec = self._find(symbol)
+        if spec.status(now) != "open":
+            return OrderBook(symbol, now, (), ())
+        bids, asks = source.book(spec, now)
+        return OrderBook(symbol, now, tuple(bids[:depth]), tuple(asks[:depth]))
+
+    def quote(self, symbol: str) -> Quote:
+        book = self.orderbook(symbol, 1)
+        return Quote(
+            symbol, book.at,
+            book.bids[0].price if book.bids else None, book.asks[0].price if book.asks else None,
+            book.bids[0].size if book.bids else None, book.asks[0].size if book.asks else None,
+        )
+
+    def candles(self, symbol: str, granularity_s: int, count: int) -> list[Candle]:
+        now = self.clock.now()
+        for source in self.sources:
+            found = source.candles(symbol, granularity_s, count, now)
+            if found is not None:
+                return found
+        raise NotFoundError(self.name, f"no candles for {symbol}")
+
+    # ----------------------------------------------------------------- orders
+    def _execute(self, request: OrderRequest, now: datetime, venue_order_id: str) -> OrderRecord:
+        def reject(reason: str) -> OrderRecord:
+            return self._rejected(request, now, venue_order_id, reason)
+
+        if request.side not in ("yes", "no"):
+            return reject("invalid_side: binary markets trade yes or no")
+        if request.quantity <= 0:
+            return reject("invalid_quantity")
+        try:
+            source, spec = self._find(request.symbol)
+        except NotFoundError:
+            return reject("unknown_market")
+        if spec.status(now) != "open":
+            return reject(f"market_{spec.status(now)}")
+        if request.action == "sell":
+            held = self._holdings(now).get((request.symbol, request.side), (0, Decimal(0)))[0]
+            if held < request.quantity:
+                return reject(f"insufficient_position: hold {held}, selling {request.quantity}")
+        yes_bids, yes_asks = source.book(spec, now)
+        # The levels this order takes, as prices of the side it trades (NO prices are 1 − YES prices).
+        if request.action == "buy":
+            levels = yes_asks if request.side == "yes" else [BookLevel(1 - b.price, b.size) for b in yes_bids]
+            ok = (lambda p: p <= request.limit_price) if request.limit_price is not None else (lambda p: True)
+        else:
+            levels = yes_bids if request.side == "yes" else [BookLevel(1 - a.price, a.size) for a in yes_asks]
+            ok = (lambda p: p >= request.limit_price) if request.limit_price is not None else (lambda p: True)
+        parts: list[FillPart] = []
+        remaining = request.quantity
+        for level in levels:
+            if remaining == 0 or not ok(level.price):
+                break
+            take = min(remaining, level.size)
+            fee = kalshi_fee_cents(take, level.price * 100, fee_type=spec.fee_type)
+            parts.append(FillPart(take, level.price, fee))
+            remaining -= take
+        if not parts or (request.time_in_force == "fok" and remaining):
+            return replace(reject("no_liquidity_within_limit"), status="cancelled")
+        notional = sum((Decimal(p.quantity) * p.price for p in parts), Decimal(0))  # cents: centi × dollars
+        fees = sum(p.fees_cents for p in parts)
+        if request.action == "buy":
+            cash_delta = -int(notional.to_integral_value(ROUND_CEILING)) - fees
+            if -cash_delta > self._cash(now):
+                return reject("insufficient_balance")
+        else:
+            cash_delta = int(notional.to_integral_value(ROUND_FLOOR)) - fees
+        return OrderRecord(
+            client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
+            side=request.side, action=request.action, quantity=request.quantity,
+            status="filled" if remaining == 0 else "partially_filled", at=now, limit_price=request.limit_price,
+            fills=tuple(parts), reason="" if remaining == 0 else "ioc_remainder_cancelled",
+            cash_delta_cents=cash_delta,
+        )
+
+    # -------------------------------------------------------------- portfolio
+    def _holdings(self, now: datetime) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """(symbol, side) -> (centi-contracts held, average buy price), from every filled order up to now."""
+        self.ledger.sync()
+        qty: dict[tuple[str, str], int] = defaultdict(int)
+        bought: dict[tuple[str, str], tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+        for order in self.ledger.orders:
+            if order.at > now or not order.fills:
+                continue
+            key = (order.symbol, order.side)
+            if order.action == "buy":
+                qty[key] += order.filled_quantity
+                n, cost = bought[key]
+                bought[key] = (n + order.filled_quantity, cost + sum((f.price * f.quantity for f in order.fills),
+                                                                      Decimal(0)))
+            else:
+                qty[key] -= order.filled_quantity
+        return {k: (q, (bought[k][1] / bought[k][0]).quantize(Decimal("0.0001")) if bought[k][0] else Decimal(0))
+                for k, q in qty.items() if q > 0}
+
+    def _settled(self, now: datetime) -> list[tuple[str, str, int, MarketSpec]]:
+        out = []
+        for (symbol, side), (quantity, _avg) in sorted(self._holdings(now).items()):
+            spec = self._find(symbol)[1]
+            if spec.status(now) == "settled":
+                out.append((symbol, side, quantity, spec))
+        return out
+
+    def positions(self) -> list[Position]:
+        """Open YES/NO holdings; a position leaves this list once its market settles (see settlements)."""
+        now = self.clock.now()
+        settled = {(s, side) for s, side, _q, _spec in self._settled(now)}
+        return [
+            Position(symbol, side, quantity, avg)  # type: ignore[arg-type]
+            for (symbol, side), (quantity, avg) in sorted(self._holdings(now).items())
+            if (symbol, side) not in settled
+        ]
+
+    def settlements(self, since: datetime | None = None) -> list[Settlement]:
+        """Settled holdings: a winning centi-contract pays 1 cent (a contract pays $1); no settlement fee."""
+        now = self.clock.now()
+        out = []
+        for symbol, side, quantity, spec in self._settled(now):
+            if since is not None and spec.settle_time < since:
+                continue
+            revenue = quantity if spec.result == side else 0
+            out.append(Settlement(symbol, spec.result, spec.settle_time, revenue_cents=revenue))
+        return out
+
+    def _cash(self, now: datetime) -> int:
+        self.ledger.sync()
+        cash = self.starting_cash_cents + sum(o.cash_delta_cents for o in self.ledger.orders if o.at <= now)
+        return cash + sum(q if spec.result == side else 0 for _s, side, q, spec in self._settled(now))
+
+    def close_position(self, symbol: str, client_order_id: str, venue_position_id: str | None = None) -> OrderResult:
+        """Sell every contract held in ``symbol`` at the bid (both sides, YES first)."""
+        now = self.clock.now()
+        held = {side: q for (s, side), (q, _a) in self._holdings(now).items() if s == symbol}
+        side = "yes" if held.get("yes") else "no"
+        return self.place_order(
+            OrderRequest(client_order_id, symbol, side, "sell", held.get(side, 0) or 1, None, "ioc")  # type: ignore[arg-type]
+        )
+
+    def balance(self) -> Balance:
+        """Cash (starting cash + order cash flows + settlement payouts) and cash plus holdings at the mid."""
+        now = self.clock.now()
+        cash = self._cash(now)
+        value = Decimal(cash)
+        settled = {(s, side) for s, side, _q, _spec in self._settled(now)}
+        for (symbol, side), (quantity, avg) in self._holdings(now).items():
+            if (symbol, side) in settled:
+                continue
+            mid = self.quote(symbol).mid
+            yes_value = mid if mid is not None else (avg if side == "yes" else 1 - avg)
+            value += Decimal(quantity) * (yes_value if side == "yes" else 1 - yes_value)
+        return Balance(cash, int(value.to_integral_value(ROUND_FLOOR)))

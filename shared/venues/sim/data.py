@@ -1,0 +1,197 @@
+"""Loaders for the real historical data vendored under ``data/`` (see each set's SOURCE.txt).
+
+Files are read once per process and cached; CSVs may be gzip'd (``.csv.gz``). Prices are parsed into Decimal,
+times into timezone-aware UTC. A missing or malformed file raises :class:`SimDataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache, lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from shared.config import repo_root
+
+_PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+class SimDataError(Exception):
+    """A vendored data file is missing or cannot be parsed."""
+
+
+def data_dir() -> Path:
+    """The vendored data folder: ``$TBOT_DATA_DIR`` if set, else ``data/`` in the checkout."""
+    override = os.environ.get("TBOT_DATA_DIR")
+    return Path(override) if override else repo_root() / "data"
+
+
+def _rows(relative: str) -> list[dict[str, str]]:
+    path = data_dir() / relative
+    if not path.exists():
+        raise SimDataError(f"{path}: vendored data file missing")
+    raw = path.read_bytes()
+    text = gzip.decompress(raw).decode("utf-8") if path.suffix == ".gz" else raw.decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _dec(value: str, where: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise SimDataError(f"{where}: not a number: {value!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One OHLC bar of real data, start time in UTC (data time, before any replay mapping)."""
+
+    start: datetime
+    seconds: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int = 0
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+FX_FILES = {
+    "EUR_USD": "EURUSD",
+    "GBP_USD": "GBPUSD",
+    "USD_JPY": "USDJPY",
+    "USD_CHF": "USDCHF",
+    "AUD_USD": "AUDUSD",
+    "USD_CAD": "USDCAD",
+    "NZD_USD": "NZDUSD",
+    "EUR_JPY": "EURJPY",
+}
+STOCK_SYMBOLS = ("AAPL", "AMD", "AMZN", "CRM", "GOOGL", "META", "MSFT", "NFLX", "NVDA", "TSLA")
+
+
+@cache
+def fx_bars(pair: str) -> tuple[Bar, ...]:
+    """Real H1 bars for an OANDA-style pair (``EUR_USD``), oldest first; times are UTC bar opens."""
+    if pair not in FX_FILES:
+        raise SimDataError(f"no vendored FX data for {pair}")
+    name = f"fx/{FX_FILES[pair]}_H1.csv.gz"
+    return tuple(
+        Bar(
+            _utc(r["datetime"]), 3600, _dec(r["open"], name), _dec(r["high"], name), _dec(r["low"], name),
+            _dec(r["close"], name),
+        )
+        for r in _rows(name)
+    )
+
+
+@cache
+def stock_bars(symbol: str) -> tuple[Bar, ...]:
+    """Real hourly regular-session bars (yfinance); the last bar of a session lasts 30 minutes."""
+    if symbol not in STOCK_SYMBOLS:
+        raise SimDataError(f"no vendored equity data for {symbol}")
+    name = f"equities/hourly_2025_2026/{symbol}_1h.csv.gz"
+    rows = _rows(name)
+    bars: list[Bar] = []
+    for row in rows:
+        start = _utc(row["Datetime"])
+        # The 15:30 ET bar is the session's last half hour; every other bar is a full hour.
+        local = start.astimezone(ZoneInfo("America/New_York"))
+        seconds = 1800 if (local.hour, local.minute) == (15, 30) else 3600
+        bars.append(
+            Bar(
+                start, seconds, _dec(row["Open"], name), _dec(row["High"], name), _dec(row["Low"], name),
+                _dec(row["Close"], name), int(float(row["Volume"] or 0)),
+            )
+        )
+    return tuple(bars)
+
+
+@lru_cache(maxsize=1)
+def btc_minutes() -> tuple[Bar, ...]:
+    """Real Binance BTCUSDT 1-minute bars for December 2024, oldest first."""
+    name = "crypto/BTCUSDT_1m_2024-12.csv.gz"
+    return tuple(
+        Bar(
+            _utc(r["open_time_utc"]), 60, _dec(r["open"], name), _dec(r["high"], name), _dec(r["low"], name),
+            _dec(r["close"], name),
+        )
+        for r in _rows(name)
+    )
+
+
+STATIONS = ("KNYC", "KMDW", "KAUS", "KLAX")
+
+
+@cache
+def daily_highs(station: str) -> dict[date, int]:
+    """Real daily maximum temperatures (whole °F, GHCN-Daily) for a station, by local standard day."""
+    if station not in STATIONS:
+        raise SimDataError(f"no vendored weather data for {station}")
+    name = f"weather/{station}_daily_2018-2019.csv"
+    highs: dict[date, int] = {}
+    for row in _rows(name):
+        if row["tmax_f"]:
+            highs[date.fromisoformat(row["date"])] = int(row["tmax_f"])
+    return highs
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedQuote:
+    """One top-of-book change recorded from Kalshi's production WebSocket (cents; 0 = empty side)."""
+
+    at: datetime
+    ticker: str
+    yes_bid: int
+    no_bid: int
+
+
+KXHIGHNY_EVENTS = ("25DEC06", "25DEC07", "25DEC08", "25DEC16", "25DEC27", "26JAN01")
+
+
+@cache
+def recorded_quotes(event_suffix: str) -> tuple[RecordedQuote, ...]:
+    """The recorded KXHIGHNY quotes of one event; the logger wrote naive US/Pacific times (see SOURCE.txt)."""
+    name = f"kalshi/kxhighny_quotes/market_data_KXHIGHNY-{event_suffix}.csv.gz"
+    out = []
+    for row in _rows(name):
+        local = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=_PACIFIC)
+        out.append(
+            RecordedQuote(
+                local.astimezone(UTC), row["market_ticker"], int(row["best_yes_bid"]), int(row["best_no_bid"])
+            )
+        )
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def inferred_results() -> dict[str, str]:
+    """Market ticker -> ``yes``/``no`` for the recorded KXHIGHNY events (inferred from final quotes)."""
+    return {r["market_ticker"]: r["inferred_result"] for r in _rows("kalshi/kxhighny_quotes/inferred_results.csv")}
+
+
+@lru_cache(maxsize=1)
+def fed_markets() -> tuple[dict[str, str], ...]:
+    """The KXFEDDECISION ``GET /markets`` snapshot rows (fixed-point dollar strings, as Kalshi sent them)."""
+    return tuple(_rows("kalshi/kxfeddecision_markets_snapshot.csv.gz"))
+
+
+@lru_cache(maxsize=1)
+def polymarket_weather_markets() -> tuple[dict[str, str], ...]:
+    """Resolved Polymarket NYC daily-high markets (CC BY 4.0, Marketlens)."""
+    return tuple(_rows("prediction/polymarket_nyc_hightemp_markets_2026-07-15_17.csv"))
+
+
+@lru_cache(maxsize=1)
+def polymarket_weather_book() -> tuple[dict[str, str], ...]:
+    """Hourly top-of-book samples for two of the Polymarket NYC markets."""
+    return tuple(_rows("prediction/polymarket_nyc_hightemp_2026-07-16_hourly_book.csv"))

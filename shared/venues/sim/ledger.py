@@ -1,0 +1,198 @@
+"""The sim venue's memory: every order it accepted, rejected or filled, in ``logs/sim/<surface>/orders.jsonl``.
+
+The venue keeps no other state. Positions, fills, cash and settlements are folded from this log plus the replayed
+data, so a restarted process, or the resolver in another process, sees the same account. The log is FSYNC'd, and
+``place_order`` checks for an existing client order id and appends under one exclusive file lock, so the same
+client order id sent twice (even by two processes at once) fills once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+from shared.bus import Durability, JsonlLog
+from shared.timeutil import from_iso, to_iso
+from shared.venues.base import Fill, OrderAction, OrderResult, OrderSide, OrderStatus
+
+
+def sim_dir(log_dir: Path, surface: str) -> Path:
+    """``logs/sim/<surface>``: the sim venue's own files for one surface."""
+    return log_dir / "sim" / surface
+
+
+@dataclass(frozen=True, slots=True)
+class FillPart:
+    """One execution of an order at one price level."""
+
+    quantity: int
+    price: Decimal
+    fees_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order as the sim venue executed it. ``cash_delta_cents`` is what it did to the account's cash."""
+
+    client_order_id: str
+    venue_order_id: str
+    symbol: str
+    side: OrderSide
+    action: OrderAction
+    quantity: int
+    status: OrderStatus
+    at: datetime
+    limit_price: Decimal | None = None
+    fills: tuple[FillPart, ...] = ()
+    reason: str = ""
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    closes: str | None = None  # the venue position id an exit order closed (FX/STK)
+    cash_delta_cents: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def filled_quantity(self) -> int:
+        return sum(f.quantity for f in self.fills)
+
+    @property
+    def fees_cents(self) -> int:
+        return sum(f.fees_cents for f in self.fills)
+
+    @property
+    def avg_fill_price(self) -> Decimal | None:
+        qty = self.filled_quantity
+        if qty == 0:
+            return None
+        return (sum((f.price * f.quantity for f in self.fills), Decimal(0)) / qty).quantize(Decimal("0.000001"))
+
+    def result(self) -> OrderResult:
+        """The venue-neutral answer to ``place_order`` / ``order_by_client_id``."""
+        return OrderResult(
+            client_order_id=self.client_order_id,
+            venue_order_id=self.venue_order_id,
+            status=self.status,
+            filled_quantity=self.filled_quantity,
+            avg_fill_price=self.avg_fill_price,
+            fees_cents=self.fees_cents,
+            at=self.at,
+            reason=self.reason,
+        )
+
+    def fill_records(self) -> list[Fill]:
+        """One :class:`Fill` per execution level."""
+        return [
+            Fill(self.venue_order_id, self.client_order_id, self.symbol, self.side, self.action, f.quantity, f.price,
+                 f.fees_cents, self.at)
+            for f in self.fills
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        def dec(value: Decimal | None) -> str | None:
+            return None if value is None else format(value, "f")
+
+        return {
+            "kind": "sim_order",
+            "schema": 1,
+            "client_order_id": self.client_order_id,
+            "venue_order_id": self.venue_order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "action": self.action,
+            "quantity": self.quantity,
+            "status": self.status,
+            "at": to_iso(self.at),
+            "limit_price": dec(self.limit_price),
+            "fills": [{"quantity": f.quantity, "price": dec(f.price), "fees_cents": f.fees_cents} for f in self.fills],
+            "reason": self.reason,
+            "stop_loss": dec(self.stop_loss),
+            "take_profit": dec(self.take_profit),
+            "closes": self.closes,
+            "cash_delta_cents": self.cash_delta_cents,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderRecord:
+        def dec(value: object) -> Decimal | None:
+            return None if value is None else Decimal(str(value))
+
+        return cls(
+            client_order_id=str(data["client_order_id"]),
+            venue_order_id=str(data["venue_order_id"]),
+            symbol=str(data["symbol"]),
+            side=cast(OrderSide, data["side"]),
+            action=cast(OrderAction, data["action"]),
+            quantity=int(data["quantity"]),
+            status=cast(OrderStatus, data["status"]),
+            at=from_iso(str(data["at"])),
+            limit_price=dec(data.get("limit_price")),
+            fills=tuple(
+                FillPart(int(f["quantity"]), Decimal(str(f["price"])), int(f["fees_cents"])) for f in data["fills"]
+            ),
+            reason=str(data.get("reason", "")),
+            stop_loss=dec(data.get("stop_loss")),
+            take_profit=dec(data.get("take_profit")),
+            closes=data.get("closes"),
+            cash_delta_cents=int(data.get("cash_delta_cents", 0)),
+            extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
+
+class OrderLedger:
+    """The orders log of one sim venue, folded incrementally (other processes may append at any time)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log = JsonlLog(directory / "orders.jsonl", Durability.FSYNC)
+        self._reader = self.log.reader(0)
+        self._lock_path = directory / "orders.lock"
+        self.orders: list[OrderRecord] = []
+        self._by_client: dict[str, OrderRecord] = {}
+        self._by_venue: dict[str, OrderRecord] = {}
+
+    def sync(self) -> None:
+        """Fold any records appended since the last call (by this process or another)."""
+        if not self.log.path.exists():
+            return
+        for entry in self._reader.read():
+            if entry.data.get("kind") != "sim_order":
+                continue
+            record = OrderRecord.from_json(entry.data)
+            if record.client_order_id in self._by_client:
+                continue  # first write wins; a duplicate line can only come from a crash between append and reply
+            self.orders.append(record)
+            self._by_client[record.client_order_id] = record
+            self._by_venue[record.venue_order_id] = record
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive across processes: check-then-append for one client order id is atomic."""
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def by_client_id(self, client_order_id: str) -> OrderRecord | None:
+        self.sync()
+        return self._by_client.get(client_order_id)
+
+    def by_venue_id(self, venue_order_id: str) -> OrderRecord | None:
+        self.sync()
+        return self._by_venue.get(venue_order_id)
+
+    def append(self, record: OrderRecord) -> None:
+        """Persist (fsync) and fold one record; call inside :meth:`locked` after checking for a duplicate."""
+        self.log.append(record.to_json())
+        self.sync()
