@@ -52,41 +52,54 @@ def first_stop(decision: Decision) -> str | None:
     return "(unnamed)"
 
 
-def surface_gates(surface: str, decisions: list[Decision]) -> SurfaceGates:
-    """Gate figures for one surface's decisions; gate order is the chain order the records show."""
-    position: dict[str, float] = {}
-    evaluated: Counter[str] = Counter()
-    passed: Counter[str] = Counter()
-    stopped: Counter[str] = Counter()
-    reasons: dict[str, Counter[str]] = {}
-    for decision in decisions:
+class GateTally:
+    """Streaming counts for one surface: decisions are added one by one and never kept (logs can be huge)."""
+
+    def __init__(self, surface: str) -> None:
+        self.surface = surface
+        self.decisions = self.accepted = 0
+        self.position: dict[str, float] = {}
+        self.evaluated: Counter[str] = Counter()
+        self.passed: Counter[str] = Counter()
+        self.stopped: Counter[str] = Counter()
+        self.reasons: dict[str, Counter[str]] = {}
+
+    def add(self, decision: Decision) -> None:
+        self.decisions += 1
+        self.accepted += 1 if decision.accepted else 0
         for index, outcome in enumerate(decision.gates):
-            position[outcome.gate] = min(position.get(outcome.gate, index), index)
-            evaluated[outcome.gate] += 1
+            self.position[outcome.gate] = min(self.position.get(outcome.gate, index), index)
+            self.evaluated[outcome.gate] += 1
             if outcome.passed:
-                passed[outcome.gate] += 1
+                self.passed[outcome.gate] += 1
             else:
-                reasons.setdefault(outcome.gate, Counter())[outcome.reason_code or "(none)"] += 1
+                self.reasons.setdefault(outcome.gate, Counter())[outcome.reason_code or "(none)"] += 1
         stop = first_stop(decision)
         if stop is not None:
-            stopped[stop] += 1
-            position.setdefault(stop, float(len(decision.gates)))
-    order = sorted(position, key=lambda g: (position[g], g))
-    alive = len(decisions)
-    rows = []
-    for gate in order:
-        alive -= stopped[gate]
-        rows.append(GateStats(
-            gate=gate, evaluated=evaluated[gate], passed=passed[gate], denied=evaluated[gate] - passed[gate],
-            stopped=stopped[gate], survivors=alive,
-            top_reasons=reasons.get(gate, Counter()).most_common(TOP_REASONS),
-        ))
-    accepted = sum(1 for d in decisions if d.accepted)
-    return SurfaceGates(surface=surface, decisions=len(decisions), accepted=accepted, gates=rows)
+            self.stopped[stop] += 1
+            self.position.setdefault(stop, float(len(decision.gates)))
+
+    def result(self) -> SurfaceGates:
+        """Gate rows in the chain order the records show, with the funnel."""
+        order = sorted(self.position, key=lambda g: (self.position[g], g))
+        alive = self.decisions
+        rows = []
+        for gate in order:
+            alive -= self.stopped[gate]
+            rows.append(GateStats(
+                gate=gate, evaluated=self.evaluated[gate], passed=self.passed[gate],
+                denied=self.evaluated[gate] - self.passed[gate], stopped=self.stopped[gate], survivors=alive,
+                top_reasons=self.reasons.get(gate, Counter()).most_common(TOP_REASONS),
+            ))
+        return SurfaceGates(surface=self.surface, decisions=self.decisions, accepted=self.accepted, gates=rows)
 
 
 def build_gates(decisions: Iterable[Decision]) -> GatesSection:
-    by_surface: dict[str, list[Decision]] = {}
+    """Tally decisions (a stream) per surface."""
+    tallies: dict[str, GateTally] = {}
     for decision in decisions:
-        by_surface.setdefault(decision.surface, []).append(decision)
-    return GatesSection([surface_gates(s, group) for s, group in sorted(by_surface.items())])
+        tally = tallies.get(decision.surface)
+        if tally is None:
+            tally = tallies[decision.surface] = GateTally(decision.surface)
+        tally.add(decision)
+    return GatesSection([tallies[s].result() for s in sorted(tallies)])

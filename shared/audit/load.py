@@ -120,28 +120,24 @@ class Loader:
         trades.sort(key=_ts_key)
         return trades
 
-    def decisions(self) -> list[Decision]:
-        """Decisions written inside the window."""
-        out: list[Decision] = []
+    def decisions(self) -> Iterator[Decision]:
+        """Decisions written inside the window, streamed (a busy surface writes millions)."""
         for surface in self.surfaces:
             path = stream_path(self.log_dir, surface, "decisions")
             stats = self.sources.stats(path)
             for line in self._windowed(path):
                 decision = parse_line(Decision, line, stats)
                 if decision is not None:
-                    out.append(decision)
-        return out
+                    yield decision
 
-    def callbacks(self) -> list[Callback]:
-        """Subscriber callbacks written inside the window."""
+    def callbacks(self) -> Iterator[Callback]:
+        """Subscriber callbacks written inside the window, streamed."""
         path = feed_path(self.log_dir, "callbacks")
         stats = self.sources.stats(path)
-        out: list[Callback] = []
         for line in self._windowed(path):
             callback = parse_line(Callback, line, stats)
             if callback is not None:
-                out.append(callback)
-        return out
+                yield callback
 
     def signals(self, wanted: set[str]) -> dict[str, Signal]:
         """The signals with the given ids, searched newest first from the window's end across the surfaces.

@@ -17,7 +17,7 @@ from shared.audit.load import Loader
 from shared.audit.pnl import REAL_SOURCES, SIM_SOURCE, PnlSection, build_pnl, source_of
 from shared.audit.progress import Progress
 from shared.audit.scan import FileStats
-from shared.audit.subscribers import DEFAULT_MIN_COHORT, SubscribersSection, build_subscribers
+from shared.audit.subscribers import DEFAULT_MIN_COHORT, SubscribersSection, aggregate, digest
 from shared.audit.window import Window
 from shared.records import SURFACES, Signal, Trade
 from shared.timeutil import to_iso, utcnow
@@ -152,10 +152,11 @@ def _fill(report: AuditReport, loader: Loader, options: ReportOptions, chosen: s
     trades: list[Trade] = []
     if TRADE_SECTIONS & chosen:
         trades = [t for t in loader.resolved_trades() if source_matches(options.source, t)]
-    callbacks = loader.callbacks() if "subscribers" in chosen else []
+    reduced = digest(loader.callbacks()) if "subscribers" in chosen else None
     wanted = _wanted_signals(trades, chosen)
-    # A callback's surface is its signal's, so callbacks need their signals too.
-    wanted |= {c.signal_id for c in callbacks}
+    if reduced is not None:
+        # A callback's surface is its signal's, so callbacks need their signals too.
+        wanted |= reduced.signal_ids
     signals: dict[str, Signal] = loader.signals(wanted)
     report.signals_missing = len(wanted - set(signals))
     if "pnl" in chosen:
@@ -167,5 +168,5 @@ def _fill(report: AuditReport, loader: Loader, options: ReportOptions, chosen: s
         report.eta = build_eta(trades, signals)
     if "gates" in chosen:
         report.gates = build_gates(loader.decisions())
-    if "subscribers" in chosen:
-        report.subscribers = build_subscribers(callbacks, signals, options.min_cohort)
+    if reduced is not None:
+        report.subscribers = aggregate(reduced, signals, options.min_cohort)

@@ -90,49 +90,94 @@ class _Cohort:
         )
 
 
-def build_subscribers(callbacks: Iterable[Callback], signals: dict[str, Signal],
-                      min_cohort: int = DEFAULT_MIN_COHORT) -> SubscribersSection:
-    """Aggregate the window's callbacks overall and per surface, suppressing small cohorts."""
-    cohorts: dict[str, _Cohort] = {ALL: _Cohort()}
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A callback reduced to what the aggregates need (a few dozen bytes, however many callbacks there are)."""
+
+    subscriber: str
+    signal_id: str
+    kind: str
+    fill: Decimal | None = None
+    fees_cents: int | None = None
+    pnl_cents: int | None = None
+
+
+@dataclass(slots=True)
+class Digest:
+    """The window's callbacks, deduplicated and reduced; built in one streaming pass."""
+
+    events: list[Event]
+    duplicates: int
+    invalid_bodies: int
+
+    @property
+    def signal_ids(self) -> set[str]:
+        return {e.signal_id for e in self.events}
+
+
+def digest(callbacks: Iterable[Callback]) -> Digest:
+    """Reduce a stream of callbacks; a repeated (subscriber, signal, kind) counts once, a bad body is counted."""
     seen: set[tuple[str, str, str]] = set()
-    invalid = duplicates = 0
+    events: list[Event] = []
+    duplicates = invalid = 0
     for callback in callbacks:
         key = (callback.subscriber_id, callback.signal_id, callback.callback)
         if key in seen:
             duplicates += 1
             continue
         seen.add(key)
-        signal = signals.get(callback.signal_id)
-        surface = signal.surface if signal is not None else "unknown"
-        targets = (cohorts[ALL], cohorts.setdefault(surface, _Cohort()))
-        for cohort in targets:
-            cohort.subscribers.add(callback.subscriber_id)
-        if callback.callback == "ack":
-            for cohort in targets:
-                cohort.acks += 1
-        elif callback.callback == "executed":
+        event = Event(callback.subscriber_id, callback.signal_id, callback.callback)
+        if callback.callback == "executed":
             fill = _decimal(callback.body.get("fill_price"))
             fees = _cents(callback.body.get("fees_cents", 0))
             if fill is None or fees is None:
                 invalid += 1
-                continue
-            slip = slippage_bps(signal, fill) if signal is not None else None
-            for cohort in targets:
-                cohort.executions += 1
-                cohort.fees += fees
-                if slip is not None:
-                    cohort.slippage.append(slip)
-        else:
+                event = Event(callback.subscriber_id, callback.signal_id, "invalid")
+            else:
+                event = Event(callback.subscriber_id, callback.signal_id, "executed", fill=fill, fees_cents=fees)
+        elif callback.callback == "resolved":
             pnl = _cents(callback.body.get("pnl_cents"))
             if pnl is None:
                 invalid += 1
-                continue
+                event = Event(callback.subscriber_id, callback.signal_id, "invalid")
+            else:
+                event = Event(callback.subscriber_id, callback.signal_id, "resolved", pnl_cents=pnl)
+        events.append(event)
+    return Digest(events, duplicates, invalid)
+
+
+def aggregate(reduced: Digest, signals: dict[str, Signal], min_cohort: int = DEFAULT_MIN_COHORT) -> SubscribersSection:
+    """Aggregate overall and per surface (the signal's), suppressing cohorts under ``min_cohort`` subscribers."""
+    cohorts: dict[str, _Cohort] = {ALL: _Cohort()}
+    for event in reduced.events:
+        signal = signals.get(event.signal_id)
+        surface = signal.surface if signal is not None else "unknown"
+        targets = (cohorts[ALL], cohorts.setdefault(surface, _Cohort()))
+        for cohort in targets:
+            cohort.subscribers.add(event.subscriber)
+        if event.kind == "ack":
+            for cohort in targets:
+                cohort.acks += 1
+        elif event.kind == "executed" and event.fill is not None:
+            slip = slippage_bps(signal, event.fill) if signal is not None else None
+            for cohort in targets:
+                cohort.executions += 1
+                cohort.fees += event.fees_cents or 0
+                if slip is not None:
+                    cohort.slippage.append(slip)
+        elif event.kind == "resolved" and event.pnl_cents is not None:
             for cohort in targets:
                 cohort.resolutions += 1
-                cohort.pnl += pnl
-                cohort.wins += 1 if pnl > 0 else 0
+                cohort.pnl += event.pnl_cents
+                cohort.wins += 1 if event.pnl_cents > 0 else 0
     ordered = [ALL, *sorted(k for k in cohorts if k != ALL)]
     return SubscribersSection(
         min_cohort=min_cohort, cohorts=[cohorts[k].stats(k, min_cohort) for k in ordered],
-        invalid_bodies=invalid, duplicates=duplicates,
+        invalid_bodies=reduced.invalid_bodies, duplicates=reduced.duplicates,
     )
+
+
+def build_subscribers(callbacks: Iterable[Callback], signals: dict[str, Signal],
+                      min_cohort: int = DEFAULT_MIN_COHORT) -> SubscribersSection:
+    """Aggregate callbacks given the signals they refer to (digest + aggregate in one call)."""
+    return aggregate(digest(callbacks), signals, min_cohort)
