@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from client.brokers import Broker, PaperBroker
+from client.brokers import Broker
 from client.config import ClientConfig
 from client.ledger import Ledger, MoneyEvent, format_cents
 from client.outbox import Outbox
@@ -88,7 +88,7 @@ class Follower:
         self.money = self.paths.log("money")
         self.seen_log = self.paths.log("signals")
         self.outbox = Outbox(self.paths.log("outbox"), self.paths.delivery_lock)
-        self.mode = "paper" if isinstance(broker, PaperBroker) else "live"
+        self.mode = "paper" if config.broker.kind == "paper" else "live"
         self.ledger = Ledger(config.commission_rate)
         self._orders_reader = self.orders.reader()
         self._money_reader = self.money.reader()

@@ -15,11 +15,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import uvicorn  # noqa: E402
-from fastapi import FastAPI, HTTPException, Request, Response  # noqa: E402
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request, Response
 
-from shared.bus import JsonlLog  # noqa: E402
-from shared.timeutil import from_iso, utcnow  # noqa: E402
+from shared.bus import JsonlLog
+from shared.timeutil import from_iso, utcnow
 
 
 def build_app(folder: Path, token: str, public_pem: str) -> FastAPI:

@@ -43,7 +43,7 @@ def test_delivery_in_order_per_signal_with_backoff(tmp_path: Path) -> None:
 
     def post(path: str, body: dict[str, Any]) -> int:
         sent.append(path)
-        if path in answers and answers[path]:
+        if answers.get(path):
             return answers[path].pop(0)
         return 201
 

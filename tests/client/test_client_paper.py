@@ -33,7 +33,8 @@ def test_binary_yes_lifts_the_ask_and_no_pays_one_minus_the_bid(tmp_path: Path, 
     broker = _broker(tmp_path / "paper.jsonl", {"KXA": quote})
     yes = make_signal(instrument="KXA", side="yes", limit_price=Decimal("0.40"))
     result = broker.place(_request(yes, 1_000, Decimal("0.42")), yes)
-    assert (result.status, result.avg_fill_price, result.fees_cents) == ("filled", Decimal("0.41"), 17)  # 0.07×10×.41×.59
+    # fee: 0.07 × 10 × 0.41 × 0.59 = 16.9 → 17 cents
+    assert (result.status, result.avg_fill_price, result.fees_cents) == ("filled", Decimal("0.41"), 17)
     no = make_signal(instrument="KXA", side="no", limit_price=Decimal("0.60"))
     result = broker.place(_request(no, 1_000, Decimal("0.62")), no)
     assert result.avg_fill_price == Decimal("0.62")  # NO ask = 1 − YES bid 0.38
