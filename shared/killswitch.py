@@ -66,4 +66,10 @@ def run_resume(args: argparse.Namespace) -> int:
     removed = resume(args.log_dir, args.surface)
     target = "all surfaces" if args.surface is None else args.surface
     print(f"resumed {target}" if removed else f"{target} was not halted")
+    if args.surface is not None:
+        # Resuming one surface also lifts a rapid-exit quarantine (a BreakerEvent reset in its events log).
+        from shared.risk.breakers import lift_quarantine
+
+        if lift_quarantine(args.log_dir, args.surface):
+            print(f"lifted the rapid-exit quarantine on {args.surface}")
     return 0

@@ -46,3 +46,111 @@ def kalshi_fee_cents(
     # cents = 100 × coef × (count_centi / 100) × (price / 100) × ((100 − price) / 100)
     raw_cents = coef * fee_multiplier * Decimal(count_centi) * price * (Decimal(100) - price) / Decimal(10_000)
     return int(raw_cents.to_integral_value(rounding=ROUND_CEILING))
+
+
+# ---------------------------------------------------------------------------------------------------- FX (OANDA)
+FX_COMMISSION_PER_MILLION_CENTS = 0
+"""OANDA's standard account charges no commission (the cost is the spread); core pricing charges ~$50 per 1M."""
+
+
+def _ceil_cents(amount: Decimal) -> int:
+    return int(amount.to_integral_value(rounding=ROUND_CEILING))
+
+
+def fx_spread_cost_cents(units: int, bid: Decimal, ask: Decimal, *, quote_to_account: Decimal = Decimal(1)) -> int:
+    """Cost in account cents of crossing the spread for a round trip of ``units`` (half on entry, half on exit).
+
+    Measured against the mid: buying at the ask and later selling at the bid costs ``units × (ask − bid)`` in the
+    quote currency, converted with ``quote_to_account`` (1 for USD-quoted pairs on a USD account). Rounded up.
+    """
+    if units < 0:
+        raise ValueError("units must be non-negative")
+    if bid <= 0 or ask <= 0 or ask < bid:
+        raise ValueError(f"invalid quote: bid {bid} ask {ask}")
+    if quote_to_account <= 0:
+        raise ValueError("quote_to_account must be positive")
+    return _ceil_cents(Decimal(units) * (ask - bid) * quote_to_account * 100)
+
+
+def fx_commission_cents(
+    units: int,
+    *,
+    base_to_account: Decimal = Decimal(1),
+    per_million_cents: int = FX_COMMISSION_PER_MILLION_CENTS,
+) -> int:
+    """Commission in cents for one side of ``units``: ``per_million_cents`` per 1,000,000 of notional in the
+    account currency (``base_to_account`` converts base units: 1 for USD_JPY on a USD account, the EUR/USD rate
+    for EUR_USD). Rounded up to the cent.
+    """
+    if units < 0 or per_million_cents < 0:
+        raise ValueError("units and commission must be non-negative")
+    if base_to_account <= 0:
+        raise ValueError("base_to_account must be positive")
+    return _ceil_cents(Decimal(units) * base_to_account * per_million_cents / Decimal(1_000_000))
+
+
+def fx_round_trip_cost_cents(
+    units: int,
+    bid: Decimal,
+    ask: Decimal,
+    *,
+    quote_to_account: Decimal = Decimal(1),
+    base_to_account: Decimal = Decimal(1),
+    per_million_cents: int = FX_COMMISSION_PER_MILLION_CENTS,
+) -> int:
+    """Spread plus commission on entry and exit: what an FX bracket pays whether it hits TP or SL."""
+    commission = fx_commission_cents(units, base_to_account=base_to_account, per_million_cents=per_million_cents)
+    return fx_spread_cost_cents(units, bid, ask, quote_to_account=quote_to_account) + 2 * commission
+
+
+# ---------------------------------------------------------------------------------------------------- IBKR
+IBKR_PER_SHARE = Decimal("0.005")
+IBKR_MIN_PER_ORDER_CENTS = 100
+IBKR_MAX_PCT_OF_VALUE = Decimal("0.01")
+
+
+def ibkr_commission_cents(
+    shares: int,
+    price: Decimal,
+    *,
+    per_share: Decimal = IBKR_PER_SHARE,
+    minimum_cents: int = IBKR_MIN_PER_ORDER_CENTS,
+    max_pct_of_value: Decimal = IBKR_MAX_PCT_OF_VALUE,
+) -> int:
+    """IBKR Pro fixed-rate commission for one order, in cents, rounded up.
+
+    Defaults are IBKR's US-stock fixed rate: USD 0.005 per share, minimum USD 1.00 per order, maximum 1% of the
+    trade value; where that maximum is below the minimum, the maximum is charged (IBKR's own footnote).
+    Zero shares cost nothing (no order is sent).
+    """
+    if shares < 0:
+        raise ValueError("shares must be non-negative")
+    if price <= 0:
+        raise ValueError(f"invalid price: {price}")
+    if per_share < 0 or minimum_cents < 0 or max_pct_of_value < 0:
+        raise ValueError("commission parameters must be non-negative")
+    if shares == 0:
+        return 0
+    per_share_cents = Decimal(shares) * per_share * 100
+    cap_cents = Decimal(shares) * price * 100 * max_pct_of_value
+    charged = min(max(per_share_cents, Decimal(minimum_cents)), cap_cents)
+    return _ceil_cents(charged)
+
+
+def ibkr_round_trip_cents(
+    shares: int,
+    entry: Decimal,
+    exit_price: Decimal,
+    *,
+    per_share: Decimal = IBKR_PER_SHARE,
+    minimum_cents: int = IBKR_MIN_PER_ORDER_CENTS,
+    max_pct_of_value: Decimal = IBKR_MAX_PCT_OF_VALUE,
+) -> int:
+    """Commission for opening and closing ``shares``: two orders, each with its own minimum."""
+    opening = ibkr_commission_cents(
+        shares, entry, per_share=per_share, minimum_cents=minimum_cents, max_pct_of_value=max_pct_of_value
+    )
+    closing = ibkr_commission_cents(
+        shares, exit_price, per_share=per_share, minimum_cents=minimum_cents, max_pct_of_value=max_pct_of_value
+    )
+    return opening + closing

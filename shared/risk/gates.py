@@ -1,0 +1,312 @@
+"""The ten risk gates, in order. Each is a small pure function ``gate(candidate, ctx) -> Denial | None``.
+
+``None`` is a pass; a :class:`Denial` carries a reason code (stable, machine-readable) and a human detail. Gates
+read the :class:`GateContext` snapshot the chain builds for each evaluation (effective settings, the surface's
+ledger, venue time, the STOP state, tripped breakers, today's API spend) and change nothing.
+
+| # | gate | reason codes |
+|---|---|---|
+| 1 | ``stop_file`` | ``stop_file`` |
+| 2 | ``dedup`` | ``duplicate_signal``, ``market_open``, ``reentry_cooldown`` |
+| 3 | ``market_cap`` | ``per_market_cap`` |
+| 4 | ``direction_filter`` | ``side_not_allowed``, ``contradictory_position`` |
+| 5 | ``category_suspension`` | ``category_suspended``, ``sub_strategy_suspended`` |
+| 6 | ``risk_validation`` | ``wrong_surface``, ``invalid_size``, ``quarantined``, ``daily_loss_breaker``, ``weekly_loss_breaker``, ``max_drawdown``, ``insufficient_bankroll``, ``position_cap``, ``max_open_positions``, ``category_concentration``, ``underlying_concentration`` |
+| 7 | ``slippage`` | ``slippage`` |
+| 8 | ``min_edge`` | ``min_edge``, ``missing_bracket`` |
+| 9 | ``min_confidence`` | ``low_confidence``, ``model_disagreement`` |
+| 10 | ``api_cost_cap`` | ``api_cost_cap`` |
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from shared.config import SurfaceSettings
+from shared.money.edge import ONE, as_decimal, binary_edge, bracket_ev
+from shared.money.ledger import Ledger, opposite_side
+from shared.money.periods import trading_day, week_of
+from shared.risk.candidate import Candidate
+
+DAILY_LOSS = "daily_loss"
+WEEKLY_LOSS = "weekly_loss"
+DRAWDOWN = "drawdown"
+QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A gate's typed refusal."""
+
+    reason_code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Settings pre-digested for the hot path (sets instead of tuples); rebuilt when settings change."""
+
+    settings: SurfaceSettings
+    allowed_sides: frozenset[str]
+    strategy_sides: dict[str, frozenset[str]]
+    suspended_categories: frozenset[str]
+    suspended_sub_strategies: frozenset[str]
+    # Fractions as exact integer ratios (numerator, denominator): the hot path compares integers, not Decimals.
+    max_position: tuple[int, int]
+    category_concentration: tuple[int, int]
+    underlying_concentration: tuple[int, int]
+    max_drawdown: tuple[int, int]
+    slippage: tuple[int, int]
+
+    @classmethod
+    def from_settings(cls, settings: SurfaceSettings) -> Limits:
+        """Digest ``settings``; a malformed ``STRATEGY_SIDES`` entry raises ValueError."""
+        by_strategy: dict[str, set[str]] = {}
+        for entry in settings.strategy_sides:
+            strategy, sep, side = entry.partition(":")
+            if not sep or not strategy or side not in ("yes", "no", "long", "short"):
+                raise ValueError(f"STRATEGY_SIDES entry {entry!r}: expected 'strategy:side' (yes|no|long|short)")
+            by_strategy.setdefault(strategy, set()).add(side)
+        return cls(
+            settings=settings,
+            allowed_sides=frozenset(settings.allowed_sides),
+            strategy_sides={k: frozenset(v) for k, v in by_strategy.items()},
+            suspended_categories=frozenset(settings.suspended_categories),
+            suspended_sub_strategies=frozenset(settings.suspended_sub_strategies),
+            max_position=settings.max_position_pct.as_integer_ratio(),
+            category_concentration=settings.category_concentration_pct.as_integer_ratio(),
+            underlying_concentration=settings.underlying_concentration_pct.as_integer_ratio(),
+            max_drawdown=settings.max_drawdown_pct.as_integer_ratio(),
+            slippage=settings.slippage_tolerance.as_integer_ratio(),
+        )
+
+
+@dataclass(slots=True)
+class GateContext:
+    """What the gates see for one evaluation (a snapshot: gates read it, never change it).
+
+    Build it with :meth:`at`, which derives the trading day and week. Not frozen only because a frozen dataclass
+    costs a few microseconds more to build, once per decision on the hot path.
+    """
+
+    limits: Limits
+    ledger: Ledger
+    now: datetime  # venue time: day boundaries, cooldowns
+    day: date  # trading day of ``now`` in the surface's day-boundary zone
+    week: date  # the Monday that starts it
+    halted: bool
+    tripped: frozenset[str]
+    api_spend_cents: int
+
+    @classmethod
+    def at(
+        cls,
+        limits: Limits,
+        ledger: Ledger,
+        now: datetime,
+        *,
+        halted: bool = False,
+        tripped: frozenset[str] = frozenset(),
+        api_spend_cents: int = 0,
+    ) -> GateContext:
+        """The context for an evaluation at venue time ``now``."""
+        day = trading_day(now, limits.settings.day_boundary_tz)
+        return cls(limits, ledger, now, day, week_of(day), halted, tripped, api_spend_cents)
+
+
+Gate = Callable[[Candidate, GateContext], Denial | None]
+
+
+def stop_file(c: Candidate, ctx: GateContext) -> Denial | None:
+    """1. ``logs/STOP`` or ``logs/STOP.<surface>`` halts new risk (an unreadable check counts as halted)."""
+    if ctx.halted:
+        return Denial("stop_file", f"STOP file present for {c.surface}")
+    return None
+
+
+def dedup(c: Candidate, ctx: GateContext) -> Denial | None:
+    """2. The same signal twice, a market already open or pending, or a re-entry inside the cooldown."""
+    ledger = ctx.ledger
+    if ledger.has_signal(c.candidate_id):
+        return Denial("duplicate_signal", f"signal {c.candidate_id} already traded")
+    if ledger.is_open(c.instrument):
+        return Denial("market_open", f"{c.instrument} already open or pending")
+    cooldown = ctx.limits.settings.reentry_cooldown_seconds
+    if cooldown:
+        last = ledger.last_exit(c.instrument)
+        if last is not None:
+            elapsed = (ctx.now - last).total_seconds()
+            if elapsed < cooldown:
+                return Denial("reentry_cooldown", f"{c.instrument} closed {elapsed:.0f}s ago (< {cooldown}s)")
+    return None
+
+
+def market_cap(c: Candidate, ctx: GateContext) -> Denial | None:
+    """3. Exposure on this one market, including the candidate, within ``PER_MARKET_CAP_CENTS``."""
+    cap = ctx.limits.settings.per_market_cap_cents
+    total = ctx.ledger.market_exposure(c.instrument) + c.cost_cents
+    if total > cap:
+        return Denial("per_market_cap", f"{c.instrument} exposure {total}c > cap {cap}c")
+    return None
+
+
+def direction_filter(c: Candidate, ctx: GateContext) -> Denial | None:
+    """4. Sides allowed for the surface and sub-strategy; no position against one already held on the underlying."""
+    limits = ctx.limits
+    if c.side not in limits.allowed_sides:
+        return Denial("side_not_allowed", f"side {c.side} not in ALLOWED_SIDES")
+    scoped = limits.strategy_sides.get(c.sub_strategy)
+    if scoped is not None and c.side not in scoped:
+        return Denial("side_not_allowed", f"side {c.side} not allowed for {c.sub_strategy}")
+    if c.underlying and ctx.ledger.holds_side(c.underlying, opposite_side(c.side)):
+        return Denial("contradictory_position", f"{c.underlying} already held {opposite_side(c.side)}")
+    return None
+
+
+def category_suspension(c: Candidate, ctx: GateContext) -> Denial | None:
+    """5. Categories and sub-strategies the operator suspended (env file or a live override)."""
+    if c.category and c.category in ctx.limits.suspended_categories:
+        return Denial("category_suspended", f"category {c.category} suspended")
+    if c.sub_strategy in ctx.limits.suspended_sub_strategies:
+        return Denial("sub_strategy_suspended", f"sub-strategy {c.sub_strategy} suspended")
+    return None
+
+
+def risk_validation(c: Candidate, ctx: GateContext) -> Denial | None:
+    """6. Breakers, bankroll, position cap, open-position count and concentration per category and underlying."""
+    limits = ctx.limits
+    s = limits.settings
+    ledger = ctx.ledger
+    if c.surface != ledger.surface:
+        return Denial("wrong_surface", f"candidate for {c.surface} on the {ledger.surface} ledger")
+    if c.quantity <= 0 or c.cost_cents <= 0:
+        return Denial("invalid_size", f"quantity {c.quantity}, cost {c.cost_cents}c")
+    tripped = ctx.tripped
+    if QUARANTINE in tripped:
+        return Denial("quarantined", "rapid exits quarantined the surface; `tbot resume SURFACE` lifts it")
+    today = ledger.realized_on(ctx.day)
+    if DAILY_LOSS in tripped or -today >= s.daily_loss_limit_cents:
+        return Denial("daily_loss_breaker", f"today's P&L {today}c, limit -{s.daily_loss_limit_cents}c")
+    week = ledger.realized_in_week(ctx.week)
+    if WEEKLY_LOSS in tripped or -week >= s.weekly_loss_limit_cents:
+        return Denial("weekly_loss_breaker", f"this week's P&L {week}c, limit -{s.weekly_loss_limit_cents}c")
+    equity = ledger.equity_cents
+    peak = ledger.peak_equity_cents
+    num, den = limits.max_drawdown
+    if DRAWDOWN in tripped or (peak - equity) * den >= peak * num:
+        return Denial("max_drawdown", f"drawdown {ledger.drawdown:.4f} >= {s.max_drawdown_pct}")
+    need = c.cost_cents + c.fee_cents
+    cash = ledger.cash_cents
+    if need > cash:
+        return Denial("insufficient_bankroll", f"needs {need}c, free cash {cash}c")
+    num, den = limits.max_position
+    cap = max(0, min(equity * num // den, s.max_position_cents))
+    if c.cost_cents > cap:
+        return Denial("position_cap", f"cost {c.cost_cents}c > position cap {cap}c")
+    if ledger.open_positions >= s.max_open_positions:
+        return Denial("max_open_positions", f"{ledger.open_positions} open >= {s.max_open_positions}")
+    if c.category:
+        total = ledger.category_exposure(c.category) + c.cost_cents
+        num, den = limits.category_concentration
+        if total * den > equity * num:
+            return Denial("category_concentration", f"{c.category} {total}c > {s.category_concentration_pct} of equity")
+    if c.underlying:
+        total = ledger.underlying_exposure(c.underlying) + c.cost_cents
+        num, den = limits.underlying_concentration
+        if total * den > equity * num:
+            return Denial(
+                "underlying_concentration", f"{c.underlying} {total}c > {s.underlying_concentration_pct} of equity"
+            )
+    return None
+
+
+def slippage(c: Candidate, ctx: GateContext) -> Denial | None:
+    """7. The price now against the signal's price: an adverse move beyond ``SLIPPAGE_TOLERANCE`` (a fraction).
+
+    Adverse is up for a buy (yes, no, long) and down for a short.
+    """
+    if c.price <= 0:
+        return Denial("slippage", f"signal price {c.price} is not positive")
+    move = c.price - c.current_price if c.side == "short" else c.current_price - c.price
+    if move <= 0:
+        return None
+    num, den = ctx.limits.slippage
+    if move * den > c.price * num:
+        tolerance = ctx.limits.settings.slippage_tolerance
+        return Denial("slippage", f"price moved {move} against {c.price} (> {tolerance:%})")
+    return None
+
+
+def candidate_edge(c: Candidate) -> Decimal | None:
+    """Profit per dollar at risk after fees, re-derived from the candidate; None if a bracket lacks TP or SL."""
+    if c.is_binary:
+        if c.quantity <= 0 or not Decimal(0) < c.price < ONE:
+            return Decimal(-1)
+        return binary_edge(c.side, c.p_model, c.price, c.fee_cents, c.quantity).edge  # type: ignore[arg-type]
+    if c.take_profit is None or c.stop_loss is None:
+        return None
+    return bracket_ev(
+        c.side,  # type: ignore[arg-type]
+        c.p_model,
+        c.price,
+        c.take_profit,
+        c.stop_loss,
+        c.quantity,
+        c.fee_cents,
+        quote_to_account=c.quote_to_account,
+    ).edge
+
+
+def min_edge(c: Candidate, ctx: GateContext) -> Denial | None:
+    """8. Edge after fees (profit per dollar at risk) at least ``MIN_EDGE``."""
+    floor = ctx.limits.settings.min_edge
+    if c.is_binary and c.quantity > 0 and Decimal(0) < c.price < ONE:
+        # edge = ev / stake >= floor  <=>  ev >= floor × stake (stake > 0): no division on the hot path.
+        fee_per_contract = Decimal(c.fee_cents) / c.quantity
+        stake = c.price + fee_per_contract
+        if as_decimal(c.p_model) - stake >= floor * stake:
+            return None
+    edge = candidate_edge(c)
+    if edge is None:
+        return Denial("missing_bracket", f"{c.side} candidate without take_profit / stop_loss")
+    if edge < floor:
+        return Denial("min_edge", f"edge {edge:.4f} < {floor}")
+    return None
+
+
+def min_confidence(c: Candidate, ctx: GateContext) -> Denial | None:
+    """9. Confidence at least ``MIN_CONFIDENCE``; the models' spread at most ``MAX_MODEL_SPREAD``."""
+    s = ctx.limits.settings
+    if c.confidence < s.min_confidence:
+        return Denial("low_confidence", f"confidence {c.confidence:.3f} < {s.min_confidence}")
+    if c.model_spread > s.max_model_spread:
+        return Denial("model_disagreement", f"model spread {c.model_spread:.3f} > {s.max_model_spread}")
+    return None
+
+
+def api_cost_cap(c: Candidate, ctx: GateContext) -> Denial | None:
+    """10. Today's LLM spend on this surface within ``API_COST_CAP_CENTS``."""
+    cap = ctx.limits.settings.api_cost_cap_cents
+    if ctx.api_spend_cents > cap:
+        return Denial("api_cost_cap", f"LLM spend today {ctx.api_spend_cents}c > cap {cap}c")
+    return None
+
+
+GATES: tuple[tuple[str, Gate], ...] = (
+    ("stop_file", stop_file),
+    ("dedup", dedup),
+    ("market_cap", market_cap),
+    ("direction_filter", direction_filter),
+    ("category_suspension", category_suspension),
+    ("risk_validation", risk_validation),
+    ("slippage", slippage),
+    ("min_edge", min_edge),
+    ("min_confidence", min_confidence),
+    ("api_cost_cap", api_cost_cap),
+)
+"""The chain, in the order the architecture fixes. Every decision record names all ten."""
+
+GATE_NAMES: tuple[str, ...] = tuple(name for name, _ in GATES)
