@@ -1,0 +1,201 @@
+"""kalshi_st sim: weather brackets (synthetic and recorded) and BTC 15-minute markets."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.clock import SteppedClock
+from shared.money.fees import kalshi_fee_cents
+from shared.venues.base import OrderRequest
+from shared.venues.sim.btc import BtcMarkets, data_time
+from shared.venues.sim.weather import SimClimateReport, SimForecast, WeatherMarkets
+
+SimFactory = Any  # the make_sim fixture (tests/shared/venues/sim/conftest.py)
+DATA = Path(__file__).resolve().parents[4] / "data"
+START = datetime(2025, 12, 5, 15, 0, tzinfo=UTC)
+
+
+def _raw_high(station: str, day: str) -> int:
+    with (DATA / "weather" / f"{station}_daily_2018-2019.csv").open() as handle:
+        return next(int(r["tmax_f"]) for r in csv.DictReader(handle) if r["date"] == day)
+
+
+def test_open_markets_have_sane_prices_and_spreads(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START + timedelta(hours=2))
+    markets = venue.instruments()
+    series = {m.attributes.get("series") for m in markets}
+    assert {"KXHIGHNY", "KXHIGHCHI", "KXHIGHAUS", "KXHIGHLAX", "KXBTC15M"} <= series
+    assert any(m.attributes.get("source") == "kalshi_recorded" for m in markets)
+    for market in markets:
+        assert market.kind == "binary" and market.fee_type == "quadratic"
+        quote = venue.quote(market.symbol)
+        for price in (quote.bid, quote.ask):
+            assert price is None or Decimal(0) < price < Decimal(1)
+        if quote.bid is not None and quote.ask is not None:
+            assert quote.ask > quote.bid, market.symbol
+
+
+def test_synthetic_brackets_partition_the_outcomes(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START)
+    weather = WeatherMarkets(7)
+    for station in ("KNYC", "KMDW", "KAUS", "KLAX"):
+        event = weather.event(station, date(2025, 12, 9))
+        assert [s.strike_type for s in event] == ["less", "between", "between", "between", "between", "greater"]
+        clock.set(event[0].open_time + timedelta(hours=3))
+        assert sum(weather.fair(s, clock.now()) for s in event) == pytest.approx(1.0, abs=1e-9)
+        # Quoted mids (an empty side counts as 0 or 1) sum to about one as well.
+        mids = []
+        for spec in event:
+            q = venue.quote(spec.symbol)
+            mids.append(((q.bid or Decimal(0)) + (q.ask or Decimal(1))) / 2)
+        assert sum(mids) == pytest.approx(Decimal(1), abs=Decimal("0.2"))
+        # Kalshi strike fields: B{x.5} is floor x-0.5 .. cap x+0.5, the tails name the bucket edges.
+        low, first = event[0], event[1]
+        assert low.cap_strike == first.floor_strike and low.floor_strike is None
+        assert first.cap_strike == first.floor_strike + 1  # type: ignore[operator]
+        assert event[-1].floor_strike == event[-2].cap_strike and event[-1].cap_strike is None
+        assert first.symbol.endswith(f"-B{first.floor_strike}.5")
+
+
+def test_synthetic_event_settles_from_the_real_high(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START)
+    high = _raw_high("KMDW", "2018-12-10")  # sim 2025-12-10 replays 2018-12-10
+    specs = WeatherMarkets(7).event("KMDW", date(2025, 12, 10))
+    winners = [s for s in specs if s.result == "yes"]
+    assert len(winners) == 1
+    win = winners[0]
+    if win.strike_type == "between":
+        assert win.floor_strike <= high <= win.cap_strike  # type: ignore[operator]
+    elif win.strike_type == "less":
+        assert high < win.cap_strike  # type: ignore[operator]
+    else:
+        assert high > win.floor_strike  # type: ignore[operator]
+    assert win.close_time == datetime(2025, 12, 11, 5, 59, tzinfo=UTC)  # 23:59 CST
+    clock.set(win.close_time + timedelta(hours=2))
+    assert venue.instrument(win.symbol).status == "settled"
+    assert venue.instrument(win.symbol).result == "yes"
+
+
+def test_recorded_quotes_replay_as_recorded(make_sim: SimFactory) -> None:
+    # Row 1 of market_data_KXHIGHNY-25DEC27.csv: 2025-12-26T07:03:14.993906 (US/Pacific), B33.5, yes bid 1, no bid 35.
+    venue, clock = make_sim("kalshi_st", datetime(2025, 12, 26, 15, 3, 15, tzinfo=UTC))
+    quote = venue.quote("KXHIGHNY-25DEC27-B33.5")
+    assert (quote.bid, quote.ask) == (Decimal("0.01"), Decimal("0.65"))
+    instrument = venue.instrument("KXHIGHNY-25DEC27-B31.5")
+    assert (instrument.strike_type, instrument.floor_strike, instrument.cap_strike) == ("between", 31, 32)
+    assert venue.instrument("KXHIGHNY-25DEC27-T29").strike_type == "less"
+    assert venue.instrument("KXHIGHNY-25DEC27-T36").strike_type == "greater"
+    assert instrument.close_time == datetime(2025, 12, 28, 4, 59, tzinfo=UTC)
+
+
+def test_recorded_event_settles_per_inferred_results(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", datetime(2025, 12, 27, 15, 0, tzinfo=UTC))
+    bought = {}
+    for ticker in ("KXHIGHNY-25DEC27-B31.5", "KXHIGHNY-25DEC27-B33.5"):
+        result = venue.place_order(OrderRequest(f"c-{ticker}", ticker, "yes", "buy", 200, Decimal("0.99")))
+        assert result.status == "filled", result.reason
+        bought[ticker] = result
+    cash_after_buys = venue.balance().cash_cents
+    clock.set(datetime(2025, 12, 28, 6, 0, tzinfo=UTC))
+    assert venue.instrument("KXHIGHNY-25DEC27-B31.5").result == "yes"
+    assert venue.instrument("KXHIGHNY-25DEC27-B33.5").result == "no"
+    settlements = {s.symbol: s for s in venue.settlements()}
+    assert settlements["KXHIGHNY-25DEC27-B31.5"].revenue_cents == 200  # two contracts pay $2
+    assert settlements["KXHIGHNY-25DEC27-B33.5"].revenue_cents == 0
+    assert venue.positions() == []
+    assert venue.balance().cash_cents == cash_after_buys + 200
+
+
+def test_fills_cross_the_spread_and_pay_the_kalshi_fee(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START + timedelta(hours=1))
+    symbol = next(m.symbol for m in venue.instruments() if m.attributes.get("series") == "KXHIGHCHI"
+                  and venue.quote(m.symbol).bid is not None and venue.quote(m.symbol).ask is not None)
+    book = venue.orderbook(symbol)
+    before = venue.balance().cash_cents
+    yes = venue.place_order(OrderRequest("c1", symbol, "yes", "buy", 700, book.asks[0].price))
+    assert yes.status == "filled" and yes.avg_fill_price == book.asks[0].price
+    assert yes.fees_cents == kalshi_fee_cents(700, book.asks[0].price * 100, fee_type="quadratic")
+    no = venue.place_order(OrderRequest("c2", symbol, "no", "buy", 300, Decimal("0.99")))
+    assert no.avg_fill_price == 1 - book.bids[0].price  # NO is bought at 1 − best YES bid
+    assert no.fees_cents == kalshi_fee_cents(300, (1 - book.bids[0].price) * 100)
+    cost = int(7 * book.asks[0].price * 100) + int(3 * (1 - book.bids[0].price) * 100)
+    assert venue.balance().cash_cents == before - cost - yes.fees_cents - no.fees_cents
+    # Below the ask nothing fills: the sim never lets a buyer inside the spread.
+    miss = venue.place_order(OrderRequest("c3", symbol, "yes", "buy", 100, book.asks[0].price - Decimal("0.01")))
+    assert miss.status == "cancelled" and miss.filled_quantity == 0
+
+
+def test_large_orders_walk_the_book_with_a_fee_per_level(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START + timedelta(minutes=3))
+    symbol = next(m.symbol for m in venue.instruments() if m.attributes.get("series") == "KXBTC15M")
+    book = venue.orderbook(symbol)
+    assert len(book.bids) >= 3 and len(book.asks) >= 3, "BTC books have depth"
+    want = book.asks[0].size + book.asks[1].size // 2
+    result = venue.place_order(OrderRequest("walk", symbol, "yes", "buy", want, book.asks[1].price))
+    assert result.status == "filled"
+    fills = [f for f in venue.fills() if f.client_order_id == "walk"]
+    assert [(f.price, f.quantity) for f in fills] == [(book.asks[0].price, book.asks[0].size),
+                                                      (book.asks[1].price, book.asks[1].size // 2)]
+    assert result.fees_cents == sum(kalshi_fee_cents(f.quantity, f.price * 100) for f in fills)
+    fok = venue.place_order(OrderRequest("fok", symbol, "yes", "buy", 10_000_000, book.asks[1].price, "fok"))
+    assert fok.status == "cancelled"
+
+
+def test_btc_market_strike_and_result_come_from_real_candles(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START + timedelta(minutes=20))
+    symbol = next(m.symbol for m in venue.instruments() if m.attributes.get("series") == "KXBTC15M")
+    market = venue.instrument(symbol)
+    assert market.open_time is not None and market.close_time is not None
+    with gzip.open(DATA / "crypto" / "BTCUSDT_1m_2024-12.csv.gz", "rt") as handle:
+        rows = {r["open_time_utc"]: r for r in csv.DictReader(handle)}
+    first = rows[data_time(market.open_time).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    last = rows[data_time(market.close_time - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert market.floor_strike == Decimal(first["open"])
+    clock.set(market.close_time + timedelta(minutes=2))
+    expected = "yes" if Decimal(last["close"]) >= Decimal(first["open"]) else "no"
+    assert venue.instrument(symbol).result == expected
+    candles = venue.candles("BTCUSDT", 900, 3)
+    assert candles[-1].start + timedelta(seconds=900) <= clock.now()
+    assert candles[-1].close == Decimal(last["close"])
+
+
+def test_btc_replay_is_52_weeks_back_and_loops() -> None:
+    assert data_time(datetime(2025, 12, 5, 12, tzinfo=UTC)) == datetime(2024, 12, 6, 12, tzinfo=UTC)
+    assert data_time(datetime(2025, 12, 5, tzinfo=UTC) + timedelta(days=28)) == datetime(2024, 12, 6, tzinfo=UTC)
+    assert BtcMarkets(7).price_at(datetime(2026, 6, 1, 0, 0, 30, tzinfo=UTC)) > 0
+
+
+def test_forecast_and_climate_report() -> None:
+    day = date(2025, 12, 10)
+    high = _raw_high("KNYC", "2018-12-10")
+    clock = SteppedClock(datetime(2025, 12, 9, 20, 0, tzinfo=UTC))
+    members = SimForecast(clock, 7).daily_high_members("KNYC", day)
+    assert len(members) == 31
+    assert abs(sum(members) / 31 - high) < 8
+    assert SimForecast(clock, 7).daily_high_members("KNYC", day) == members  # deterministic
+    assert SimForecast(clock, 8).daily_high_members("KNYC", day) != members
+    report = SimClimateReport(clock)
+    assert report.daily_high("KNYC", day) is None
+    clock.set(datetime(2025, 12, 11, 6, 0, tzinfo=UTC))
+    assert report.daily_high("KNYC", day) == high
+    # The forecast's error is not the market's: the two means differ.
+    spec = WeatherMarkets(7).event("KNYC", day)[0]
+    assert spec.attributes["source_day"] == "2018-12-10"
+
+
+def test_rejections_are_typed_and_persisted(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START)
+    assert venue.place_order(OrderRequest("r1", "KXHIGHNY-99JAN01-B1.5", "yes", "buy", 100)).reason == "unknown_market"
+    closed = WeatherMarkets(7).event("KAUS", date(2025, 12, 3))[0].symbol
+    assert venue.place_order(OrderRequest("r2", closed, "yes", "buy", 100)).reason.startswith("market_")
+    some = venue.instruments()[0].symbol
+    assert venue.place_order(OrderRequest("r3", some, "long", "buy", 100)).status == "rejected"
+    assert venue.place_order(OrderRequest("r4", some, "yes", "sell", 100)).reason.startswith("insufficient_position")
+    assert venue.order_by_client_id("r1") is not None
