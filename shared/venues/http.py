@@ -7,7 +7,8 @@ What it guarantees:
 - Other 4xx raise :class:`RequestRejected` carrying the venue's decoded error body for the adapter to map.
 - A timeout on a request that is not safe to repeat raises :class:`VenueTimeoutError` so that the caller can look
   the order up before sending it again (OANDA has no idempotency key); safe requests are retried.
-- A body that is not JSON (or not the JSON shape expected) raises :class:`MalformedResponseError`.
+- A body that is not JSON (or not the JSON shape expected) raises :class:`MalformedResponseError`; JSON numbers
+  with a fraction decode as ``Decimal`` so that no price or amount passes through a float.
 - Requests are paced by named token buckets (Kalshi's read/write buckets, IBKR's 10 req/s gateway limit).
 Per-attempt headers come from ``auth(method, path)`` so that signatures carry a fresh timestamp on every retry.
 Secrets never appear in messages: errors quote the method and path, never headers or query strings.
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -235,7 +237,8 @@ class VenueHttp:
                 return None
             raise MalformedResponseError(self.venue, f"{what}: empty body", status=status)
         try:
-            return response.json()
+            # JSON numbers with a fraction become Decimal, never float: prices and money stay exact.
+            return json.loads(response.content, parse_float=Decimal)
         except ValueError:
             raise MalformedResponseError(self.venue, f"{what}: body is not JSON", status=status) from None
 
