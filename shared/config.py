@@ -201,7 +201,7 @@ def load_settings(cls: type[S], path: Path | str) -> S:
             # A cross-field check names its key itself ("Value error, VENUE: ...").
             named = message.split(": ", 1)
             key, message = named[0].split()[-1], named[1]
-        if key.lower() in from_env and key not in values:
+        if key.lower() in from_env:
             message += " (set in the process environment)"
         raise ConfigError(path, key, message) from None
     _warn_if_secrets_exposed(path, settings, values)
