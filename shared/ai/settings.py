@@ -8,9 +8,12 @@ Env-file format (strings validated strictly; a bad entry stops the process namin
 
 - ``LLM_MODELS=anthropic:claude-sonnet-4-6,openai:gpt-4o,gemini:gemini-2.5-flash,deepseek:deepseek-v4-flash``
   (``provider:model``; providers are anthropic, openai, gemini, deepseek; the model name is its label).
-- ``LLM_WEIGHTS=claude-sonnet-4-6=0.4,gpt-4o=0.25,...`` (positive; a configured model not listed weighs 1).
-- ``LLM_PRICES=claude-sonnet-4-6=3/15,...``: US dollars per million input / output tokens. Every configured
-  model must have a price, so no call is ever unpriced and the cost cap cannot fail open.
+- ``LLM_WEIGHTS=claude-sonnet-4-6=0.4,gpt-4o=0.25,...`` (positive). A model not listed takes its built-in
+  weight (:data:`DEFAULT_WEIGHTS`: Claude 0.4, GPT-4o 0.25, Gemini 0.2, DeepSeek 0.15), or 1.
+- ``LLM_PRICES=claude-sonnet-4-6=3/15,...``: US dollars per million input / output tokens. A model not listed
+  takes its built-in price (:data:`DEFAULT_PRICES`); a model with neither is a config error, so no call is ever
+  unpriced and the cost cap cannot fail open.
+- An entry naming a model that ``LLM_MODELS`` does not list is an error (a typo would otherwise be ignored).
 """
 
 from __future__ import annotations
@@ -91,6 +94,24 @@ def _decimal(text: str, key: str, name: str) -> Decimal:
     return value
 
 
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "claude-sonnet-4-6": 0.4,
+    "gpt-4o": 0.25,
+    "gemini-2.5-flash": 0.2,
+    "deepseek-v4-flash": 0.15,
+}
+"""Built-in weights of the default models (Claude primary); ``LLM_WEIGHTS`` overrides them per model."""
+
+DEFAULT_PRICES: dict[str, tuple[Decimal, Decimal]] = {
+    "claude-sonnet-4-6": (Decimal("3"), Decimal("15")),
+    "gpt-4o": (Decimal("2.5"), Decimal("10")),
+    "gemini-2.5-flash": (Decimal("0.3"), Decimal("2.5")),
+    "deepseek-v4-flash": (Decimal("0.28"), Decimal("0.42")),
+}
+"""Built-in list prices, USD per million input / output tokens (from the providers' price pages; check them
+before going live and override with ``LLM_PRICES``)."""
+
+
 class EnsembleSettings(BaseSettings):
     """``LLM_*`` keys of the ensemble. Combine with ``SurfaceSettings`` by multiple inheritance."""
 
@@ -102,20 +123,10 @@ class EnsembleSettings(BaseSettings):
         "gemini:gemini-2.5-flash",
         "deepseek:deepseek-v4-flash",
     )
-    llm_weights: CsvList = (
-        "claude-sonnet-4-6=0.4",
-        "gpt-4o=0.25",
-        "gemini-2.5-flash=0.2",
-        "deepseek-v4-flash=0.15",
-    )
+    llm_weights: CsvList = Field(default=(), description="model=weight; unlisted models: DEFAULT_WEIGHTS, else 1")
     llm_prices: CsvList = Field(
-        default=(
-            "claude-sonnet-4-6=3/15",
-            "gpt-4o=2.5/10",
-            "gemini-2.5-flash=0.3/2.5",
-            "deepseek-v4-flash=0.28/0.42",
-        ),
-        description="USD per million input/output tokens, per model; check against the providers' price pages",
+        default=(),
+        description="model=input/output USD per million tokens; unlisted models: DEFAULT_PRICES (required)",
     )
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="Per model, retries included")
     llm_max_retries: int = Field(
@@ -171,7 +182,7 @@ class EnsembleSettings(BaseSettings):
             if name not in models:
                 raise ValueError(f"LLM_PRICES: {name!r} is not a model in LLM_MODELS")
         for name in models:
-            if name not in prices:
+            if name not in prices and name not in DEFAULT_PRICES:
                 raise ValueError(f"LLM_PRICES: no price for {name!r} (every model needs one, or its cost is unknown)")
         return self
 
@@ -182,8 +193,11 @@ class EnsembleSettings(BaseSettings):
         prices = _parse_pairs(self.llm_prices, "LLM_PRICES", "=")
         specs: list[ModelSpec] = []
         for model, provider in models.items():
-            price_in, price_out = (Decimal(part.strip()) for part in prices[model].split("/"))
-            weight = float(Decimal(weights[model])) if model in weights else 1.0
+            if model in prices:
+                price_in, price_out = (Decimal(part.strip()) for part in prices[model].split("/"))
+            else:
+                price_in, price_out = DEFAULT_PRICES[model]
+            weight = float(Decimal(weights[model])) if model in weights else DEFAULT_WEIGHTS.get(model, 1.0)
             specs.append(
                 ModelSpec(
                     provider=provider,  # type: ignore[arg-type]  # validated against PROVIDERS above
