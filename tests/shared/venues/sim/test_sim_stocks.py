@@ -1,0 +1,50 @@
+"""stocks sim: quotes only in the regular session, IBKR fixed commission, cash accounting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.venues.base import OrderRequest
+from shared.venues.sim.stocks import ibkr_fixed_commission_cents
+
+SimFactory = Any
+OPEN_DAY = datetime(2025, 4, 2, 15, 0, tzinfo=UTC)  # Wednesday 11:00 EDT
+
+
+def test_quotes_only_within_market_hours(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("stocks", OPEN_DAY)
+    quote = venue.quote("AAPL")
+    assert quote.bid is not None and quote.ask is not None and quote.ask > quote.bid
+    for closed in (datetime(2025, 4, 2, 13, 0, tzinfo=UTC),  # 09:00 EDT, before the open
+                   datetime(2025, 4, 2, 20, 30, tzinfo=UTC),  # 16:30 EDT, after the close
+                   datetime(2025, 4, 5, 15, 0, tzinfo=UTC),  # Saturday
+                   datetime(2025, 4, 18, 15, 0, tzinfo=UTC)):  # Good Friday: no bars
+        clock.set(closed)
+        q = venue.quote("AAPL")
+        assert q.bid is None and q.ask is None, closed
+        result = venue.place_order(OrderRequest(f"c-{closed:%d%H}", "AAPL", "long", "buy", 10))
+        assert result.status == "rejected" and result.reason.startswith("outside_market_hours"), closed
+    clock.set(datetime(2025, 12, 2, 15, 0, tzinfo=UTC))  # winter: 10:00 EST is in the session
+    assert venue.quote("MSFT").bid is not None
+
+
+def test_fills_pay_spread_and_commission(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("stocks", OPEN_DAY, cash=10_000_000)
+    quote = venue.quote("NVDA")
+    assert quote.ask is not None and quote.bid is not None
+    buy = venue.place_order(OrderRequest("b1", "NVDA", "long", "buy", 300))
+    assert buy.avg_fill_price == quote.ask
+    assert buy.fees_cents == ibkr_fixed_commission_cents(300, quote.ask) == 150
+    sell = venue.close_position("NVDA", "b1-x", buy.venue_order_id)
+    assert sell.avg_fill_price == quote.bid and sell.fees_cents == 150
+    expected = 10_000_000 - int(quote.ask * 300 * 100) + int(quote.bid * 300 * 100) - 300
+    assert venue.balance().cash_cents == expected
+    assert venue.positions() == []
+
+
+def test_ibkr_fixed_commission_schedule() -> None:
+    assert ibkr_fixed_commission_cents(10, Decimal("200")) == 100  # the $1 minimum
+    assert ibkr_fixed_commission_cents(1000, Decimal("50")) == 500  # $0.005 a share
+    assert ibkr_fixed_commission_cents(100, Decimal("0.50")) == 50  # capped at 1 % of $50
