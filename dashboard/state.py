@@ -45,6 +45,7 @@ class DashboardState:
         self.tailer = Tailer()
         self._signal_readers: dict[str, LogReader] = {}
         self._signal_follows: list[Followed] = []
+        self._pending_signals: list[tuple[str, str, Entry]] = []
         self._subscriber_follow: list[Followed] = []
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.anon_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -52,7 +53,7 @@ class DashboardState:
         token = settings.dashboard_api_token
         self.operator_token: str | None = token.get_secret_value() if token is not None else None
         self._wire()
-        self.tailer.listeners.append(self.hub.notify)
+        self.tailer.listeners.extend([self._flush_signals, self.hub.notify])
         self.pm2 = Pm2Status(Path(settings.pm2_bin), Path(settings.pm2_home))
         self.started_at = clock()
         # The surfaces create the key on first run; the dashboard may be first, and creating it is race-safe.
@@ -60,21 +61,10 @@ class DashboardState:
 
     def _wire(self) -> None:
         for surface in SURFACES:
-            reader_box: list[LogReader] = []
-
-            def on_signals(entries: list[Entry], surface: str = surface, box: list[LogReader] = reader_box) -> None:
-                self.index.ingest(surface, entries, box[0].offset if box else entries[-1].next_offset)
-                for entry in entries:
-                    data = entry.data
-                    try:
-                        price = Decimal(str(data.get("limit_price")))
-                    except (InvalidOperation, ValueError):
-                        continue
-                    if isinstance(data.get("id"), str):
-                        self._signal_facts[data["id"]] = (surface, str(data.get("side")), price)
+            def on_signals(entries: list[Entry], surface: str = surface) -> None:
+                self._pending_signals.extend((entry.ts, surface, entry) for entry in entries)
 
             followed = self.tailer.follow(stream_path(self.log_dir, surface, "signals"), on_signals)
-            reader_box.append(followed.reader)
             self._signal_follows.append(followed)
             self._signal_readers[surface] = followed.reader
             view = self.surfaces[surface]
@@ -83,12 +73,36 @@ class DashboardState:
             self.tailer.follow(stream_path(self.log_dir, surface, "heartbeats"), view.apply_heartbeats)
             self.tailer.follow(stream_path(self.log_dir, surface, "events"), view.apply_events)
             self.tailer.follow(stream_path(self.log_dir, surface, "overrides"), view.apply_overrides)
-        # The signals were all read above, so callbacks can be attributed to their surface.
+        # The signals were all read above (indexed now), so callbacks can be attributed to their surface.
+        self._flush_signals()
         self._subscriber_follow = [self.tailer.follow(feed_path(self.log_dir, "subscribers"), self.subscribers.apply)]
         self.tailer.follow(feed_path(self.log_dir, "callbacks"), self.callbacks.apply)
         self.tailer.follow(feed_path(self.log_dir, "commission"), self.commission.apply)
+
+    def _ingest_signals(self, surface: str, entries: list[Entry], tail_offset: int) -> None:
+        self.index.ingest(surface, entries, tail_offset)
+        for entry in entries:
+            data = entry.data
+            try:
+                price = Decimal(str(data.get("limit_price")))
+            except (InvalidOperation, ValueError):
+                continue
+            if isinstance(data.get("id"), str):
+                self._signal_facts[data["id"]] = (surface, str(data.get("side")), price)
+
+    def _flush_signals(self) -> None:
+        """Index what the last read found, in publication (bus stamp) order across surfaces.
+
+        Each poll reads the four signal logs one after another; sorting the batch by stamp keeps the feed in
+        publication order even when two surfaces published between two polls (and at boot, over whole logs).
+        """
+        if self._pending_signals:
+            pending = sorted(self._pending_signals, key=lambda item: (item[0], item[1]))
+            self._pending_signals.clear()
+            for _, surface, entry in pending:
+                self._ingest_signals(surface, [entry], entry.next_offset)
         for surface, reader in self._signal_readers.items():
-            # The first read ran before the reader was boxed; settle the tail on the reader's real offset.
+            # The tail is where each reader stands (past any trailing corrupt line), not just past the last signal.
             index = SURFACES.index(surface)
             self.index.tail[index] = max(self.index.tail[index], reader.offset)
 
