@@ -1,0 +1,341 @@
+"""Every gate is wired into the chain and trips with its reason code; the chain fails closed; exits bypass it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from shared.killswitch import halt, resume
+from shared.paths import open_stream, stop_file
+from shared.records import Decision, parse_record
+from shared.risk.candidate import Candidate, CandidateError, ExitRequest
+from shared.risk.chain import GATE_ERROR, NOT_EVALUATED
+from shared.risk.gates import GATE_NAMES
+
+MakeCandidate = Callable[..., Candidate]
+
+EXPECTED_ORDER = (
+    "stop_file",
+    "dedup",
+    "market_cap",
+    "direction_filter",
+    "category_suspension",
+    "risk_validation",
+    "slippage",
+    "min_edge",
+    "min_confidence",
+    "api_cost_cap",
+)
+
+
+def assert_stopped(decision: Decision, gate: str, code: str) -> None:
+    assert not decision.accepted
+    assert decision.stopped_by == gate and decision.reason_code == code
+    names = tuple(g.gate for g in decision.gates)
+    assert names == EXPECTED_ORDER
+    at = names.index(gate)
+    for i, outcome in enumerate(decision.gates):
+        if i < at:
+            assert outcome.passed and outcome.reason_code is None
+        elif i == at:
+            assert not outcome.passed and outcome.reason_code == code and outcome.detail
+        else:
+            assert not outcome.passed and outcome.reason_code == NOT_EVALUATED
+
+
+def test_gate_order_is_the_architectures() -> None:
+    assert GATE_NAMES == EXPECTED_ORDER
+
+
+def test_clean_candidate_passes_every_gate(rig: Any, make_candidate: MakeCandidate) -> None:
+    decision = rig.chain.evaluate(make_candidate())
+    assert decision.accepted and decision.stopped_by is None and decision.reason_code is None
+    assert [g.passed for g in decision.gates] == [True] * 10
+
+
+def test_decision_is_written_and_valid(rig: Any, make_candidate: MakeCandidate) -> None:
+    decision = rig.chain.evaluate(make_candidate())
+    entries = open_stream(rig.log_dir, "kalshi_st", "decisions").read_all()
+    assert len(entries) == 1
+    read = parse_record(Decision, entries[0].data, entries[0].ts)
+    assert read.id == decision.id and read.gates == decision.gates and read.accepted
+    assert read.context["price"] == "0.40" and read.context["cost_cents"] == 400
+
+
+# 1 -------------------------------------------------------------------------------------------------------------
+def test_stop_file_gate(rig: Any, make_candidate: MakeCandidate) -> None:
+    halt(rig.log_dir, "kalshi_st", "test")
+    assert_stopped(rig.chain.evaluate(make_candidate()), "stop_file", "stop_file")
+    resume(rig.log_dir, "kalshi_st")
+    halt(rig.log_dir, None, "global")
+    assert_stopped(rig.chain.evaluate(make_candidate(candidate_id="SIG-1")), "stop_file", "stop_file")
+    resume(rig.log_dir, None)
+    assert rig.chain.evaluate(make_candidate(candidate_id="SIG-2")).accepted
+
+
+def test_stop_is_honoured_within_one_tick_even_with_a_cached_check(
+    rig_factory: Any, make_candidate: MakeCandidate
+) -> None:
+    rig = rig_factory()
+    rig.chain.stop_check_seconds = 3600.0  # the cache alone would never re-stat
+    assert rig.chain.evaluate(make_candidate()).accepted
+    halt(rig.log_dir, "kalshi_st")
+    rig.chain.begin_tick()  # the next tick re-stats
+    assert_stopped(rig.chain.evaluate(make_candidate(candidate_id="SIG-1", instrument="M2")), "stop_file", "stop_file")
+
+
+def test_stop_check_fails_closed(rig: Any, make_candidate: MakeCandidate, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(*_: object, **__: object) -> bool:
+        raise PermissionError("denied")
+
+    monkeypatch.setattr(type(stop_file(rig.log_dir)), "exists", unreadable)
+    rig.chain.begin_tick()
+    assert_stopped(rig.chain.evaluate(make_candidate()), "stop_file", "stop_file")
+
+
+# 2 -------------------------------------------------------------------------------------------------------------
+def test_dedup_same_signal(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert rig.chain.evaluate(make_candidate()).accepted
+    assert_stopped(rig.chain.evaluate(make_candidate(instrument="OTHER")), "dedup", "duplicate_signal")
+
+
+def test_dedup_market_open_or_pending(rig: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    rig.ledger.apply(make_trade("OLD", "placed", instrument="KXHIGHNY-25MAR03-B50"))
+    assert_stopped(rig.chain.evaluate(make_candidate()), "dedup", "market_open")
+    # Two candidates on one market in the same tick: the reservation of the first blocks the second.
+    assert rig.chain.evaluate(make_candidate(candidate_id="A", instrument="M-A")).accepted
+    assert_stopped(rig.chain.evaluate(make_candidate(candidate_id="B", instrument="M-A")), "dedup", "market_open")
+
+
+def test_dedup_reentry_cooldown(rig: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    now = rig.clock.now()
+    closed = make_trade(
+        "OLD", "resolved", instrument="KXHIGHNY-25MAR03-B50", pnl=10, resolved_at=now - timedelta(seconds=60)
+    )
+    rig.ledger.apply(closed)
+    assert_stopped(rig.chain.evaluate(make_candidate()), "dedup", "reentry_cooldown")
+    rig.clock.advance(timedelta(seconds=900))
+    assert rig.chain.evaluate(make_candidate()).accepted
+
+
+# 3 -------------------------------------------------------------------------------------------------------------
+def test_market_cap(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(per_market_cap_cents=300)
+    assert_stopped(rig.chain.evaluate(make_candidate()), "market_cap", "per_market_cap")
+
+
+# 4 -------------------------------------------------------------------------------------------------------------
+def test_direction_allowed_sides(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(allowed_sides="no,long,short")
+    assert_stopped(rig.chain.evaluate(make_candidate()), "direction_filter", "side_not_allowed")
+
+
+def test_direction_per_sub_strategy(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(strategy_sides="weather:no,btc15:yes")
+    assert_stopped(rig.chain.evaluate(make_candidate()), "direction_filter", "side_not_allowed")
+    assert rig.chain.evaluate(make_candidate(candidate_id="B", sub_strategy="btc15", category="crypto")).accepted
+
+
+def test_direction_contradictory_position(rig: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    # NO on one threshold of the event, then YES on another threshold of the same event.
+    rig.ledger.apply(
+        make_trade("OLD", "filled", instrument="KXHIGHNY-25MAR03-B55", underlying="KXHIGHNY-25MAR03", side="no")
+    )
+    assert_stopped(rig.chain.evaluate(make_candidate()), "direction_filter", "contradictory_position")
+    assert rig.chain.evaluate(make_candidate(candidate_id="B", side="no", price=Decimal("0.40"))).accepted
+
+
+# 5 -------------------------------------------------------------------------------------------------------------
+def test_category_suspension(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(suspended_categories="politics,weather")
+    assert_stopped(rig.chain.evaluate(make_candidate()), "category_suspension", "category_suspended")
+
+
+def test_sub_strategy_suspension(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(suspended_sub_strategies="weather")
+    assert_stopped(rig.chain.evaluate(make_candidate()), "category_suspension", "sub_strategy_suspended")
+
+
+# 6 -------------------------------------------------------------------------------------------------------------
+def test_risk_daily_loss_breaker(rig: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    now = rig.clock.now()
+    rig.ledger.apply(make_trade("L", "resolved", pnl=-50_000, resolved_at=now - timedelta(hours=1)))
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "daily_loss_breaker")
+
+
+def test_risk_weekly_loss_breaker(rig_factory: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    rig = rig_factory(weekly_loss_limit_cents=60_000, daily_loss_limit_cents=50_000)
+    now = rig.clock.now()
+    rig.clock.advance(timedelta(days=2))  # Wednesday: Monday's loss is not today's
+    rig.ledger.apply(make_trade("L", "resolved", pnl=-49_000, resolved_at=now))
+    rig.ledger.apply(make_trade("M", "resolved", pnl=-11_000, resolved_at=now + timedelta(days=1)))
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "weekly_loss_breaker")
+
+
+def test_risk_max_drawdown(rig_factory: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    rig = rig_factory(max_drawdown_pct="0.10", daily_loss_limit_cents=10**9, weekly_loss_limit_cents=10**9)
+    long_ago = rig.clock.now() - timedelta(days=30)
+    rig.ledger.apply(make_trade("W", "resolved", pnl=100_000, resolved_at=long_ago))  # peak 1,100,000
+    rig.ledger.apply(make_trade("L", "resolved", pnl=-110_000, resolved_at=long_ago + timedelta(days=1)))
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "max_drawdown")
+
+
+def test_risk_insufficient_bankroll(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(
+        bankroll_cents=410, max_position_pct="1", underlying_concentration_pct="1", category_concentration_pct="1"
+    )
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "insufficient_bankroll")
+
+
+def test_risk_position_cap(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(max_position_cents=399)
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "position_cap")
+
+
+def test_risk_max_open_positions(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(max_open_positions=2)
+    for i in range(2):
+        assert rig.chain.evaluate(make_candidate(candidate_id=f"S{i}", instrument=f"M{i}", underlying=f"U{i}")).accepted
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "max_open_positions")
+
+
+def test_risk_category_concentration(rig_factory: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    rig = rig_factory(
+        bankroll_cents=10_000, max_position_pct="1", category_concentration_pct="0.05", underlying_concentration_pct="1"
+    )
+    rig.ledger.apply(make_trade("OLD", "filled", category="weather", cost_cents=200))
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "category_concentration")
+
+
+def test_risk_underlying_concentration(rig_factory: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    rig = rig_factory(bankroll_cents=10_000, max_position_pct="1", underlying_concentration_pct="0.05")
+    rig.ledger.apply(make_trade("OLD", "filled", underlying="KXHIGHNY-25MAR03", category="x", cost_cents=200))
+    assert_stopped(rig.chain.evaluate(make_candidate()), "risk_validation", "underlying_concentration")
+
+
+def test_risk_rejects_empty_size_and_wrong_surface(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert_stopped(rig.chain.evaluate(make_candidate(quantity=0, cost_cents=0)), "risk_validation", "invalid_size")
+    foreign = make_candidate(candidate_id="FX", surface="fx", side="long", instrument="EUR_USD", underlying="EUR_USD")
+    assert_stopped(rig.chain.evaluate(foreign), "risk_validation", "wrong_surface")
+
+
+# 7 -------------------------------------------------------------------------------------------------------------
+def test_slippage(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert_stopped(rig.chain.evaluate(make_candidate(current_price=Decimal("0.42"))), "slippage", "slippage")
+    # A favourable move, or one within 2%, passes.
+    assert rig.chain.evaluate(
+        make_candidate(candidate_id="B", instrument="B", underlying="UB", current_price=Decimal("0.35"))
+    ).accepted
+    assert rig.chain.evaluate(
+        make_candidate(candidate_id="C", instrument="C", underlying="UC", current_price=Decimal("0.408"))
+    ).accepted
+
+
+def test_slippage_short_side(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory(
+        "stocks",
+        max_position_cents=10**6,
+        max_position_pct="1",
+        underlying_concentration_pct="1",
+        category_concentration_pct="1",
+    )
+    short = make_candidate(
+        surface="stocks",
+        side="short",
+        instrument="AAPL",
+        underlying="AAPL",
+        category="tech",
+        price=Decimal("200"),
+        current_price=Decimal("195"),
+        quantity=2,
+        cost_cents=40_000,
+        fee_cents=200,
+        take_profit=Decimal("190"),
+        stop_loss=Decimal("204"),
+        p_model=0.6,
+    )
+    assert_stopped(rig.chain.evaluate(short), "slippage", "slippage")
+
+
+# 8 -------------------------------------------------------------------------------------------------------------
+def test_min_edge(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert_stopped(rig.chain.evaluate(make_candidate(p_model=0.41)), "min_edge", "min_edge")
+
+
+def test_min_edge_bracket(rig_factory: Any, make_candidate: MakeCandidate) -> None:
+    rig = rig_factory("fx", underlying_concentration_pct="1", category_concentration_pct="1")
+    base: dict[str, Any] = {
+        "surface": "fx",
+        "side": "long",
+        "instrument": "EUR_USD",
+        "underlying": "EUR",
+        "category": "fx_major",
+        "price": Decimal("1.1000"),
+        "current_price": Decimal("1.1000"),
+        "quantity": 10_000,
+        "cost_cents": 22_000,
+        "fee_cents": 120,
+    }
+    assert_stopped(rig.chain.evaluate(make_candidate(**base)), "min_edge", "missing_bracket")
+    weak = make_candidate(
+        candidate_id="W", take_profit=Decimal("1.1020"), stop_loss=Decimal("1.0980"), p_model=0.5, **base
+    )
+    assert_stopped(rig.chain.evaluate(weak), "min_edge", "min_edge")
+    strong = make_candidate(
+        candidate_id="S", take_profit=Decimal("1.1030"), stop_loss=Decimal("1.0980"), p_model=0.55, **base
+    )
+    assert rig.chain.evaluate(strong).accepted
+
+
+# 9 -------------------------------------------------------------------------------------------------------------
+def test_min_confidence(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert_stopped(rig.chain.evaluate(make_candidate(confidence=0.5)), "min_confidence", "low_confidence")
+
+
+def test_max_model_spread(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert_stopped(rig.chain.evaluate(make_candidate(model_spread=0.3)), "min_confidence", "model_disagreement")
+
+
+# 10 ------------------------------------------------------------------------------------------------------------
+def test_api_cost_cap(rig: Any, make_candidate: MakeCandidate) -> None:
+    assert_stopped(rig.chain.evaluate(make_candidate(), api_spend_cents=501), "api_cost_cap", "api_cost_cap")
+    assert rig.chain.evaluate(make_candidate(), api_spend_cents=500).accepted
+
+
+# fail closed ---------------------------------------------------------------------------------------------------
+def test_a_gate_that_raises_denies(rig: Any, make_candidate: MakeCandidate, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(instrument: str) -> int:
+        raise RuntimeError("exposure index corrupted")
+
+    monkeypatch.setattr(rig.ledger, "market_exposure", broken)
+    decision = rig.chain.evaluate(make_candidate())
+    assert_stopped(decision, "market_cap", GATE_ERROR)
+    assert "RuntimeError" in decision.gates[2].detail
+    assert not rig.ledger.is_open(make_candidate().instrument)  # nothing reserved for a denied candidate
+
+
+def test_candidate_validation() -> None:
+    with pytest.raises(CandidateError):
+        Candidate("X", "kalshi_st", "s", "sim", "M", "up", Decimal("0.4"), Decimal("0.4"), 1, 1, 0, 0.5, 0.5, 0.5)
+    with pytest.raises(CandidateError):
+        Candidate("X", "kalshi_st", "s", "sim", "M", "yes", 0.4, Decimal("0.4"), 1, 1, 0, 0.5, 0.5, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(CandidateError):
+        Candidate("X", "kalshi_st", "s", "sim", "M", "yes", Decimal("0.4"), Decimal("0.4"), 1, 1, 0, 1.5, 0.5, 0.5)
+
+
+# exits ---------------------------------------------------------------------------------------------------------
+def test_exits_bypass_stop_and_breakers(rig: Any, make_candidate: MakeCandidate, make_trade: Any) -> None:
+    halt(rig.log_dir, None)
+    rig.ledger.apply(make_trade("L", "resolved", pnl=-60_000, resolved_at=rig.clock.now()))
+    rig.chain.begin_tick()
+    assert not rig.chain.evaluate(make_candidate()).accepted
+    exit_decision = rig.chain.allow_exit(ExitRequest("kalshi_st", "MKT-X", "yes", trade_id="T1", reason="stop hit"))
+    cancel = rig.chain.allow_exit(ExitRequest("kalshi_st", "MKT-Y", "no", kind="cancel"))
+    assert exit_decision.accepted and cancel.accepted
+    assert [g.gate for g in exit_decision.gates] == ["exit"] and exit_decision.gates[0].passed
+    with pytest.raises(ValueError):
+        rig.chain.allow_exit(ExitRequest("fx", "EUR_USD", "long"))
