@@ -1,8 +1,10 @@
 """Calibration section: Brier score, log loss, ECE and a 10-bucket reliability table, per surface and per model.
 
-A pair is (the probability given that the chosen side wins, whether it won): for a surface it is the
-signal's ``p_model``; for a model it is that model's answer in the decision that accepted the candidate
-(``context["model_answers"]``; abstentions are left out). The math is shared/ai/calibration.py's.
+For a surface a pair is (the signal's ``p_model``, whether the trade won): ``p_model`` is the probability
+that the chosen side wins. For a model it is its answer in the decision that accepted the candidate
+(``context["model_answers"]``, abstentions left out), which the ensemble states as P(YES) / P(long wins)
+(shared/ai/schema.py), so the outcome scored is "YES / long happened": the trade won on a yes/long side or
+lost on a no/short side (the same convention as shared/ai/history.py). The math is shared/ai/calibration.py's.
 """
 
 from __future__ import annotations
@@ -108,8 +110,9 @@ def model_pairs(trades: Iterable[Trade], answers: dict[str, list[dict[str, Any]]
             without += 1
             continue
         won = (trade.pnl or 0) > 0
+        yes_happened = won if trade.side in ("yes", "long") else not won
         for answer in recorded:
-            pair = _answer_pair(answer, won)
+            pair = _answer_pair(answer, yes_happened)
             if pair is None:
                 invalid += 0 if answer.get("abstained") else 1
                 continue

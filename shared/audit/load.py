@@ -192,10 +192,21 @@ class Loader:
                     decision = parse_line(Decision, line, stats)
                     if decision is None or decision.candidate_id not in wanted:
                         continue
-                    raw = decision.context.get("model_answers")
-                    if isinstance(raw, list):
-                        answers[decision.candidate_id] = [a for a in raw if isinstance(a, dict)]
+                    answers[decision.candidate_id] = _answers_of(decision.context)
         return answers
+
+
+ENSEMBLE_MODEL = "(ensemble)"
+
+
+def _answers_of(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each model's answer, plus the ensemble's combined P(YES) scored as one more forecaster."""
+    raw = context.get("model_answers")
+    answers = [a for a in raw if isinstance(a, dict)] if isinstance(raw, list) else []
+    ensemble = context.get("ensemble")
+    if isinstance(ensemble, dict) and ensemble.get("p") is not None:
+        answers.append({"model": ENSEMBLE_MODEL, "p": ensemble.get("p"), "abstained": False})
+    return answers
 
 
 def _stamped(lines: Iterator[bytes], stats: FileStats) -> Iterator[tuple[str, bytes, FileStats]]:

@@ -74,12 +74,15 @@ def make_trade(trade_id: str, surface: str, *, status: str = "resolved", pnl: in
 
 def make_decision(candidate: str, surface: str, gates: list[tuple[str, bool, str | None]], *,
                   stopped_by: str | None = None, answers: list[dict[str, Any]] | None = None,
-                  decided: str = "2026-11-02 00:00") -> Decision:
+                  ensemble_p: float | None = None, decided: str = "2026-11-02 00:00") -> Decision:
     accepted = all(passed for _, passed, _ in gates) and stopped_by is None
+    context: dict[str, Any] = {"model_answers": answers} if answers is not None else {}
+    if ensemble_p is not None:
+        context["ensemble"] = {"p": ensemble_p, "model_spread": 0.1}
     return Decision(decided_at=at(decided), surface=surface, sub_strategy="weather", instrument="X", side="yes",
                     candidate_id=candidate, accepted=accepted, stopped_by=stopped_by,
                     gates=tuple(GateOutcome(gate=g, passed=p, reason_code=r) for g, p, r in gates),
-                    context={"model_answers": answers} if answers is not None else {})
+                    context=context)
 
 
 def make_callback(subscriber: str, signal_id: str, kind: str, body: dict[str, Any],
@@ -160,10 +163,12 @@ def build_scenario(b: LogBuilder) -> None:
     all_pass = [(g, True, None) for g in SCENARIO_GATES]
     b.stream("kalshi_st", "decisions", at("2026-11-01 22:59"), make_decision(
         "S1", "kalshi_st", all_pass, answers=[{"model": "a", "p": 0.7, "confidence": 0.6, "abstained": False},
-                                              {"model": "b", "p": 0.5, "confidence": 0.0, "abstained": True}]))
+                                              {"model": "b", "p": 0.5, "confidence": 0.0, "abstained": True}],
+        ensemble_p=0.7))
     b.stream("kalshi_st", "decisions", at("2026-11-02 02:59"), make_decision(
         "S2", "kalshi_st", all_pass, answers=[{"model": "a", "p": 0.4, "confidence": 0.6, "abstained": False},
-                                              {"model": "b", "p": 0.9, "confidence": 0.6, "abstained": False}]))
+                                              {"model": "b", "p": 0.9, "confidence": 0.6, "abstained": False}],
+        ensemble_p=0.65))
     # Gate funnel inside the window (the two accepted ones above are outside or inside: S2's is inside).
     b.stream("kalshi_st", "decisions", at("2026-11-02 10:00"), make_decision(
         "D2", "kalshi_st", [("stop_file", True, None), ("dedup", False, "duplicate")], stopped_by="dedup"))

@@ -24,9 +24,9 @@ def test_report_is_self_contained(log_dir: Path, scenario: Any, tmp_path: Path,
     html = out.read_text()
     # No external asset of any kind: nothing to fetch, no script.
     assert not re.search(r"<script|<link|<img|\ssrc=|\shref=|url\(|@import", html, re.IGNORECASE)
-    # Equity curve, 2 surface + 2 model reliability diagrams, 2 ETA scatters, 1 gate funnel.
+    # Equity curve, reliability diagrams for 2 surfaces and 3 models (a, b, the ensemble), 2 ETA scatters, 1 funnel.
     svgs = re.findall(r"<svg.*?</svg>", html, re.DOTALL)
-    assert len(svgs) == 8
+    assert len(svgs) == 9
     for element in svgs:
         ElementTree.fromstring(element)  # each chart is well-formed XML
     assert "Equity: cumulative net P&amp;L" in html and "Gate funnel: kalshi_st" in html

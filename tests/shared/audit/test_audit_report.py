@@ -110,6 +110,8 @@ def test_calibration_per_model(log_dir: Path, scenario: Any) -> None:
     assert models["a"].log_loss == pytest.approx(0.4337505, abs=1e-6)
     assert models["a"].ece == pytest.approx(0.35)
     assert models["b"].n == 1 and models["b"].brier == pytest.approx(0.81)
+    # The ensemble's combined P(YES): 0.70 (T1 won), 0.65 (T2 lost) -> Brier (0.09 + 0.4225) / 2 = 0.25625.
+    assert models["(ensemble)"].n == 2 and models["(ensemble)"].brier == pytest.approx(0.25625)
     # T3, T4, T5 have no decision with model answers.
     assert calibration.trades_without_answers == 3
     assert calibration.trades_without_signal == 0
@@ -188,3 +190,18 @@ def test_since_reads_a_small_fraction_of_a_large_log(log_dir: Path, builder: Any
     assert report.pnl.summary[0].trades == 100
     assert report.bytes_scanned < size / 25
     assert math.isclose(report.pnl.summary[0].net_cents, 100)
+
+
+def test_model_answers_are_scored_as_p_yes(kit: Any) -> None:
+    from shared.audit.calibration import model_pairs
+
+    # The ensemble answers P(YES) / P(long). A "no" trade that lost means YES happened; a short that won means
+    # the long side did not win.
+    no_lost = kit.trade("1", "kalshi_lt", pnl=-100, side="no")
+    short_won = kit.trade("2", "fx", pnl=100, side="short")
+    answers = {"S1": [{"model": "m", "p": 0.8, "abstained": False}],
+               "S2": [{"model": "m", "p": 0.3, "abstained": False}, {"model": "x", "p": None, "abstained": True},
+                      {"model": "y", "p": 1.5, "abstained": False}]}
+    pairs, without, invalid = model_pairs([no_lost, short_won], answers)
+    assert pairs == {"m": [(0.8, True), (0.3, False)]}
+    assert (without, invalid) == (0, 1)
