@@ -103,9 +103,14 @@ def test_base_url_override(kit: ModuleType, name: str) -> None:
 @pytest.mark.parametrize("name", ["anthropic", "openai", "gemini", "deepseek"])
 @pytest.mark.parametrize(
     ("status", "reason", "retryable"),
-    [(429, "rate_limited", True), (500, "server_error", True), (503, "server_error", True),
-     (401, "auth_error", False), (400, "bad_request", False)],
-)  # fmt: skip
+    [
+        (429, "rate_limited", True),
+        (500, "server_error", True),
+        (503, "server_error", True),
+        (401, "auth_error", False),
+        (400, "bad_request", False),
+    ],
+)
 def test_http_errors_map_to_reasons(kit: ModuleType, name: str, status: int, reason: str, retryable: bool) -> None:
     vendor = kit.FakeVendor(name)
     vendor.script = [kit.error(status, {"retry-after": "3"})]
