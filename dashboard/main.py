@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 from types import FrameType
@@ -71,8 +72,15 @@ def run(args: argparse.Namespace) -> int:
         backlog=4096,
         limit_concurrency=20_000,
     )
+    # uvicorn re-raises the stop signal once it has shut down; exiting 0 then tells PM2 this was a clean stop.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
     _graceful_server_class()(config, app.state).run()
     return 0
+
+
+def _exit_cleanly(sig: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _graceful_server_class() -> type:
@@ -91,7 +99,7 @@ def _graceful_server_class() -> type:
             except RuntimeError:
                 loop = None
             if loop is not None:
-                loop.call_soon(self.dashboard_state.hub.close)
+                loop.call_soon_threadsafe(self.dashboard_state.hub.close)
             super().handle_exit(sig, frame)
 
     return Graceful

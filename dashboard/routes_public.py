@@ -104,7 +104,9 @@ def render_metrics(state: DashboardState) -> str:
     out = Exposition()
     out.metric("tbot_signals_total", "counter", "Signals published, by surface",
                [({"surface": s}, state.index.per_surface[i]) for i, s in enumerate(SURFACES)])
-    gates = [({"surface": s, "gate": g}, n) for s, v in state.surfaces.items() for g, n in sorted(v.gate_counts.items())]
+    gates = [
+        ({"surface": s, "gate": g}, n) for s, v in state.surfaces.items() for g, n in sorted(v.gate_counts.items())
+    ]
     out.metric("tbot_decisions_total", "counter", "Decisions by surface and stopping gate (accepted if none)", gates)
     out.metric("tbot_orders_total", "counter", "Orders placed, by surface",
                [({"surface": s}, v.orders) for s, v in state.surfaces.items()])

@@ -118,7 +118,8 @@ def test_callbacks_validate_order_and_idempotency(client: TestClient, tools: Any
     assert client.post(f"{url}/executed", headers=headers, json=executed).status_code == 201
     again = client.post(f"{url}/executed", headers=headers, json=executed)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
-    resolved = client.post(f"{url}/resolved", headers=headers, json={"pnl_cents": -120, "resolved_at": to_iso(utcnow())})
+    later = {"pnl_cents": -120, "resolved_at": to_iso(utcnow())}
+    resolved = client.post(f"{url}/resolved", headers=headers, json=later)
     assert resolved.status_code == 201
     lines = [json.loads(line) for line in feed_path(tools.log_dir, "callbacks").read_text().splitlines()]
     assert [(x["callback"], x["signal_id"]) for x in lines] == [
