@@ -230,6 +230,7 @@ def time_report(log_dir: Path, window: Window) -> tuple[float, int, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the log, time both reports, print the medians and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=1.0, help="target log size (default 1.0)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each report (median quoted)")
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="build the log here (default: a temp dir, removed after)")
     parser.add_argument("--keep", action="store_true", help="keep the log directory")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows when piped
     size_gb, runs = (min(args.size_gb, 0.05), 1) if args.quick else (args.size_gb, args.runs)
     root = args.dir or Path(tempfile.mkdtemp(prefix="tbot-audit-bench-"))
     log_dir = root / "logs"
