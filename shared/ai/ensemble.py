@@ -120,7 +120,9 @@ class Ensemble:
         self._spend = SpendTracker(costs)
         self._cache = AnswerCache(timedelta(seconds=policy.cache_ttl_seconds))
         self._cache.load(costs, clock.now())
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.providers)), thread_name_prefix="llm")
+        # Twice the models: a call abandoned at its deadline may still hold a thread until the SDK's own timeout
+        # ends it, and must not make the next question's calls queue behind it.
+        self._pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(self.providers)), thread_name_prefix="llm")
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -162,11 +164,10 @@ class Ensemble:
         for provider in self.providers:
             model = provider.spec.model
             weight = self._weights[model]
-            if capped:
-                answers[model] = _abstain(provider, weight, "cost_cap", "daily API cost cap reached", 0, 0)
-                continue
             hit = self._cache.get((question.market_id, context_hash, model), now)
-            if hit is not None:
+            if hit is None and capped:
+                answers[model] = _abstain(provider, weight, "cost_cap", "daily API cost cap reached", 0, 0)
+            elif hit is not None:  # free, so served even once the cap is reached
                 answers[model] = ModelAnswer(
                     model=model,
                     provider=provider.spec.provider,

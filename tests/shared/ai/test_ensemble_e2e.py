@@ -229,6 +229,10 @@ def test_cost_cap_stops_the_surface(kit: ModuleType, vendors: Any, log_dir: Path
     assert capped.models == ("offline-baseline",)
     assert all(a.reason == "cost_cap" for a in capped.answers if a.model != "offline-baseline")
     assert "daily API cost cap reached" in capped.reasons
+    # Answers already paid for are free: the cache still serves them.
+    cached = harness.ensemble.predict(question(market="M1"))
+    assert vendors.request_count() == before and cached.models == MODELS and cached.cost_usd == 0
+    assert all(answer.cached for answer in cached.answers) and cached.cost_capped
     # A restarted loop sees the same spend (it is in the log) and stays capped.
     assert harness.build().cost_capped()
 
