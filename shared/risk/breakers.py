@@ -6,8 +6,9 @@ Every trip and every reset is its own :class:`~shared.records.BreakerEvent` line
 - ``daily_loss``: trips when the trading day's realized loss reaches ``DAILY_LOSS_LIMIT_CENTS``; resets at the
   next day boundary (``DAY_BOUNDARY_TZ``).
 - ``weekly_loss``: the same over the trading week (Monday start); resets at the next week boundary.
-- ``drawdown``: trips when ``(peak − equity) / peak`` reaches ``MAX_DRAWDOWN_PCT``; checked again at each day
-  boundary and reset there only if the drawdown is back under the limit (a recovery, or a raised limit).
+- ``drawdown``: trips when ``(peak − equity) / peak`` reaches ``MAX_DRAWDOWN_PCT``; resets once the trading day
+  it tripped on has ended *and* the drawdown is back under the limit (open positions resolved in profit, or the
+  operator raised the limit): a drawdown does not heal by the calendar alone.
 - ``quarantine``: trips when ``RAPID_EXIT_COUNT`` exits happen within ``RAPID_EXIT_WINDOW_SECONDS`` (wall time:
   a runaway loop is a real-time event, whatever the replay speed); only the operator lifts it, with
   ``tbot resume SURFACE`` (:func:`lift_quarantine`) or the chain's ``resume_quarantine``.

@@ -1,0 +1,34 @@
+"""The chain's id mint produces ULIDs in shared.ids' format: sortable, unique, reproducible from a seed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.ids import id_time_ms, new_id
+from shared.risk.ids import IdMint
+
+
+def test_same_format_as_new_id() -> None:
+    moment = datetime(2025, 3, 3, 12, 0, 0, 123000, tzinfo=UTC)
+    seed = (41).to_bytes(10, "big")
+    assert IdMint(seed).next(moment) == new_id(moment, (42).to_bytes(10, "big"))
+    assert id_time_ms(IdMint().next(moment)) == int(moment.timestamp() * 1000)
+
+
+def test_sortable_and_unique() -> None:
+    mint = IdMint()
+    start = datetime(2025, 3, 3, tzinfo=UTC)
+    ids = [mint.next(start + timedelta(microseconds=200 * i)) for i in range(5_000)]
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert all(len(i) == 26 for i in ids)
+
+
+def test_reproducible_from_a_seed() -> None:
+    moment = datetime(2025, 3, 3, tzinfo=UTC)
+    a, b = IdMint(b"\x01" * 10), IdMint(b"\x01" * 10)
+    assert [a.next(moment) for _ in range(3)] == [b.next(moment) for _ in range(3)]
+    with pytest.raises(ValueError):
+        IdMint(b"short")
