@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.clock import Clock
+from shared.venues.base import Venue
 from shared.venues.sim.binary import BinarySimVenue
 from shared.venues.sim.btc import BtcMarkets
 from shared.venues.sim.common import SimVenueBase
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-def build_sim_venue(surface: str, clock: Clock, log_dir: Path, seed: int, starting_cash_cents: int) -> SimVenueBase:
+def build_sim_venue(surface: str, clock: Clock, log_dir: Path, seed: int, starting_cash_cents: int) -> Venue:
     """The sim venue of ``surface`` (kalshi_st, kalshi_lt, fx, stocks)."""
     state = sim_dir(log_dir, surface)
     if surface == "kalshi_st":

@@ -11,7 +11,7 @@ import gzip
 import io
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from pathlib import Path
@@ -32,13 +32,27 @@ def data_dir() -> Path:
     return Path(override) if override else repo_root() / "data"
 
 
-def _rows(relative: str) -> list[dict[str, str]]:
+def _text(relative: str) -> str:
     path = data_dir() / relative
     if not path.exists():
         raise SimDataError(f"{path}: vendored data file missing")
     raw = path.read_bytes()
-    text = gzip.decompress(raw).decode("utf-8") if path.suffix == ".gz" else raw.decode("utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
+    return gzip.decompress(raw).decode("utf-8") if path.suffix == ".gz" else raw.decode("utf-8")
+
+
+def _rows(relative: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(_text(relative))))
+
+
+def _table(relative: str, *columns: str) -> list[list[str]]:
+    """Just ``columns`` of every row, in that order (a plain reader: several times faster than DictReader)."""
+    reader = csv.reader(io.StringIO(_text(relative)))
+    header = next(reader)
+    try:
+        picks = [header.index(c) for c in columns]
+    except ValueError as exc:
+        raise SimDataError(f"{relative}: missing column ({exc})") from None
+    return [[row[i] for i in picks] for row in reader if row]
 
 
 def _dec(value: str, where: str) -> Decimal:
@@ -121,11 +135,8 @@ def btc_minutes() -> tuple[Bar, ...]:
     """Real Binance BTCUSDT 1-minute bars for December 2024, oldest first."""
     name = "crypto/BTCUSDT_1m_2024-12.csv.gz"
     return tuple(
-        Bar(
-            _utc(r["open_time_utc"]), 60, _dec(r["open"], name), _dec(r["high"], name), _dec(r["low"], name),
-            _dec(r["close"], name),
-        )
-        for r in _rows(name)
+        Bar(_utc(t), 60, _dec(o, name), _dec(h, name), _dec(lo, name), _dec(c, name))
+        for t, o, h, lo, c in _table(name, "open_time_utc", "open", "high", "low", "close")
     )
 
 
@@ -163,13 +174,14 @@ def recorded_quotes(event_suffix: str) -> tuple[RecordedQuote, ...]:
     """The recorded KXHIGHNY quotes of one event; the logger wrote naive US/Pacific times (see SOURCE.txt)."""
     name = f"kalshi/kxhighny_quotes/market_data_KXHIGHNY-{event_suffix}.csv.gz"
     out = []
-    for row in _rows(name):
-        local = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=_PACIFIC)
-        out.append(
-            RecordedQuote(
-                local.astimezone(UTC), row["market_ticker"], int(row["best_yes_bid"]), int(row["best_no_bid"])
-            )
-        )
+    offsets: dict[str, timedelta] = {}  # UTC offset per local hour: one tz lookup per hour, not per row
+    for stamp, ticker, yes_bid, no_bid in _table(name, "timestamp", "market_ticker", "best_yes_bid", "best_no_bid"):
+        naive = datetime.fromisoformat(stamp)
+        hour = stamp[:13]
+        offset = offsets.get(hour)
+        if offset is None:
+            offset = offsets[hour] = naive.replace(tzinfo=_PACIFIC).utcoffset() or timedelta(0)
+        out.append(RecordedQuote((naive - offset).replace(tzinfo=UTC), ticker, int(yes_bid), int(no_bid)))
     return tuple(out)
 
 

@@ -213,10 +213,8 @@ class RecordedWeatherMarkets:
         for suffix in data.KXHIGHNY_EVENTS:
             day = parse_date_code(suffix)
             event = f"KXHIGHNY-{suffix}"
-            rows = data.recorded_quotes(suffix)
-            _listed, closes, settles = event_times(station, day)
-            opens = rows[0].at
-            tickers = sorted({r.ticker for r in rows})
+            opens, closes, settles = event_times(station, day)  # the recordings start at the 10:00 ET listing
+            tickers = sorted(t for t in results if t.startswith(event + "-"))
             between = [parse_weather(t).strike for t in tickers if parse_weather(t).kind == "B"]
             for ticker in tickers:
                 parsed = parse_weather(ticker)
@@ -234,8 +232,17 @@ class RecordedWeatherMarkets:
                     "yes" if results[ticker] == "yes" else "no", kind, floor, cap, "quadratic",
                     {"series": "KXHIGHNY", "station": "KNYC", "day": day.isoformat(), "source": "kalshi_recorded"},
                 )
+
+    def _recorded(self, spec: MarketSpec) -> tuple[list[datetime], list[tuple[int, int]]]:
+        """The ticker's recorded top of book; an event's file is read the first time one of its markets is quoted."""
+        found = self._quotes.get(spec.symbol)
+        if found is None:
+            rows = data.recorded_quotes(spec.underlying.split("-", 1)[1])
+            for ticker in {r.ticker for r in rows}:
                 mine = [r for r in rows if r.ticker == ticker]
                 self._quotes[ticker] = ([r.at for r in mine], [(r.yes_bid, r.no_bid) for r in mine])
+            found = self._quotes.setdefault(spec.symbol, ([], []))
+        return found
 
     @property
     def events(self) -> frozenset[str]:
@@ -250,7 +257,7 @@ class RecordedWeatherMarkets:
     def book(self, spec: MarketSpec, now: datetime) -> tuple[list[BookLevel], list[BookLevel]]:
         """The last recorded top of book at or before ``now``; sizes (not recorded) and two deeper levels are
         synthetic."""
-        times, values = self._quotes[spec.symbol]
+        times, values = self._recorded(spec)
         i = bisect.bisect_right(times, now) - 1
         if i < 0:
             return [], []
