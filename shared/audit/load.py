@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from shared.audit.progress import Progress
-from shared.audit.scan import FileStats, line_ts, scan_backward, scan_range, window_range
+from shared.audit.scan import FileStats, Line, line_ts, scan_backward, scan_range, window_range
 from shared.audit.window import Window
 from shared.bus import JsonlLog
 from shared.paths import feed_path, stream_path
@@ -35,7 +35,7 @@ RESOLVED_MARK = b'"status":"resolved"'
 DECISION_SLACK = timedelta(minutes=10)
 
 
-def parse_line(cls: type[R], line: bytes, stats: FileStats) -> R | None:
+def parse_line(cls: type[R], offset: int, line: bytes, stats: FileStats) -> R | None:
     """A typed record from one bus line; a line that is JSON but not a valid record is counted and skipped."""
     try:
         # Fast path: pydantic parses and validates in one pass (the bus's ts is a field of every record).
@@ -49,9 +49,9 @@ def parse_line(cls: type[R], line: bytes, stats: FileStats) -> R | None:
         # Slow path: tolerate fields a newer writer added.
         return parse_record(cls, data, line_ts(line))
     except json.JSONDecodeError:
-        stats.corrupt_lines += 1
+        stats.corrupt_at.add(offset)
     except (ValueError, ValidationError):
-        stats.invalid_records += 1
+        stats.invalid_at.add(offset)
     return None
 
 
@@ -101,7 +101,7 @@ class Loader:
             total += end - start
         return total
 
-    def _windowed(self, path: Path) -> Iterator[bytes]:
+    def _windowed(self, path: Path) -> Iterator[Line]:
         start, end = window_range(path, self.window)
         yield from scan_range(path, start, end, self.sources.stats(path), self.progress)
 
@@ -111,10 +111,10 @@ class Loader:
         for surface in self.surfaces:
             path = stream_path(self.log_dir, surface, "trades")
             stats = self.sources.stats(path)
-            for line in self._windowed(path):
+            for offset, line in self._windowed(path):
                 if RESOLVED_MARK not in line:
                     continue
-                trade = parse_line(Trade, line, stats)
+                trade = parse_line(Trade, offset, line, stats)
                 if trade is not None and trade.status == "resolved" and trade.pnl is not None:
                     trades.append(trade)
         trades.sort(key=_ts_key)
@@ -125,8 +125,8 @@ class Loader:
         for surface in self.surfaces:
             path = stream_path(self.log_dir, surface, "decisions")
             stats = self.sources.stats(path)
-            for line in self._windowed(path):
-                decision = parse_line(Decision, line, stats)
+            for offset, line in self._windowed(path):
+                decision = parse_line(Decision, offset, line, stats)
                 if decision is not None:
                     yield decision
 
@@ -134,8 +134,8 @@ class Loader:
         """Subscriber callbacks written inside the window, streamed."""
         path = feed_path(self.log_dir, "callbacks")
         stats = self.sources.stats(path)
-        for line in self._windowed(path):
-            callback = parse_line(Callback, line, stats)
+        for offset, line in self._windowed(path):
+            callback = parse_line(Callback, offset, line, stats)
             if callback is not None:
                 yield callback
 
@@ -157,11 +157,11 @@ class Loader:
             end = log.seek(self.window.until) if self.window.until is not None else log.size()
             stats = self.sources.stats(path)
             walks.append(_stamped(scan_backward(path, end, stats), stats))
-        for _, line, stats in heapq.merge(*walks, key=lambda item: item[0], reverse=True):
+        for _, (offset, line), stats in heapq.merge(*walks, key=lambda item: item[0], reverse=True):
             record_id = _signal_id(line)
             if record_id is None or record_id not in missing:
                 continue
-            signal = parse_line(Signal, line, stats)
+            signal = parse_line(Signal, offset, line, stats)
             if signal is None:
                 continue
             found[signal.id] = signal
@@ -186,10 +186,10 @@ class Loader:
             path = stream_path(self.log_dir, surface, "decisions")
             stats = self.sources.stats(path)
             for start, end in _merged_ranges(path, [s.ts for s in group if s.ts is not None]):
-                for line in scan_range(path, start, end, stats):
+                for offset, line in scan_range(path, start, end, stats):
                     if b'"accepted":true' not in line:
                         continue
-                    decision = parse_line(Decision, line, stats)
+                    decision = parse_line(Decision, offset, line, stats)
                     if decision is None or decision.candidate_id not in wanted:
                         continue
                     answers[decision.candidate_id] = _answers_of(decision.context)
@@ -209,9 +209,9 @@ def _answers_of(context: dict[str, Any]) -> list[dict[str, Any]]:
     return answers
 
 
-def _stamped(lines: Iterator[bytes], stats: FileStats) -> Iterator[tuple[str, bytes, FileStats]]:
-    for line in lines:
-        yield line_ts(line), line, stats
+def _stamped(lines: Iterator[Line], stats: FileStats) -> Iterator[tuple[str, Line, FileStats]]:
+    for item in lines:
+        yield line_ts(item[1]), item, stats
 
 
 def _merged_ranges(path: Path, stamps: list[Any]) -> list[tuple[int, int]]:

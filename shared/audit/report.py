@@ -98,6 +98,7 @@ class AuditReport:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (money stays integer cents)."""
         data: dict[str, Any] = dataclasses.asdict(self)
+        data["files"] = [f.summary() for f in self.files]
         data["corrupt_lines"] = self.corrupt_lines
         data["invalid_records"] = self.invalid_records
         data["bytes_scanned"] = self.bytes_scanned
