@@ -16,7 +16,7 @@ from shared.config import ConfigError, SurfaceSettings
 from shared.datasources.forecast import ClimateReport, HighTempForecast
 from shared.venues.base import Venue
 from shared.venues.sim import SimClimateReport, SimForecast, build_sim_venue
-from shared.venues.sim.replay import replay_clock
+from shared.venues.sim.replay import existing_replay_clock, replay_clock
 
 # Which live venue serves which surface (and the surface a live venue implies when none is named).
 LIVE_VENUES: dict[str, tuple[str, ...]] = {"kalshi": ("kalshi_st", "kalshi_lt"), "oanda": ("fx",), "ibkr": ("stocks",)}
@@ -65,14 +65,14 @@ def _from_settings(module: Any, settings: SurfaceSettings, clock: Clock) -> Any:
     return factory(settings, clock)
 
 
-def build_sim_venue_for(surface: str, log_dir: Path = Path("logs"), seed: int = 7, speed: float = 600.0) -> Venue:
-    """A sim venue with default settings (the subscriber client's paper broker uses it for quotes)."""
-    return build_sim_venue(surface, replay_clock(surface, log_dir, speed), log_dir, seed, 1_000_000)
+def build_sim_quote_venue(surface: str, log_dir: Path = Path("logs"), seed: int = 7, speed: float = 600.0) -> Venue:
+    """The sim venue of ``surface`` on the running fleet's clock, for quotes (the subscriber client's paper broker).
 
-
-def build_sim_quote_venue(surface: str) -> Venue:
-    """The sim venue of ``surface`` on the default log folder's shared clock, for quotes."""
-    return build_sim_venue_for(surface)
+    Raises FileNotFoundError when no fleet epoch exists under ``log_dir``: with no shared replay there is nothing
+    to quote, and the caller falls back to the signal's price.
+    """
+    clock = existing_replay_clock(surface, log_dir, speed)
+    return build_sim_venue(surface, clock, log_dir, seed, SurfaceSettings.model_fields["bankroll_cents"].default)
 
 
 def build_forecast(

@@ -73,3 +73,17 @@ def replay_clock(surface: str, log_dir: Path, speed: float, wall: Clock | None =
         raise ValueError(f"no sim data start for surface {surface!r}")
     epoch = load_or_create_epoch(log_dir, wall)
     return ReplayClock(DATA_STARTS[surface], epoch, speed, wall)
+
+
+def existing_replay_clock(surface: str, log_dir: Path, speed: float, wall: Clock | None = None) -> ReplayClock:
+    """The surface's replay clock on an epoch some fleet process already wrote; never creates one.
+
+    For read-only users (the subscriber client's paper quotes): without a running fleet's epoch there is no
+    shared market to quote, and this raises FileNotFoundError instead of starting a replay of its own.
+    """
+    if surface not in DATA_STARTS:
+        raise ValueError(f"no sim data start for surface {surface!r}")
+    path = epoch_path(log_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no sim fleet epoch (is the operator's fleet running here?)")
+    return ReplayClock(DATA_STARTS[surface], _read_epoch(path), speed, wall)

@@ -94,3 +94,14 @@ def test_sim_mode_never_imports_live_adapters(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_quote_venue_needs_a_running_fleet(log_dir: Path) -> None:
+    from shared.venues.factory import build_sim_quote_venue
+
+    with pytest.raises(FileNotFoundError):
+        build_sim_quote_venue("fx", log_dir)
+    assert not epoch_path(log_dir).exists()  # a quote-only user never starts a replay of its own
+    load_or_create_epoch(log_dir)
+    venue = build_sim_quote_venue("fx", log_dir)
+    assert isinstance(venue.clock, ReplayClock) and venue.clock.data_start == DATA_STARTS["fx"]

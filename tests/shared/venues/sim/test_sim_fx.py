@@ -22,7 +22,7 @@ def _bars(pair: str) -> dict[str, dict[str, str]]:
 
 
 def test_quotes_straddle_the_real_price_with_a_realistic_spread(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("fx", MONDAY + timedelta(hours=10))
+    venue, _clock = make_sim("fx", MONDAY + timedelta(hours=10))
     bar = _bars("EURUSD")["2025-07-28 10:00:00"]
     quote = venue.quote("EUR_USD")
     assert quote.bid is not None and quote.ask is not None
@@ -36,7 +36,7 @@ def test_quotes_straddle_the_real_price_with_a_realistic_spread(make_sim: SimFac
 
 
 def test_market_orders_cross_the_spread_without_commission(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("fx", MONDAY + timedelta(hours=10, minutes=7))
+    venue, _clock = make_sim("fx", MONDAY + timedelta(hours=10, minutes=7))
     quote = venue.quote("GBP_USD")
     long = venue.place_order(OrderRequest("l1", "GBP_USD", "long", "buy", 10_000))
     short = venue.place_order(OrderRequest("s1", "GBP_USD", "short", "buy", 10_000))
@@ -101,7 +101,7 @@ def test_jpy_pnl_converts_at_the_replayed_rate(make_sim: SimFactory) -> None:
 
 
 def test_weekend_has_no_quote_and_rejects_orders(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("fx", datetime(2025, 8, 2, 12, 0, tzinfo=UTC))  # Saturday
+    venue, _clock = make_sim("fx", datetime(2025, 8, 2, 12, 0, tzinfo=UTC))  # Saturday
     quote = venue.quote("EUR_USD")
     assert quote.bid is None and quote.ask is None
     assert venue.instrument("EUR_USD").status == "closed"
@@ -110,7 +110,7 @@ def test_weekend_has_no_quote_and_rejects_orders(make_sim: SimFactory) -> None:
 
 
 def test_candles_are_complete_bars_up_to_now(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("fx", MONDAY + timedelta(hours=10, minutes=30))
+    venue, _clock = make_sim("fx", MONDAY + timedelta(hours=10, minutes=30))
     candles = venue.candles("EUR_USD", 3600, 3)
     assert [c.start.hour for c in candles] == [7, 8, 9]
     bar = _bars("EURUSD")["2025-07-28 09:00:00"]

@@ -28,7 +28,7 @@ def _raw_high(station: str, day: str) -> int:
 
 
 def test_open_markets_have_sane_prices_and_spreads(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("kalshi_st", START + timedelta(hours=2))
+    venue, _clock = make_sim("kalshi_st", START + timedelta(hours=2))
     markets = venue.instruments()
     series = {m.attributes.get("series") for m in markets}
     assert {"KXHIGHNY", "KXHIGHCHI", "KXHIGHAUS", "KXHIGHLAX", "KXBTC15M"} <= series
@@ -85,7 +85,7 @@ def test_synthetic_event_settles_from_the_real_high(make_sim: SimFactory) -> Non
 
 def test_recorded_quotes_replay_as_recorded(make_sim: SimFactory) -> None:
     # Row 1 of market_data_KXHIGHNY-25DEC27.csv: 2025-12-26T07:03:14.993906 (US/Pacific), B33.5, yes bid 1, no bid 35.
-    venue, clock = make_sim("kalshi_st", datetime(2025, 12, 26, 15, 3, 15, tzinfo=UTC))
+    venue, _clock = make_sim("kalshi_st", datetime(2025, 12, 26, 15, 3, 15, tzinfo=UTC))
     quote = venue.quote("KXHIGHNY-25DEC27-B33.5")
     assert (quote.bid, quote.ask) == (Decimal("0.01"), Decimal("0.65"))
     instrument = venue.instrument("KXHIGHNY-25DEC27-B31.5")
@@ -114,7 +114,7 @@ def test_recorded_event_settles_per_inferred_results(make_sim: SimFactory) -> No
 
 
 def test_fills_cross_the_spread_and_pay_the_kalshi_fee(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("kalshi_st", START + timedelta(hours=1))
+    venue, _clock = make_sim("kalshi_st", START + timedelta(hours=1))
     symbol = next(m.symbol for m in venue.instruments() if m.attributes.get("series") == "KXHIGHCHI"
                   and venue.quote(m.symbol).bid is not None and venue.quote(m.symbol).ask is not None)
     book = venue.orderbook(symbol)
@@ -133,7 +133,7 @@ def test_fills_cross_the_spread_and_pay_the_kalshi_fee(make_sim: SimFactory) -> 
 
 
 def test_large_orders_walk_the_book_with_a_fee_per_level(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("kalshi_st", START + timedelta(minutes=3))
+    venue, _clock = make_sim("kalshi_st", START + timedelta(minutes=3))
     symbol = next(m.symbol for m in venue.instruments() if m.attributes.get("series") == "KXBTC15M")
     book = venue.orderbook(symbol)
     assert len(book.bids) >= 3 and len(book.asks) >= 3, "BTC books have depth"
@@ -191,7 +191,7 @@ def test_forecast_and_climate_report() -> None:
 
 
 def test_rejections_are_typed_and_persisted(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("kalshi_st", START)
+    venue, _clock = make_sim("kalshi_st", START)
     assert venue.place_order(OrderRequest("r1", "KXHIGHNY-99JAN01-B1.5", "yes", "buy", 100)).reason == "unknown_market"
     closed = WeatherMarkets(7).event("KAUS", date(2025, 12, 3))[0].symbol
     assert venue.place_order(OrderRequest("r2", closed, "yes", "buy", 100)).reason.startswith("market_")

@@ -31,7 +31,7 @@ def test_quotes_only_within_market_hours(make_sim: SimFactory) -> None:
 
 
 def test_fills_pay_spread_and_commission(make_sim: SimFactory) -> None:
-    venue, clock = make_sim("stocks", OPEN_DAY, cash=10_000_000)
+    venue, _clock = make_sim("stocks", OPEN_DAY, cash=10_000_000)
     quote = venue.quote("NVDA")
     assert quote.ask is not None and quote.bid is not None
     buy = venue.place_order(OrderRequest("b1", "NVDA", "long", "buy", 300))
