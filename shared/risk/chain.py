@@ -41,7 +41,7 @@ from shared.clock import Clock, WallClock
 from shared.config import SurfaceSettings
 from shared.killswitch import is_halted
 from shared.money.ledger import Holding, Ledger
-from shared.money.periods import trading_day, week_of
+from shared.money.periods import day_period
 from shared.paths import open_stream
 from shared.records import BreakerEvent, Decision, GateOutcome
 from shared.risk.breakers import BreakerBoard, RapidExitMonitor
@@ -55,9 +55,6 @@ log = logging.getLogger(__name__)
 NOT_EVALUATED = "not_evaluated"
 GATE_ERROR = "gate_error"
 EXIT_GATE = "exit"
-
-_PASSED = {name: GateOutcome(gate=name, passed=True) for name, _ in GATES}
-_SKIPPED = {name: GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED) for name, _ in GATES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +91,11 @@ class RiskChain:
         self.wall = wall or WallClock()
         self.stop_check_seconds = stop_check_seconds
         self.gates = gates
+        # Outcomes are immutable, so the passed / not-evaluated ones are built once and shared by every decision.
+        self._passed = tuple(GateOutcome(gate=name, passed=True) for name, _ in gates)
+        self._skipped = tuple(GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED) for name, _ in gates)
+        self._all_passed = self._passed
+        self._period = day_period(clock.now(), settings.day_boundary_tz)
         self._overrides = OverrideSet(settings)
         self._override_feed = OverrideFeed(log_dir, self.surface, self._overrides)
         self._limits = Limits.from_settings(settings)
@@ -158,30 +160,34 @@ class RiskChain:
         halted = self._check_halt()
         limits = self._limits
         ledger = self.ledger
-        day = trading_day(now, limits.settings.day_boundary_tz)
+        period = self._period
+        if not period[0] <= now < period[1]:
+            period = self._period = day_period(now, limits.settings.day_boundary_tz)
+        day = period[2]
         # Breakers change only with the ledger, the trading day, the settings or an operator's reset.
         breakers = self.breakers
         if (ledger.version, day, id(limits), breakers.version) != self._breaker_key:
             breakers.update(now, ledger, limits.settings)
             self._breaker_key = (ledger.version, day, id(limits), breakers.version)
-        ctx = GateContext(limits, ledger, now, day, week_of(day), halted, breakers.tripped_names, api_spend_cents)
-        outcomes: list[GateOutcome] = []
+        ctx = GateContext(limits, ledger, now, day, period[3], halted, breakers.tripped_names, api_spend_cents)
         stopped_by: str | None = None
         reason: str | None = None
-        for name, gate in self.gates:
-            if stopped_by is not None:
-                outcomes.append(_SKIPPED.get(name) or GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED))
-                continue
+        denial: Denial | None = None
+        index = 0
+        for index, (name, gate) in enumerate(self.gates):  # noqa: B007 - index is read after the loop
             try:
-                denial: Denial | None = gate(candidate, ctx)
+                denial = gate(candidate, ctx)
             except Exception as exc:  # fail closed: a broken gate is a denial, never a pass
                 log.exception("%s: gate %s raised on %s", self.surface, name, candidate.candidate_id)
                 denial = Denial(GATE_ERROR, f"{type(exc).__name__}: {exc}"[:300])
-            if denial is None:
-                outcomes.append(_PASSED.get(name) or GateOutcome(gate=name, passed=True))
-                continue
-            stopped_by, reason = name, denial.reason_code
-            outcomes.append(GateOutcome(gate=name, passed=False, reason_code=denial.reason_code, detail=denial.detail))
+            if denial is not None:
+                stopped_by, reason = name, denial.reason_code
+                break
+        if denial is None:
+            outcomes = self._all_passed
+        else:
+            stop = GateOutcome(gate=stopped_by or "", passed=False, reason_code=reason, detail=denial.detail)
+            outcomes = (*self._passed[:index], stop, *self._skipped[index + 1 :])
         accepted = stopped_by is None
         if accepted:
             ledger.reserve(
@@ -196,7 +202,7 @@ class RiskChain:
                     candidate.fee_cents,
                 )
             )
-        return Verdict(candidate, accepted, stopped_by, reason, tuple(outcomes), now)
+        return Verdict(candidate, accepted, stopped_by, reason, outcomes, now)
 
     def decision(self, verdict: Verdict, decision_id: str | None = None) -> Decision:
         """The decision record for a verdict: every gate's outcome, the candidate's numbers, the wall time."""

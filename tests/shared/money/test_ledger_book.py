@@ -188,3 +188,14 @@ def test_rebuild_skips_corrupt_and_foreign_lines(log_dir: Path) -> None:
     log.close()
     ledger = Ledger.rebuild(log_dir, "kalshi_st")
     assert ledger.open_positions == 1 and ledger.ignored == 1
+
+
+def test_day_period_bounds() -> None:
+    from shared.money.periods import day_period
+
+    start, end, day, week = day_period(datetime(2025, 3, 5, 3, 0, tzinfo=UTC), "America/New_York")
+    assert (day.isoformat(), week.isoformat()) == ("2025-03-04", "2025-03-03")
+    assert start == datetime(2025, 3, 4, 5, 0, tzinfo=UTC) and end == datetime(2025, 3, 5, 5, 0, tzinfo=UTC)
+    # The spring-forward day in New York is 23 hours long.
+    start, end, _, _ = day_period(datetime(2025, 3, 9, 12, 0, tzinfo=UTC), "America/New_York")
+    assert end - start == timedelta(hours=23)
