@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import select
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -130,11 +131,23 @@ class JsonlLog:
         self.path = Path(path)
         self.durability = durability
         self._fd: int | None = None
+        self._pid = os.getpid()
+        # flock excludes other open file descriptions, not other threads sharing this one (a thread pool in
+        # the dashboard), so threads of one process also queue on this lock.
+        self._thread_lock = threading.Lock()
         self._last_us = 0  # the last stamp this object wrote (microseconds since the epoch)
         self._end = -1  # the file size just after this object's last complete write; -1: unknown
 
     # ---------------------------------------------------------------- writing
     def _writer_fd(self) -> int:
+        if self._pid != os.getpid():
+            # A forked child shares the parent's open file description, and so its flock: it would not
+            # exclude the parent. It gets a descriptor (and a thread lock) of its own.
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            self._pid = os.getpid()
+            self._thread_lock = threading.Lock()
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
@@ -157,7 +170,16 @@ class JsonlLog:
         return self._write(bodies) if bodies else []
 
     def _write(self, bodies: list[bytes]) -> list[str]:
-        fd = self._fd if self._fd is not None else self._writer_fd()
+        fd = self._writer_fd()
+        with self._thread_lock:
+            stamps = self._write_locked(fd, bodies)
+        if self.durability is Durability.FSYNC:
+            # Outside the lock, so other writers append meanwhile and one fdatasync often covers several
+            # processes' records (group commit); still nothing returns before its bytes are on disk.
+            os.fdatasync(fd)
+        return stamps
+
+    def _write_locked(self, fd: int, bodies: list[bytes]) -> list[str]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             size = os.lseek(fd, 0, os.SEEK_END)
@@ -194,10 +216,6 @@ class JsonlLog:
             raise
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
-        if self.durability is Durability.FSYNC:
-            # Outside the lock, so other writers append meanwhile and one fdatasync often covers several
-            # processes' records (group commit); still nothing returns before its bytes are on disk.
-            os.fdatasync(fd)
         return stamps
 
     def close(self) -> None:
@@ -306,12 +324,14 @@ def _line_at_or_after(fd: int, pos: int, size: int) -> tuple[int, str, int] | No
 
 def _next_line_start(fd: int, pos: int, size: int) -> int | None:
     """Offset just past the first newline at or after ``pos``; None if there is none."""
+    step = 4096  # most lines end within the first read; long ones are crossed in growing reads
     while pos < size:
-        chunk = os.pread(fd, min(4096, size - pos), pos)
+        chunk = os.pread(fd, min(step, size - pos), pos)
         index = chunk.find(b"\n")
         if index >= 0:
             return pos + index + 1
         pos += len(chunk)
+        step = min(step * 4, 1 << 20)
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -366,3 +367,56 @@ def test_log_lines_are_plain_json(tmp_path: Path) -> None:
     for raw in (tmp_path / "a.jsonl").read_bytes().splitlines():
         obj = json.loads(raw)
         assert next(iter(obj)) == "ts" and obj["s"] == "é\"\\"
+
+
+# ------------------------------------------------------------------ threads and fork
+
+
+def test_threads_sharing_one_log_keep_stamps_in_file_order(tmp_path: Path) -> None:
+    import threading
+
+    log = JsonlLog(tmp_path / "t.jsonl")
+    pad = "p" * 5000
+
+    def work(k: int) -> None:
+        for i in range(300):
+            log.append({"k": k, "i": i, "pad": pad})
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = log.read_all()
+    assert len(entries) == 1200
+    stamps = [e.ts for e in entries]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    for k in range(4):
+        assert [e.data["i"] for e in entries if e.data["k"] == k] == list(range(300))
+
+
+def test_a_forked_child_is_excluded_by_the_parents_lock(tmp_path: Path) -> None:
+    # A forked child inherits the parent's open file description, and flock on a shared description does not
+    # exclude: the bus must give the child its own descriptor, so that the parent's lock holds it back.
+    import fcntl
+
+    path = tmp_path / "f.jsonl"
+    log = JsonlLog(path)
+    log.append({"who": "parent"})
+    assert log._fd is not None
+    fcntl.flock(log._fd, fcntl.LOCK_EX)  # the parent is mid-append
+    pid = os.fork()
+    if pid == 0:
+        try:
+            log.append({"who": "child"})
+        finally:
+            os._exit(0)
+    try:
+        time.sleep(0.3)
+        assert [e.data["who"] for e in log.read_all()] == ["parent"]  # the child waits for the lock
+    finally:
+        fcntl.flock(log._fd, fcntl.LOCK_UN)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    log.append({"who": "parent"})
+    assert [e.data["who"] for e in log.read_all()] == ["parent", "child", "parent"]
