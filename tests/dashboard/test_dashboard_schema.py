@@ -49,7 +49,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_on_generated_input(case: schemathesis.Case) -> None:
     operator = case.path.startswith("/api/operator") or case.path == "/metrics"
     token = _OPERATOR if operator else _SUBSCRIBER
