@@ -101,6 +101,15 @@ class PaperBroker:
         self._orders[result.client_order_id] = result
         return result
 
+    def _in_band(self, quote: Quote, signal: Signal) -> bool:
+        """Whether a quote prices the market the signal saw (and not another moment of a replay)."""
+        assert quote.bid is not None and quote.ask is not None
+        if kind_of(signal.surface) == "binary":
+            side_mid = (quote.bid + quote.ask) / 2 if signal.side == "yes" else 1 - (quote.bid + quote.ask) / 2
+            return abs(side_mid - signal.limit_price) <= self._settings.paper_quote_band_binary
+        mid = (quote.bid + quote.ask) / 2
+        return abs(mid - signal.limit_price) <= signal.limit_price * self._settings.paper_quote_band_fraction
+
     def _fill_price(self, signal: Signal) -> tuple[Decimal, str]:
         quote = None
         if self._quotes is not None:
@@ -109,7 +118,7 @@ class PaperBroker:
             except (VenueError, LookupError, ValueError):
                 quote = None
         kind = kind_of(signal.surface)
-        if quote is not None and quote.bid is not None and quote.ask is not None:
+        if quote is not None and quote.bid is not None and quote.ask is not None and self._in_band(quote, signal):
             if kind == "binary":
                 # Buying YES lifts the YES ask; buying NO lifts the NO ask = 1 − best YES bid.
                 return (quote.ask if signal.side == "yes" else Decimal(1) - quote.bid), "quote"
@@ -163,17 +172,19 @@ def _result_from_json(data: dict[str, Any]) -> OrderResult:
     )
 
 
-def sim_quote_source() -> QuoteSource | None:
-    """Quotes from the shared sim venues when they are installed (``shared.venues.factory``), else None.
+def sim_quote_source(log_dir: Path) -> QuoteSource | None:
+    """Quotes from the shared sim venues (``shared.venues.factory``), or None where they are not installed.
 
-    The sim only knows the markets of its own replay; for anything else the paper broker falls back to the
-    signal's price plus slippage.
+    The sim replays history on the clock of a running fleet, whose epoch file lives in its ``logs/``: point
+    ``broker.paper_sim_log_dir`` there (the operator's demo box, or your own paper fleet) to fill at the sim's
+    quotes. Without a fleet epoch the factory raises and every fill uses the signal's price plus slippage; a
+    quote far from the signal's price (another replay moment) is discarded by :class:`PaperBroker`'s band check.
     """
     try:
         factory = importlib.import_module("shared.venues.factory")
     except ImportError:
         return None
-    build = getattr(factory, "build_sim_quote_venue", None) or getattr(factory, "build_sim_venue", None)
+    build = getattr(factory, "build_sim_quote_venue", None)
     if build is None:
         return None
     venues: dict[str, Venue | None] = {}
@@ -181,8 +192,8 @@ def sim_quote_source() -> QuoteSource | None:
     def quote(signal: Signal) -> Quote | None:
         if signal.surface not in venues:
             try:
-                venues[signal.surface] = build(signal.surface)
-            except Exception:  # an unavailable sim just means "no quote"
+                venues[signal.surface] = build(signal.surface, log_dir)
+            except Exception:  # no fleet epoch under log_dir, or no sim: just "no quote"
                 venues[signal.surface] = None
         venue = venues[signal.surface]
         return None if venue is None else venue.quote(signal.instrument)
@@ -194,7 +205,11 @@ def open_broker(config: ClientConfig) -> Broker:
     """The broker the config names: paper (standalone), or a live adapter built from the subscriber's keys."""
     if config.broker.kind == "paper":
         journal = JsonlLog(config.state_dir / "paper_orders.jsonl", Durability.FSYNC)
-        return PaperBroker(journal, config.broker, quotes=sim_quote_source())
+        quotes = None
+        if config.broker.paper_quotes == "sim":
+            log_dir = config.resolve(config.broker.paper_sim_log_dir or config.state.dir / "sim")
+            quotes = sim_quote_source(log_dir)
+        return PaperBroker(journal, config.broker, quotes=quotes)
     return VenueBroker(open_live_venue(config))
 
 

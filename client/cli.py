@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 a runtime failure (feed unreachable at init, a refused withd
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import signal
@@ -178,6 +179,8 @@ def _run(args: argparse.Namespace, config: ClientConfig) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # ``kill -USR1 <pid>`` prints every thread's stack to stderr: how to see where a stuck client waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     status(f"following {config.feed.url} ({', '.join(config.feed.surfaces)}) with the {broker.name} broker")
     try:
         runner.run(max_batches=args.max_batches)

@@ -75,6 +75,10 @@ class BrokerSection(_Section):
     kind: BrokerKind = "paper"
     secrets_file: Path | None = None
     starting_bankroll_cents: int = Field(default=100_000, gt=0)
+    paper_quotes: Literal["sim", "signal"] = "sim"
+    paper_sim_log_dir: Path | None = None
+    paper_quote_band_binary: Decimal = Field(default=Decimal("0.15"), ge=0, le=1)
+    paper_quote_band_fraction: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     paper_slippage_binary: Decimal = Field(default=Decimal("0.01"), ge=0, le=Decimal("0.5"))
     paper_slippage_fraction: Decimal = Field(default=Decimal("0.0002"), ge=0, le=Decimal("0.1"))
     stock_commission_per_share: Decimal = Field(default=Decimal("0.005"), ge=0)
@@ -233,8 +237,16 @@ max_slippage_fraction = "0.002"
 # paper (default, no keys, no network) | kalshi | oanda | ibkr
 kind = {_toml_str(broker)}
 {secrets_line}
-# Paper broker: starting cash, and the slippage added to the signal's price when no quote is available.
+# Paper broker: starting cash; quotes from the sim venue ("sim") or always the signal's price ("signal").
 starting_bankroll_cents = 100000
+paper_quotes = "sim"
+# Quotes come from a running paper fleet's sim (its replay clock lives in its logs/ folder): set this to that
+# folder to fill at the sim's quotes; without it every fill is the signal's price plus slippage.
+# paper_sim_log_dir = "/path/to/tbot/logs"
+# A sim quote further than this from the signal's price is from another replay moment: not used.
+paper_quote_band_binary = "0.15"
+paper_quote_band_fraction = "0.05"
+# Without a usable quote the fill is the signal's price moved against you by this slippage.
 paper_slippage_binary = "0.01"
 paper_slippage_fraction = "0.0002"
 # Stock commission (IBKR fixed-rate style): per share, a minimum per order, at most a percent of the value.

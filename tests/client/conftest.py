@@ -78,7 +78,7 @@ def make_config(tmp_path: Path, operator_key: Ed25519PrivateKey) -> ConfigFactor
                      "public_key_file": "operator.pem"},
             "sizing": {"rule": "fixed", "fixed_cents": 1000, "max_cents_per_signal": 5000,
                        "max_cents_per_day": 20000},
-            "broker": {"kind": "paper", "starting_bankroll_cents": 100000},
+            "broker": {"kind": "paper", "starting_bankroll_cents": 100000, "paper_quotes": "signal"},
             "state": {"dir": "state"},
         }
         for name, values in sections.items():

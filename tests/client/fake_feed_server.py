@@ -22,7 +22,8 @@ from shared.bus import JsonlLog
 from shared.timeutil import from_iso, utcnow
 
 
-def build_app(folder: Path, token: str, public_pem: str) -> FastAPI:
+def build_app(folder: Path, token: str, public_pem: str, *, deliver_expired: bool = False) -> FastAPI:
+    """``deliver_expired`` plays a lagging or misbehaving server, so the client's own expiry check is exercised."""
     app = FastAPI()
     signals = JsonlLog(folder / "signals.jsonl")
     callbacks = JsonlLog(folder / "callbacks.jsonl")
@@ -55,7 +56,7 @@ def build_app(folder: Path, token: str, public_pem: str) -> FastAPI:
             for entry in reader.read(max_records=limit):
                 data = dict(entry.data)
                 data.pop("ts", None)
-                if from_iso(str(data["expires_at"])) <= utcnow():
+                if from_iso(str(data["expires_at"])) <= utcnow() and not deliver_expired:
                     continue  # consumed, not delivered as actionable
                 if surface and data.get("surface") != surface:
                     continue
@@ -134,8 +135,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--public-key", type=Path, required=True)
+    parser.add_argument("--deliver-expired", action="store_true")
     args = parser.parse_args()
-    app = build_app(args.dir, args.token, args.public_key.read_text())
+    app = build_app(args.dir, args.token, args.public_key.read_text(), deliver_expired=args.deliver_expired)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

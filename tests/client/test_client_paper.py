@@ -81,3 +81,28 @@ def test_same_client_order_id_never_fills_twice_even_after_a_restart(tmp_path: P
     assert again.place(_request(signal, 1_000, Decimal("0.42")), signal) == first
     assert len(JsonlLog(path).read_all()) == 1
     assert again.lookup("coid-never-sent") is None
+
+
+def test_sim_quotes_are_used_only_when_they_price_the_signal_s_market(tmp_path: Path, make_signal) -> None:
+    from client.brokers import sim_quote_source
+    from shared.venues.sim.replay import load_or_create_epoch
+
+    fleet_logs = tmp_path / "fleet-logs"
+    fleet_logs.mkdir()
+    no_fleet = sim_quote_source(tmp_path / "nothing-here")
+    assert no_fleet is not None and no_fleet(make_signal(surface="fx", instrument="EUR_USD", side="long")) is None
+    load_or_create_epoch(fleet_logs)  # what a running paper fleet leaves in its logs/
+    source = sim_quote_source(fleet_logs)
+    assert source is not None, "shared.venues.factory provides the sim venues"
+    probe = make_signal(surface="fx", instrument="EUR_USD", side="long", limit_price=Decimal("1"))
+    quote = source(probe)
+    assert quote is not None and quote.bid is not None and quote.ask is not None and quote.bid < quote.ask
+    broker = PaperBroker(JsonlLog(tmp_path / "paper.jsonl", Durability.FSYNC), BrokerSection(), quotes=source)
+    mid = ((quote.bid + quote.ask) / 2).quantize(Decimal("0.00001"))
+    near = make_signal(surface="fx", instrument="EUR_USD", side="long", limit_price=mid)
+    result = broker.place(_request(near, 1_000, mid * Decimal("1.01")), near)
+    assert (result.status, result.reason) == ("filled", "quote")
+    # A signal priced far from the sim's replay moment: the sim is pricing another time, so its quote is not used.
+    far = make_signal(surface="fx", instrument="EUR_USD", side="long", limit_price=mid * 2)
+    result = broker.place(_request(far, 1_000, mid * 3), far)
+    assert (result.status, result.reason) == ("filled", "limit+slippage")
