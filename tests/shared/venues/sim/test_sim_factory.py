@@ -31,7 +31,8 @@ def test_sim_is_the_default_and_runs_on_the_shared_epoch(log_dir: Path) -> None:
     assert isinstance(again.clock, ReplayClock) and again.clock.epoch == venue.clock.epoch
     assert epoch.startswith(venue.clock.epoch.strftime("%Y-%m-%dT%H:%M:%S"))
     for surface in ("kalshi_lt", "stocks"):
-        assert build_venue(surface, settings).instruments(status=None)
+        built = build_venue(surface, settings)
+        assert isinstance(built, Venue) and built.instruments(status=None)
 
 
 def test_replay_clock_maps_wall_time_at_sim_speed(log_dir: Path) -> None:
