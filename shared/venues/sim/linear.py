@@ -296,7 +296,9 @@ class LinearSimVenue(SimVenueBase):
             if beyond_a:
                 # Already through the level when this stretch starts: the price gapped over it (a new bar opened
                 # beyond it), so the exit fills at the first available price, not at the level.
-                candidate = Exit(begin, exit_a, reason)
+                tick = self.tick(trade.order.symbol)
+                gap_price = (exit_a / tick).to_integral_value(ROUND_FLOOR if trade.long else ROUND_CEILING) * tick
+                candidate = Exit(begin, gap_price, reason)
             else:
                 crosses = exit_b <= level if adverse else exit_b >= level
                 if not crosses or exit_b == exit_a:

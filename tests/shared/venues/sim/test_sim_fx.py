@@ -118,3 +118,21 @@ def test_candles_are_complete_bars_up_to_now(make_sim: SimFactory) -> None:
         Decimal(bar[k]) for k in ("open", "high", "low", "close"))
     four = venue.candles("EUR_USD", 4 * 3600, 2)
     assert four[-1].start == MONDAY + timedelta(hours=4) and four[-1].granularity_s == 14_400
+
+
+def test_a_stop_gapped_over_the_weekend_fills_at_the_gap_price(make_sim: SimFactory) -> None:
+    # EUR/USD closed Friday 2025-10-03 at 1.17399 and reopened Monday at 1.17120.
+    bars = _bars("EURUSD")
+    friday, monday = bars["2025-10-03 20:00:00"], bars["2025-10-06 00:00:00"]
+    stop = Decimal(friday["low"]) - Decimal("0.0005")
+    assert Decimal(monday["open"]) < stop - Decimal("0.0005")
+    venue, clock = make_sim("fx", datetime(2025, 10, 3, 20, 58, tzinfo=UTC))
+    opened = venue.place_order(OrderRequest("g1", "EUR_USD", "long", "buy", 100_000, None, "ioc", stop, None))
+    assert opened.status == "filled"
+    clock.set(datetime(2025, 10, 5, 12, tzinfo=UTC))  # Sunday: still open, market closed
+    assert len(venue.positions()) == 1
+    clock.set(datetime(2025, 10, 6, 1, tzinfo=UTC))
+    [stop_fill] = [f for f in venue.fills() if f.venue_order_id.endswith(":stop_loss")]
+    assert stop_fill.at == datetime(2025, 10, 6, tzinfo=UTC)
+    assert stop_fill.price < Decimal(monday["open"]) < stop  # the bid at the reopening, well below the stop
+    assert stop_fill.price == stop_fill.price.quantize(Decimal("0.00001"))
