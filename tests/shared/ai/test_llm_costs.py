@@ -77,6 +77,7 @@ def test_spend_today_reads_only_today(log_dir: Path) -> None:
     log = open_stream(log_dir, SURFACE, "costs")
     log.append(cost_record(surface=SURFACE, at=utcnow(), market_id="M", context_hash="h", answer=paid(25_000)))
     log.append({"kind": "something_else", "cost_micro_usd": 10**9})  # other kinds are ignored
+    log.append({"kind": "llm_cost", "cost_micro_usd": "lots"})  # an invalid amount is skipped, not a crash
     log.append(cost_record(surface=SURFACE, at=utcnow(), market_id="M", context_hash="h", answer=paid(5_001)))
     assert spend_today_cents(log_dir, SURFACE, today) == 4  # 30001 micro-dollars, rounded up
     assert spend_today_cents(log_dir, SURFACE, today - timedelta(days=1)) == 4 + 270
