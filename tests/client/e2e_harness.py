@@ -1,10 +1,11 @@
-"""Processes for the client's end-to-end tests: a feed server, a TCP proxy that can cut the network, the client.
+"""Processes for the client's end-to-end tests: the real dashboard, a TCP proxy that can cut the network, the client.
 
 Loaded by path from the e2e tests (importlib mode has no package for tests/client).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,13 +15,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.bus import JsonlLog
-from shared.records import Signal
+from shared.ids import derive_id
+from shared.paths import open_feed, open_stream
+from shared.records import Signal, Trade
+from shared.timeutil import from_iso
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -53,28 +59,39 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     wait_until(ready, timeout, f"a server on port {port}")
 
 
-class FakeDashboard:
-    """tests/client/fake_feed_server.py in a subprocess; its state lives in files, so it can be killed and restarted."""
+class RealDashboard:
+    """The real ``tbot dashboard`` process over a fresh logs/ folder, with one subscriber token."""
 
-    name = "fake"
+    name = "real"
+    delivers_expired = False  # the dashboard consumes expired signals without delivering them
 
-    def __init__(self, folder: Path, public_pem: str, *, deliver_expired: bool = True) -> None:
+    def __init__(self, folder: Path, operator_key: Ed25519PrivateKey) -> None:
+        from dashboard.subscribers import add_subscriber
+
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.key_file = folder / "operator.pub.pem"
-        self.key_file.write_text(public_pem)
+        self.log_dir = folder / "logs"
+        key_path = self.log_dir / "keys" / "operator_ed25519.pem"
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        pem = operator_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        key_path.write_bytes(pem)
+        key_path.chmod(0o600)
         self.port = free_port()
-        self.token = "fake-subscriber-token-0123456789"
-        self.deliver_expired = deliver_expired
+        self.env = folder / "dashboard.env"
+        self.env.write_text(
+            f"LOG_DIR={self.log_dir}\nSIGNAL_KEY_PATH={key_path}\nPORT={self.port}\nPM2_HOME={folder / 'nopm2'}\n"
+            f"ENV_DIR={folder}\nDASHBOARD_API_TOKEN=operator-token-for-client-tests-0123\n"
+            "RATE_LIMIT_PER_SECOND=200\nRATE_LIMIT_BURST=400\n"
+        )
+        self.env.chmod(0o600)
+        _, self.token = add_subscriber(self.log_dir, "client-e2e")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [PYTHON, str(Path(__file__).with_name("fake_feed_server.py")), "--dir", str(self.folder),
-                   "--port", str(self.port), "--token", self.token, "--public-key", str(self.key_file)]
-        if self.deliver_expired:
-            command.append("--deliver-expired")
-        self.proc = subprocess.Popen(command, cwd=REPO)
-        wait_for_port(self.port)
+        self.proc = subprocess.Popen([PYTHON, "-m", "shared.cli", "dashboard", "--env", str(self.env)], cwd=REPO,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, 60)
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -82,27 +99,32 @@ class FakeDashboard:
             self.proc.wait(10)
             self.proc = None
 
+    def stop(self) -> None:
+        self.kill()
+
     def publish(self, signal_record: Signal, raw: dict[str, Any] | None = None) -> None:
-        JsonlLog(self.folder / "signals.jsonl").append(raw if raw is not None else signal_record.to_json_dict())
+        open_stream(self.log_dir, signal_record.surface, "signals").append(
+            raw if raw is not None else signal_record
+        )
 
     def resolve(self, signal_record: Signal, *, pnl_cents: int, fill_price: str, exit_price: str | None,
                 resolved_at: str) -> None:
-        outcome = "win" if pnl_cents > 0 else "loss" if pnl_cents < 0 else "void"
-        JsonlLog(self.folder / "history.jsonl").append({
-            "signal_id": signal_record.id, "fill_price": fill_price, "exit_price": exit_price,
-            "resolved_at": resolved_at, "resolution_source": "sim", "pnl_cents": pnl_cents, "outcome": outcome,
-        })
+        """The operator's resolver writing the resolved trade the history endpoint serves."""
+        open_stream(self.log_dir, signal_record.surface, "trades").append(Trade(
+            id=derive_id("trade", signal_record.id), signal_id=signal_record.id,
+            client_order_id=derive_id("coid", signal_record.id), status="resolved", surface=signal_record.surface,
+            venue="sim", instrument=signal_record.instrument, side=signal_record.side, count=100,
+            fill_price=Decimal(fill_price), exit_price=None if exit_price is None else Decimal(exit_price),
+            fees=0, pnl=pnl_cents, resolved_at=from_iso(resolved_at), resolution_source="sim",
+        ))
 
     def callbacks(self) -> list[tuple[str, str, dict[str, Any]]]:
-        return [(str(e.data["signal_id"]), str(e.data["callback"]), dict(e.data["body"]))
-                for e in JsonlLog(self.folder / "callbacks.jsonl").read_all()]
+        return [(str(e.data["signal_id"]), str(e.data["callback"]), dict(e.data.get("body") or {}))
+                for e in open_feed(self.log_dir, "callbacks").read_all()]
 
     def commissions(self) -> list[dict[str, Any]]:
-        return [{"id": e.data["id"], "amount_cents": e.data["amount_cents"]}
-                for e in JsonlLog(self.folder / "commission.jsonl").read_all()]
-
-    def stop(self) -> None:
-        self.kill()
+        return [{"id": e.data["report_id"], "amount_cents": e.data["amount_cents"]}
+                for e in open_feed(self.log_dir, "commission").read_all()]
 
 
 class Proxy:
@@ -151,10 +173,8 @@ class Proxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.down = True
@@ -162,10 +182,8 @@ class Proxy:
         with self._lock:
             sockets, self._open = self._open, []
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def restore(self) -> None:
