@@ -27,6 +27,7 @@ from shared.ai.calibration import (
     log_loss,
     reliability_table,
 )
+from shared.ai.settings import OFFLINE_MODEL
 from shared.paths import open_stream
 from shared.records import Trade, parse_record
 
@@ -127,13 +128,13 @@ def calibration_report(log_dir: Path, surfaces: Sequence[str], buckets: int = 10
 def learned_weights(outcomes: Mapping[str, Sequence[Pair]], *, min_resolved: int = 30) -> dict[str, float]:
     """Inverse-Brier weights, normalised to sum to 1, for models with at least ``min_resolved`` outcomes.
 
-    The combined ``"ensemble"`` entry is not a model and gets no weight. An empty answer means "not enough
-    history": the configured weights stay.
+    The combined ``"ensemble"`` entry and the offline fallback are not LLMs and get no weight. An empty answer
+    means "not enough history": the configured weights stay.
     """
     scores = {
         model: max(brier_score(pairs), _BRIER_FLOOR)
         for model, pairs in outcomes.items()
-        if model != ENSEMBLE_KEY and len(pairs) >= min_resolved
+        if model not in (ENSEMBLE_KEY, OFFLINE_MODEL) and len(pairs) >= min_resolved
     }
     if not scores:
         return {}
