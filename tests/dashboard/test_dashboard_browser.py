@@ -71,11 +71,13 @@ def test_operator_ui_end_to_end(tools: Any, tmp_path: Path) -> None:
             # Allocations: four surfaces with money figures and the tripped breaker.
             rows = page.locator("#allocations tbody tr")
             expect(rows).to_have_count(4)
-            expect(page.locator("#allocations tbody tr[data-surface='kalshi_lt']")).to_contain_text("tripped: daily_loss")
+            lt_row = page.locator("#allocations tbody tr[data-surface='kalshi_lt']")
+            expect(lt_row).to_contain_text("tripped: daily_loss")
             fx_realized = sum(pnl for sid, pnl in fleet.resolved.items() if any(
                 s.id == sid and s.surface == "fx" for s in fleet.signals))
             fx_bankroll = (1_000_000 + fx_realized) / 100
-            expect(page.locator("#allocations tbody tr[data-surface='fx'] td").nth(1)).to_have_text(f"${fx_bankroll:,.2f}")
+            fx_cells = page.locator("#allocations tbody tr[data-surface='fx'] td")
+            expect(fx_cells.nth(1)).to_have_text(f"${fx_bankroll:,.2f}")
             # P&L: the total matches the fleet, the legend lists the curves.
             total = sum(fleet.resolved.values())
             sign = "-" if total < 0 else ""
