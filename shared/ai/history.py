@@ -1,11 +1,11 @@
 """Per-model, per-surface calibration from resolved outcomes, and the optional learned weights.
 
 Where the history comes from: a surface loop writes ``EnsembleResult.to_context()`` into the decision record's
-``context["ensemble"]``; the resolver later appends the trade's ``resolved`` state (``pnl > 0`` = won). Joining
-the two on ``decision.candidate_id == trade.signal_id`` gives, for every model that answered, the pair
-``(its P(YES / long), whether YES / long happened)``. For ``no`` / ``short`` trades the event is the opposite of
-the trade winning. For FX and stocks, "long happened" is read off the short bracket's result, which is exact
-only when both brackets are symmetric: an approximation the report states.
+``context["ensemble"]`` (or the answers as ``context["model_answers"]``); the resolver later appends the trade's
+``resolved`` state (``pnl > 0`` = won). Joining the two on ``decision.candidate_id == trade.signal_id`` gives, for
+every model that answered, the pair ``(its P(YES / long), whether YES / long happened)``. For ``no`` / ``short``
+trades the event is the opposite of the trade winning. For FX and stocks, "long happened" is read off the short
+bracket's result, which is exact only when both brackets are symmetric: an approximation.
 """
 
 from __future__ import annotations
@@ -72,8 +72,15 @@ def _yes_happened(side: str, won: bool) -> bool:
     return won if side in ("yes", "long") else not won
 
 
-def _probabilities(ensemble: Mapping[str, Any]) -> Iterable[tuple[str, float]]:
-    answers = ensemble.get("answers")
+def _probabilities(context: Mapping[str, Any]) -> Iterable[tuple[str, float]]:
+    """(model, P(YES / long)) pairs from a decision's context.
+
+    Two layouts are read: ``context["ensemble"] = EnsembleResult.to_context()`` (answers nested under it) and
+    the surfaces' overlay layout (``context["model_answers"]`` beside a summary ``context["ensemble"]``).
+    """
+    ensemble = context.get("ensemble")
+    ensemble = ensemble if isinstance(ensemble, dict) else {}
+    answers = ensemble.get("answers", context.get("model_answers"))
     if isinstance(answers, list):
         for answer in answers:
             if not isinstance(answer, dict) or answer.get("abstained"):
@@ -82,7 +89,7 @@ def _probabilities(ensemble: Mapping[str, Any]) -> Iterable[tuple[str, float]]:
             if isinstance(model, str) and isinstance(p, int | float) and 0.0 <= p <= 1.0:
                 yield model, float(p)
     p = ensemble.get("p")
-    if isinstance(p, int | float) and 0.0 <= p <= 1.0:
+    if isinstance(p, int | float) and not isinstance(p, bool) and 0.0 <= p <= 1.0:
         yield ENSEMBLE_KEY, float(p)
 
 
@@ -98,10 +105,10 @@ def model_outcomes(log_dir: Path, surface: str) -> dict[str, list[Pair]]:
             continue
         trade = resolved.get(str(data.get("candidate_id")))
         context = data.get("context")
-        if trade is None or not isinstance(context, dict) or not isinstance(context.get("ensemble"), dict):
+        if trade is None or not isinstance(context, dict):
             continue
         happened = _yes_happened(trade.side, (trade.pnl or 0) > 0)
-        for model, p in _probabilities(context["ensemble"]):
+        for model, p in _probabilities(context):
             outcomes.setdefault(model, []).append((p, happened))
     return outcomes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from types import ModuleType
@@ -101,6 +102,23 @@ def test_outcomes_join_decisions_and_resolved_trades(log_dir: Path) -> None:
     # The event is YES whatever side was traded: a lost "no" trade means YES happened.
     assert [happened for _, happened in outcomes[SHARP]] == [yes for _, yes in truth]
     assert all((p > 0.5) == happened for p, happened in outcomes[SHARP])
+
+
+def test_the_overlay_context_layout_is_read_too(log_dir: Path) -> None:
+    write_history(log_dir, 6)
+    # Rewrite the decisions in the surfaces' layout: answers beside a summary, not nested in it.
+    path = log_dir / SURFACE / "decisions.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    path.unlink()
+    decisions = open_stream(log_dir, SURFACE, "decisions")
+    for data in lines:
+        data.pop("ts")
+        ensemble = data["context"].get("ensemble")
+        if ensemble:
+            data["context"] = {"model_answers": ensemble["answers"], "ensemble": {"p": ensemble["p"]}}
+        decisions.append(data)
+    outcomes = model_outcomes(log_dir, SURFACE)
+    assert len(outcomes[SHARP]) == len(outcomes[NOISY]) == len(outcomes[ENSEMBLE_KEY]) == 6
 
 
 def test_calibration_report_and_learned_weights(log_dir: Path) -> None:
