@@ -1,5 +1,8 @@
 """The FX sim venue: the 8 majors quoted around real H1 bars with OANDA-like spreads.
 
+The bars (2025-07-28 to 2026-02-20) loop in 30-week passes, so a fleet left running keeps trading; the seam
+falls on a weekend.
+
 Spreads are typical OANDA core-pricing figures in pips, widened 3× in the 21:00 UTC rollover hour, with ±20 %
 per-hour jitter. The cost of trading FX is the spread: no commission. P&L converts to US cents at the replayed
 rate of the quote currency (JPY via USD_JPY, CHF via USD_CHF, CAD via USD_CAD).
@@ -16,13 +19,14 @@ from shared.venues.base import Instrument
 from shared.venues.sim import data, rng
 from shared.venues.sim.common import SIM_VENUE
 from shared.venues.sim.linear import LinearSimVenue
-from shared.venues.sim.path import BarSeries
+from shared.venues.sim.path import BarSeries, looped, weekly_cycle
 
 SPREAD_PIPS = {
     "EUR_USD": Decimal("1.2"), "GBP_USD": Decimal("1.6"), "USD_JPY": Decimal("1.4"), "USD_CHF": Decimal("1.8"),
     "AUD_USD": Decimal("1.4"), "USD_CAD": Decimal("2.0"), "NZD_USD": Decimal("2.2"), "EUR_JPY": Decimal("2.0"),
 }
 PAIRS = tuple(SPREAD_PIPS)
+REPEATS = 4  # 30-week data loop x 4: about 34 wall hours at SIM_SPEED=600 before the replay runs out
 _CONVERT = {"JPY": "USD_JPY", "CHF": "USD_CHF", "CAD": "USD_CAD"}
 
 
@@ -37,7 +41,9 @@ class FxSimVenue(LinearSimVenue):
 
     def __init__(self, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
                  surface: str = "fx") -> None:
-        series = {pair: BarSeries(pair, data.fx_bars(pair)) for pair in PAIRS}
+        raw = {pair: data.fx_bars(pair) for pair in PAIRS}
+        cycle = weekly_cycle(list(raw.values()))
+        series = {pair: BarSeries(pair, looped(bars, cycle, REPEATS)) for pair, bars in raw.items()}
         super().__init__(surface, clock, state_dir, seed, starting_cash_cents, series)
 
     def half_spread(self, symbol: str, mid: Decimal, at: datetime) -> Decimal:

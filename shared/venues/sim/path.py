@@ -41,6 +41,35 @@ def price_in_bar(bar: Bar, at: datetime) -> Decimal:
     return bar.close
 
 
+WEEK = timedelta(days=7)
+
+
+def weekly_cycle(series: Sequence[Sequence[Bar]]) -> timedelta:
+    """The loop length for a set of bar series: the shortest series' span rounded up to whole weeks.
+
+    Whole weeks keep weekdays, sessions and weekends where they were; using the shortest span means every series
+    has data through the whole cycle (a longer series is cut at the cycle's end).
+    """
+    spans = [s[-1].start + timedelta(seconds=s[-1].seconds) - s[0].start for s in series if s]
+    shortest = min(spans)
+    return WEEK * -(-shortest // WEEK)
+
+
+def looped(bars: Sequence[Bar], cycle: timedelta, repeats: int) -> list[Bar]:
+    """``bars`` replayed ``repeats`` times back to back, each pass shifted by ``cycle`` (bars past it dropped).
+
+    A long-running fleet never runs out of data; the seam between passes falls in a market closure (the data start
+    on a Monday / a session open and end before the same weekday), so it reads like a weekend gap.
+    """
+    first = bars[0].start
+    kept = [b for b in bars if b.start - first < cycle]
+    return [
+        Bar(b.start + k * cycle, b.seconds, b.open, b.high, b.low, b.close, b.volume)
+        for k in range(repeats)
+        for b in kept
+    ]
+
+
 class BarSeries:
     """Bars of one instrument with O(log n) lookup by time."""
 

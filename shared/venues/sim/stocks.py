@@ -17,13 +17,14 @@ from shared.venues.base import Instrument
 from shared.venues.sim import data
 from shared.venues.sim.common import SIM_VENUE
 from shared.venues.sim.linear import LinearSimVenue
-from shared.venues.sim.path import BarSeries
+from shared.venues.sim.path import BarSeries, looped, weekly_cycle
 
 NEW_YORK = ZoneInfo("America/New_York")
 SESSION = (time(9, 30), time(16, 0))
 PER_SHARE = Decimal("0.5")  # cents
 MIN_COMMISSION_CENTS = 100
 MAX_COMMISSION_RATE = Decimal("0.01")
+REPEATS = 3  # the year of bars loops in 53-week passes (weekdays kept), about 3 years of sim time
 
 
 def ibkr_fixed_commission_cents(shares: int, price: Decimal) -> int:
@@ -40,7 +41,9 @@ class StocksSimVenue(LinearSimVenue):
 
     def __init__(self, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
                  surface: str = "stocks") -> None:
-        series = {symbol: BarSeries(symbol, data.stock_bars(symbol)) for symbol in data.STOCK_SYMBOLS}
+        raw = {symbol: data.stock_bars(symbol) for symbol in data.STOCK_SYMBOLS}
+        cycle = weekly_cycle(list(raw.values()))
+        series = {symbol: BarSeries(symbol, looped(bars, cycle, REPEATS)) for symbol, bars in raw.items()}
         super().__init__(surface, clock, state_dir, seed, starting_cash_cents, series)
 
     def cash_flows(self) -> bool:

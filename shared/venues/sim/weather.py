@@ -1,13 +1,13 @@
 """Weather-high markets: synthetic brackets around real NOAA highs, the recorded KXHIGHNY quotes, and the sim's
 forecast and climate report.
 
-Synthetic brackets. Sim day D replays the real daily high of the same calendar day seven years earlier
-(``source_day``; attributes name it), so seasons are real. The market prices a normal forecast
-``N(high + σ·z, σ)`` whose σ shrinks as the day's afternoon peak approaches (0.6 + 0.07 °F per hour of lead)
-and whose error z is persistent per event with a fresh component every three hours. The sim *forecast* the
-strategy reads has its own, independent error (and is 20 % sharper), so a strategy has some real edge, not a copy
-of the market's. Markets list at 10:00 local standard time the day before, close at 23:59 LST on the day
-(04:59Z for New York) and settle an hour later from the real high.
+Synthetic brackets. Sim day D replays the real daily high of the same calendar day of 2018 or 2019
+(``source_day``: 2025 -> 2018, 2026 -> 2019, then alternating; attributes name it), so seasons are real.
+The market prices a normal forecast ``N(high + σ·z, σ)`` whose σ shrinks as the day's afternoon peak
+approaches (0.6 + 0.07 °F per hour of lead) and whose error z is persistent per event with a fresh component
+every three hours. The sim *forecast* the strategy reads has its own, independent error (and is 20 % sharper),
+so a strategy has some real edge, not a copy of the market's. Markets list at 10:00 local standard time the day
+before, close at 23:59 LST on the day (04:59Z for New York) and settle an hour later from the real high.
 
 Recorded. The six KXHIGHNY events recorded from Kalshi's production feed replay their real top of book, tick by
 tick, and settle by inferred_results.csv. On those days they replace the synthetic New York event.
@@ -35,7 +35,8 @@ from shared.venues.sim.tickers import (
     tail_ticker,
 )
 
-YEARS_BACK = 7
+FIRST_SIM_YEAR = 2025
+SOURCE_YEARS = (2018, 2019)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,13 @@ BY_SERIES = {s.series: s for s in STATIONS.values()}
 
 
 def source_day(day: date) -> date | None:
-    """The real day whose high the sim replays for sim day ``day`` (None for Feb 29)."""
+    """The real day whose high the sim replays for sim ``day``: the same calendar day of 2018 for odd offsets
+    from 2025 and of 2019 for even ones (2025 -> 2018, 2026 -> 2019, 2027 -> 2018, ...); None before 2025 and
+    for Feb 29."""
+    if day.year < FIRST_SIM_YEAR:
+        return None
     try:
-        return day.replace(year=day.year - YEARS_BACK)
+        return day.replace(year=SOURCE_YEARS[(day.year - FIRST_SIM_YEAR) % len(SOURCE_YEARS)])
     except ValueError:
         return None
 

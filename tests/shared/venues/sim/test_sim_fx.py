@@ -136,3 +136,13 @@ def test_a_stop_gapped_over_the_weekend_fills_at_the_gap_price(make_sim: SimFact
     assert stop_fill.at == datetime(2025, 10, 6, tzinfo=UTC)
     assert stop_fill.price < Decimal(monday["open"]) < stop  # the bid at the reopening, well below the stop
     assert stop_fill.price == stop_fill.price.quantize(Decimal("0.00001"))
+
+
+def test_the_replay_loops_in_whole_weeks(make_sim: SimFactory) -> None:
+    # The 2025-07-28 .. 2026-02-20 bars loop every 30 weeks: Monday 2026-02-23 replays Monday 2025-07-28.
+    venue, clock = make_sim("fx", datetime(2026, 2, 21, 12, tzinfo=UTC))
+    assert venue.quote("EUR_USD").bid is None  # the seam falls on a weekend
+    clock.set(datetime(2026, 2, 23, 10, tzinfo=UTC))
+    quote = venue.quote("EUR_USD")
+    assert quote.bid is not None and quote.ask is not None
+    assert quote.bid < Decimal(_bars("EURUSD")["2025-07-28 10:00:00"]["open"]) < quote.ask

@@ -199,3 +199,13 @@ def test_rejections_are_typed_and_persisted(make_sim: SimFactory) -> None:
     assert venue.place_order(OrderRequest("r3", some, "long", "buy", 100)).status == "rejected"
     assert venue.place_order(OrderRequest("r4", some, "yes", "sell", 100)).reason.startswith("insufficient_position")
     assert venue.order_by_client_id("r1") is not None
+
+
+def test_weather_days_cycle_through_the_real_years() -> None:
+    from shared.venues.sim.weather import source_day
+
+    assert source_day(date(2025, 12, 27)) == date(2018, 12, 27)
+    assert source_day(date(2026, 7, 4)) == date(2019, 7, 4)
+    assert source_day(date(2027, 1, 2)) == date(2018, 1, 2)
+    assert source_day(date(2028, 2, 29)) is None
+    assert source_day(date(2024, 12, 1)) is None

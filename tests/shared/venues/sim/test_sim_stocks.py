@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,3 +48,12 @@ def test_ibkr_fixed_commission_schedule() -> None:
     assert ibkr_fixed_commission_cents(10, Decimal("200")) == 100  # the $1 minimum
     assert ibkr_fixed_commission_cents(1000, Decimal("50")) == 500  # $0.005 a share
     assert ibkr_fixed_commission_cents(100, Decimal("0.50")) == 50  # capped at 1 % of $50
+
+
+def test_the_year_of_bars_loops_keeping_weekdays(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("stocks", datetime(2026, 4, 7, 15, 0, tzinfo=UTC))  # Tuesday, 53 weeks after 2025-04-01
+    looped = venue.candles("AAPL", 3600, 1)
+    clock.set(datetime(2025, 4, 1, 15, 0, tzinfo=UTC))
+    original = venue.candles("AAPL", 3600, 1)
+    assert (looped[0].open, looped[0].close) == (original[0].open, original[0].close)
+    assert looped[0].start - original[0].start == timedelta(weeks=53)
