@@ -159,7 +159,8 @@ def aggregate(reduced: Digest, signals: dict[str, Signal], min_cohort: int = DEF
             for cohort in targets:
                 cohort.acks += 1
         elif event.kind == "executed" and event.fill is not None:
-            slip = slippage_bps(signal, event.fill) if signal is not None else None
+            # A fill price of 0 is a client that reported no price: an execution, but no slippage to measure.
+            slip = slippage_bps(signal, event.fill) if signal is not None and event.fill > 0 else None
             for cohort in targets:
                 cohort.executions += 1
                 cohort.fees += event.fees_cents or 0
