@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from shared.bus import JsonlLog
 from shared.clock import Clock
 from shared.ids import derive_id
+from shared.money.sizing import binary_cost_cents
 from shared.records import TERMINAL_STATUSES, Mode, Side, Surface, Trade, parse_record
 from shared.venues.base import OrderRequest, OrderResult, Position, Venue, VenueError
 
@@ -35,6 +36,7 @@ class OrderPlan:
     side: Side
     quantity: int  # centi-contracts (binary) or units / shares
     limit_price: Decimal
+    cost_cents: int | None = None  # cash (binary, stocks) or margin (FX) the position ties up, fees excluded
     category: str = ""
     underlying: str = ""
     stop_loss: Decimal | None = None
@@ -48,12 +50,6 @@ class OrderPlan:
     @property
     def client_order_id(self) -> str:
         return derive_id("coid", self.signal_id)
-
-
-def binary_cost_cents(quantity_centi: int, price: Decimal) -> int:
-    """Premium of a binary position in cents: contracts × price, rounded up (never understate money at risk)."""
-    cents = Decimal(quantity_centi) * price  # centi-contracts × dollars = cents
-    return int(cents.to_integral_value(rounding=ROUND_CEILING))
 
 
 def latest_states(trades: Iterable[Trade]) -> dict[str, Trade]:
@@ -89,7 +85,7 @@ class OrderLifecycle:
             mode=self.mode,
             surface=plan.surface,
             sub_strategy=plan.sub_strategy,
-            venue=self.venue.name,  # type: ignore[arg-type]
+            venue=self.venue.name,
             instrument=plan.instrument,
             side=plan.side,
             category=plan.category,
@@ -97,6 +93,7 @@ class OrderLifecycle:
             count=plan.quantity if self.binary else None,
             units=None if self.binary else plan.quantity,
             limit_price=plan.limit_price,
+            cost_cents=plan.cost_cents,
             eta_hours=plan.eta_hours,
             stop_loss=plan.stop_loss,
             take_profit=plan.take_profit,
@@ -158,6 +155,10 @@ class OrderLifecycle:
             filled_update["cost_cents"] = binary_cost_cents(result.filled_quantity, price)
         else:
             filled_update["units"] = result.filled_quantity
+            requested = intent.units or result.filled_quantity
+            if intent.cost_cents is not None and requested:
+                # A partial fill ties up its share of the planned cost (rounded up: never understate risk).
+                filled_update["cost_cents"] = -(-intent.cost_cents * result.filled_quantity // requested)
         filled = placed.model_copy(update=filled_update)
         # One locked write, one fsync for both states (group commit).
         self.trades.append_many([placed, filled])

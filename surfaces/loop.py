@@ -25,7 +25,7 @@ from shared.execution import OrderLifecycle
 from shared.notify import Notifier
 from shared.records import Heartbeat, Surface
 from shared.venues.base import VenueError
-from surfaces.decide import Decider
+from surfaces.decide import Decider, Outcome
 from surfaces.publish import SignalPublisher
 from surfaces.strategy import Strategy, TickContext
 
@@ -142,9 +142,9 @@ class SurfaceLoop:
                 if outcome.plan is None:
                     continue
                 self.stats.accepted += 1
-                self._execute(outcome, proposal)
+                self._execute(outcome)
 
-    def _execute(self, outcome: Decider.Outcome, proposal: object) -> None:
+    def _execute(self, outcome: Outcome) -> None:
         assert outcome.plan is not None and outcome.signal is not None
         try:
             trade = self.lifecycle.execute(outcome.plan)
@@ -156,11 +156,6 @@ class SurfaceLoop:
         if trade.status != "filled":
             return
         signal_record = outcome.signal
-        if trade.fill_price is not None:
-            signal_record = self.publisher.build(
-                outcome.signal.id, self.surface, outcome.proposal, edge=outcome.signal.edge,
-                size_fraction=outcome.signal.size_fraction, limit_price=outcome.signal.limit_price,
-            )
         self.publisher.publish(signal_record)
         self.stats.signals += 1
         if self.notifier is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.config import CsvList, SurfaceSettings
+from surfaces.loop_settings import LoopSettings
 
 
-class StSettings(SurfaceSettings):
+class StSettings(SurfaceSettings, LoopSettings):
     st_strategies: CsvList = ("weather_high", "btc_15m", "sports_devig")
     weather_kernel_sd: float = Field(default=1.5, gt=0, le=10)
     weather_horizon_days: int = Field(default=2, ge=0, le=7)

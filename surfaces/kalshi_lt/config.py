@@ -1,0 +1,14 @@
+"""Env keys of the Kalshi long-term surface (envs/lt.env)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.ai.settings import EnsembleSettings
+from shared.config import CsvList, SurfaceSettings
+from surfaces.loop_settings import LoopSettings
+
+
+class LtSettings(SurfaceSettings, EnsembleSettings, LoopSettings):
+    lt_categories: CsvList = ("politics", "macro", "economics", "world")
+    lt_max_markets_per_tick: int = Field(default=20, ge=1, le=500)

@@ -1,0 +1,58 @@
+"""Long-dated political and macro markets, priced by the LLM ensemble (or the offline model without keys)."""
+
+from __future__ import annotations
+
+from shared.ai.schema import MarketQuestion
+from shared.venues.base import Instrument, VenueError
+from surfaces.binary import best_side
+from surfaces.ensemble_overlay import Predictor, ensemble_context
+from surfaces.strategy import Proposal, TickContext
+
+
+class LongTermEnsembleStrategy:
+    name = "lt_ensemble"
+
+    def __init__(self, ensemble: Predictor, categories: tuple[str, ...], max_markets_per_tick: int = 20) -> None:
+        self.ensemble = ensemble
+        self.categories = set(categories)
+        self.max_markets = max_markets_per_tick
+
+    def propose(self, tick: TickContext) -> list[Proposal]:
+        markets = [i for i in tick.instruments if i.status == "open" and i.category in self.categories]
+        proposals = []
+        for instrument in markets[: self.max_markets]:
+            proposal = self._evaluate(tick, instrument)
+            if proposal is not None:
+                proposals.append(proposal)
+        return proposals
+
+    def _evaluate(self, tick: TickContext, instrument: Instrument) -> Proposal | None:
+        try:
+            quote = tick.venue.quote(instrument.symbol)
+        except VenueError:
+            return None
+        mid = quote.mid
+        if mid is None or not 0 < mid < 1:
+            return None
+        days_left = ((instrument.close_time - tick.now).total_seconds() / 86400) if instrument.close_time else 30.0
+        question = MarketQuestion(
+            market_id=instrument.symbol,
+            question=instrument.title or instrument.symbol,
+            p_market=float(mid),
+            category=instrument.category,
+            context={"yes_bid": str(quote.bid), "yes_ask": str(quote.ask),
+                     "close_time": instrument.close_time.isoformat() if instrument.close_time else ""},
+            features={"days_to_close": max(-1.0, min(1.0, days_left / 365))},
+        )
+        result = self.ensemble.predict(question)
+        if not result.models:
+            return None  # every model abstained: no opinion is not a 0.5
+        chosen = best_side(result.p, quote)
+        if chosen is None:
+            return None
+        side, price, p_model, p_market = chosen
+        return Proposal(
+            sub_strategy=self.name, instrument=instrument, side=side,  # type: ignore[arg-type]
+            price=price, p_model=p_model, p_market=p_market, confidence=result.confidence,
+            model_spread=result.model_spread, models=result.models, context=ensemble_context(result),
+        )
