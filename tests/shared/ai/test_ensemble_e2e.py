@@ -262,3 +262,27 @@ def test_keys_select_the_models(kit: ModuleType, vendors: Any, log_dir: Path) ->
     assert harness.ensemble.models == (MODELS[0], MODELS[3])
     result = harness.ensemble.predict(question())
     assert result.p == pytest.approx((0.4 * 0.7 + 0.15 * 0.5) / 0.55)
+
+
+def test_the_per_call_deadline_reaches_each_sdk_request(kit: ModuleType, vendors: Any, log_dir: Path) -> None:
+    answer_all(vendors)
+    harness = Harness(kit, vendors, log_dir, llm_timeout_seconds=7)
+    harness.ensemble.predict(question())
+    for vendor in vendors.all():
+        timeout = vendor.requests[0].extensions["timeout"]
+        assert 6.0 < timeout["read"] <= 7.0 and 6.0 < timeout["connect"] <= 7.0, vendor.name
+
+
+def test_models_are_asked_in_parallel(harness: Harness, vendors: Any, kit: ModuleType) -> None:
+    for vendor in vendors.all():
+        reply = kit.httpx2.Response(200, json=kit.BODIES[vendor.name](kit.answer_json(0.5)))
+
+        def slow(request: Any, reply: Any = reply) -> Any:
+            time.sleep(0.4)
+            return reply
+
+        vendor.script = [slow]
+    started = time.monotonic()
+    result = harness.ensemble.predict(question())
+    assert time.monotonic() - started < 1.2  # four 0.4 s calls one after another would take 1.6 s
+    assert result.models == MODELS
