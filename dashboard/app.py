@@ -129,7 +129,7 @@ def create_app(settings: DashboardSettings, state: DashboardState | None = None)
     return app
 
 
-def asgi_app(settings: DashboardSettings, state: DashboardState | None = None) -> ASGIApp:
-    """The app wrapped in its edge layer: what uvicorn serves."""
+def asgi_app(settings: DashboardSettings, state: DashboardState | None = None) -> Edge:
+    """The app wrapped in its edge layer: what uvicorn serves (``.state`` is the :class:`DashboardState`)."""
     app = create_app(settings, state)
     return Edge(app, app.state.dashboard)

@@ -16,8 +16,9 @@ def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only the fields the panel shows; everything else (``pm2_env`` holds every env var) is dropped."""
     apps = []
     for app in raw:
-        env = app.get("pm2_env") if isinstance(app.get("pm2_env"), dict) else {}
-        monit = app.get("monit") if isinstance(app.get("monit"), dict) else {}
+        raw_env, raw_monit = app.get("pm2_env"), app.get("monit")
+        env: dict[str, Any] = raw_env if isinstance(raw_env, dict) else {}
+        monit: dict[str, Any] = raw_monit if isinstance(raw_monit, dict) else {}
         apps.append(
             {
                 "name": str(app.get("name", "")),

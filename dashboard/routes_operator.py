@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
@@ -19,7 +19,7 @@ from dashboard.auth import COOKIE, operator_bearer, operator_token, require_oper
 from dashboard.operator_state import downsample, total_equity
 from dashboard.state import DashboardState
 from shared import killswitch
-from shared.paths import open_stream
+from shared.paths import open_stream, stop_file
 from shared.records import SURFACES, SettingsOverride
 from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
 from shared.timeutil import to_iso, utcnow
@@ -63,8 +63,8 @@ def _iso(epoch: float) -> str:
 
 def _stop_state(state: DashboardState) -> dict[str, Any]:
     return {
-        "global": killswitch.stop_file(state.log_dir).exists(),
-        "surfaces": {s: killswitch.stop_file(state.log_dir, s).exists() for s in SURFACES},
+        "global": stop_file(state.log_dir).exists(),
+        "surfaces": {s: stop_file(state.log_dir, s).exists() for s in SURFACES},
     }
 
 
@@ -148,7 +148,7 @@ async def signals(
     """Recent signals, newest first, with their trade's status (the live feed panel)."""
     state = state_of(request)
     state.refresh()
-    items = []
+    items: list[dict[str, Any]] = []
     sub_strategies: set[str] = set()
     for item in state.index.recent(2000):
         name = SURFACES[item.surface]
@@ -215,7 +215,7 @@ def _audit(state: DashboardState, surface: str, signal_id: str, trade_id: str | 
 
 
 @router.get("/audit/signal/{signal_id}", responses={404: {}})
-async def audit_signal(request: Request, signal_id: Annotated[str, Field(max_length=64)]) -> dict[str, Any]:
+async def audit_signal(request: Request, signal_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """The audit drawer for a signal: the signal, its decision with every gate, model answers, trade states."""
     state = state_of(request)
     state.refresh()
@@ -226,7 +226,7 @@ async def audit_signal(request: Request, signal_id: Annotated[str, Field(max_len
 
 
 @router.get("/audit/trade/{trade_id}", responses={404: {}})
-async def audit_trade(request: Request, trade_id: Annotated[str, Field(max_length=64)]) -> dict[str, Any]:
+async def audit_trade(request: Request, trade_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """The audit drawer for a trade (same content, found from the trade's id)."""
     state = state_of(request)
     state.refresh()

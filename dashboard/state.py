@@ -35,7 +35,7 @@ class DashboardState:
         self.index = SignalIndex(settings.signal_retention_seconds, clock)
         self.hub = FeedHub(self.index, self.feed_latency.observe)
         self.subscribers = SubscriberBook()
-        self.subscribers.on_revoke.append(self.hub.drop_subscriber)
+        self.subscribers.on_revoke.append(self._end_held_polls)
         self.callbacks = CallbackStore(self.signal_facts)
         self.commission = CommissionStore()
         self.surfaces = {
@@ -108,6 +108,9 @@ class DashboardState:
 
     def signal_facts(self, signal_id: str) -> tuple[str, str, Decimal] | None:
         return self._signal_facts.get(signal_id)
+
+    def _end_held_polls(self, subscriber_id: str) -> None:
+        self.hub.drop_subscriber(subscriber_id)
 
     def signals_fresh(self) -> None:
         """Catch up with the signal logs (four stats when nothing is new)."""
