@@ -96,8 +96,9 @@ class TokenBucket:
                 now = self._monotonic()
                 self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= cost:
-                    self._tokens -= cost
+                # A hair of tolerance: float rounding must not turn a full bucket into an endless 1e-17 s wait.
+                if self._tokens >= cost - 1e-9:
+                    self._tokens = max(0.0, self._tokens - cost)
                     return waited
                 shortfall = (cost - self._tokens) / self.rate
             self._sleep(shortfall)
