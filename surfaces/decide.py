@@ -17,7 +17,7 @@ from shared.execution import OrderPlan
 from shared.money.fees import fx_round_trip_cost_cents, ibkr_round_trip_cents, kalshi_fee_cents
 from shared.money.ledger import Ledger
 from shared.money.sizing import binary_cost_cents, kelly_count, position_cost_cents, risk_units
-from shared.records import Decision, Signal, Surface, Trade
+from shared.records import BreakerEvent, Decision, Signal, Surface, Trade
 from shared.risk.candidate import Candidate
 from shared.risk.chain import RiskChain
 from shared.risk.gates import candidate_edge
@@ -75,9 +75,10 @@ class Decider:
         self.decisions = decisions
         self._last_seen: dict[tuple[str, str], tuple[Decimal, float]] = {}
 
-    def sync(self) -> None:
-        """Start of a tick: STOP file, overrides, breakers and the ledger (the resolver appends resolutions)."""
-        self.chain.begin_tick()
+    def sync(self) -> list[BreakerEvent]:
+        """Start of a tick: STOP file, overrides, breakers and the ledger (the resolver appends resolutions).
+        Returns the breaker trips and resets this appended."""
+        return self.chain.begin_tick()
 
     def record_trade(self, trade: Trade) -> None:
         """After an execution: fold the new states into the ledger before the next candidate is judged."""

@@ -111,7 +111,8 @@ class SurfaceLoop:
     def tick(self) -> None:
         started = time.perf_counter()
         self.stats.tick += 1
-        self.decider.sync()
+        for event in self.decider.sync():
+            self._notify(f"[{self.surface}] breaker {event.breaker} {event.action}: {event.reason}")
         try:
             instruments = tuple(self.venue.instruments())
         except VenueError as exc:
@@ -151,6 +152,7 @@ class SurfaceLoop:
         except VenueError as exc:
             self.stats.errors += 1
             log.error("%s: order for %s failed: %s", self.process_name, outcome.plan.instrument, exc)
+            self._notify(f"[{self.surface}] order error on {outcome.plan.instrument}: {exc}")
             return
         self.decider.record_trade(trade)
         if trade.status != "filled":
@@ -158,11 +160,12 @@ class SurfaceLoop:
         signal_record = outcome.signal
         self.publisher.publish(signal_record)
         self.stats.signals += 1
+        self._notify(f"[{self.surface}] {trade.side} {trade.instrument} @ {trade.fill_price} "
+                     f"({outcome.proposal.sub_strategy}, edge {signal_record.edge:.3f})")
+
+    def _notify(self, text: str) -> None:
         if self.notifier is not None:
-            self.notifier.send(
-                f"[{self.surface}] {trade.side} {trade.instrument} @ {trade.fill_price} "
-                f"({outcome.proposal.sub_strategy}, edge {signal_record.edge:.3f})"
-            )
+            self.notifier.send(text)
 
     def _heartbeat(self, now: datetime, instruments: int) -> None:
         self.heartbeats.append(Heartbeat(

@@ -17,7 +17,7 @@ class Btc15mStrategy:
 
     def __init__(self, reference_symbol: str = "BTCUSDT", atr_period: int = 14, roc_lookback: int = 5,
                  min_atr_fraction: float = 0.0001, max_atr_fraction: float = 0.01,
-                 imbalance_weight: float = 0.05, momentum_weight: float = 0.5) -> None:
+                 imbalance_weight: float = 0.05, momentum_weight: float = 0.2) -> None:
         self.reference_symbol = reference_symbol
         self.atr_period = atr_period
         self.roc_lookback = roc_lookback
@@ -61,9 +61,11 @@ class Btc15mStrategy:
         except VenueError:
             return None
         imbalance = book_imbalance(book)
-        # Per-minute volatility ≈ ATR/price; drift from recent momentum, damped: momentum mean-reverts at this scale.
+        # Per-minute volatility ≈ ATR/price. Drift from recent momentum, damped and bounded to half a standard
+        # deviation of the remaining move: at this scale momentum fades, and extrapolating it made p overconfident.
         sigma = regime * math.sqrt(minutes_left)
-        drift = self.momentum_weight * float(momentum) / self.roc_lookback * minutes_left
+        raw_drift = self.momentum_weight * float(momentum) / self.roc_lookback * minutes_left
+        drift = max(-0.5 * sigma, min(0.5 * sigma, raw_drift))
         log_moneyness = math.log(float(spot / instrument.floor_strike))
         p_up = normal_cdf((log_moneyness + drift) / sigma) if sigma > 0 else (1.0 if log_moneyness > 0 else 0.0)
         p_yes = clamp_probability(p_up + self.imbalance_weight * imbalance)

@@ -17,4 +17,3 @@ class ResolverSettings(ProcessSettings):
     )
     weather_settlement: Literal["kalshi", "nws"] = "kalshi"
     nws_user_agent: str = "(tbot resolver, operator@example.com)"
-    candle_lookback: int = Field(default=500, ge=10, le=5000)
