@@ -103,7 +103,13 @@ class BarSeries:
         end = self.last_index_before(now)
         done = [b for b in self.bars[max(0, end - (count + 2) * (granularity_s // base) - 2) : end + 1]
                 if b.start + timedelta(seconds=b.seconds) <= now]
-        return aggregate(self.symbol, done, granularity_s, now)[-count:] if count > 0 else []
+        if count <= 0:
+            return []
+        if granularity_s == base:
+            # The bars themselves, with their own start times (a session's last half-hour bar keeps its :30 start).
+            return [Candle(self.symbol, b.start, granularity_s, b.open, b.high, b.low, b.close, b.volume)
+                    for b in done[-count:]]
+        return aggregate(self.symbol, done, granularity_s, now)[-count:]
 
 
 def aggregate(symbol: str, bars: Sequence[Bar], granularity_s: int, now: datetime) -> list[Candle]:

@@ -57,3 +57,11 @@ def test_the_year_of_bars_loops_keeping_weekdays(make_sim: SimFactory) -> None:
     original = venue.candles("AAPL", 3600, 1)
     assert (looped[0].open, looped[0].close) == (original[0].open, original[0].close)
     assert looped[0].start - original[0].start == timedelta(weeks=53)
+
+
+def test_hourly_candles_keep_the_session_bar_times(make_sim: SimFactory) -> None:
+    venue, _clock = make_sim("stocks", datetime(2025, 4, 2, 13, 45, tzinfo=UTC))  # 09:45 EDT next morning
+    candles = venue.candles("MSFT", 3600, 7)
+    assert [c.start.strftime("%H:%M") for c in candles] == ["13:30", "14:30", "15:30", "16:30", "17:30", "18:30",
+                                                            "19:30"]
+    assert all(c.start.day == 1 for c in candles)
