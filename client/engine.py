@@ -94,6 +94,7 @@ class Follower:
         self._money_reader = self.money.reader()
         self._accepted: dict[str, Signal] = {}
         self._finished: set[str] = set()
+        self._unconfirmed: set[str] = set()
         self._signals_reader = self.seen_log.reader()
         self.refresh()
 
@@ -145,6 +146,24 @@ class Follower:
             else:
                 self._note(signal_id, "traded" if status == "filled" else status, "recovered", final=True)
         self._enqueue_missing_callbacks()
+        return outcomes
+
+    def retry_unconfirmed(self) -> list[Outcome]:
+        """Orders whose send failed this session (broker down, timeout): ask the broker again by client order id."""
+        outcomes: list[Outcome] = []
+        for signal_id in sorted(self._unconfirmed):
+            signal = self._accepted.get(signal_id)
+            if signal is None or self.ledger.status_of(signal_id) != "intent":
+                self._unconfirmed.discard(signal_id)
+                continue
+            try:
+                outcome = self._reconcile_intent(signal)
+            except Exception as exc:  # the broker is still unreachable: try again next turn
+                log.info("still cannot confirm %s: %s", signal_id, exc)
+                continue
+            if outcome.verdict != "error":
+                self._unconfirmed.discard(signal_id)
+            outcomes.append(outcome)
         return outcomes
 
     def _reconcile_intent(self, signal: Signal) -> Outcome:
@@ -253,8 +272,9 @@ class Follower:
         )
         try:
             result = self.broker.place(request, signal)
-        except Exception as exc:  # any failure leaves the intent open; the next start reconciles it
+        except Exception as exc:  # the intent stays open: reconciled by client order id on the next turn or start
             log.warning("order for %s failed: %s", signal.id, exc)
+            self._unconfirmed.add(signal.id)
             return Outcome(signal.id, "error", f"order not confirmed ({type(exc).__name__}); will reconcile")
         _fault("after_place")
         return self._record_result(signal, result, recovered=False)

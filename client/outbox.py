@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # A 404 may mean "the dashboard has not indexed this signal yet" right after a restart; give it a while.
 MAX_NOT_FOUND_ATTEMPTS = 30
+# A callback 409 means an earlier kind is not recorded yet; if that one was given up, this can never succeed.
+MAX_CONFLICT_ATTEMPTS = 60
 PERMANENT = frozenset({400, 405, 413, 422})
 COMMISSION_PATH = "/api/commission"
 
@@ -38,6 +40,7 @@ class Message:
     group: str  # messages in one group are delivered in order
     attempts: int = 0
     not_found: int = 0
+    conflicts: int = 0
     next_at: float = 0.0
     state: str = "pending"  # pending | delivered | dead
 
@@ -155,6 +158,11 @@ class Outbox:
             # A commission 409 means "recorded before with other values": retrying cannot change that.
             self._mark(message, "dead", status, "rejected by the server")
             return "dead"
+        elif status == 409:
+            message.conflicts += 1
+            if message.conflicts >= MAX_CONFLICT_ATTEMPTS:
+                self._mark(message, "dead", status, "out of order for too long")
+                return "dead"
         # A callback 409 is "out of order" (an earlier kind is still in flight); it and anything else: later.
         self._backoff(message)
         return "retry"

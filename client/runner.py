@@ -66,6 +66,8 @@ class Runner:
         """One turn: outbox, one poll, its signals, cursor, outcomes."""
         follower = self.follower
         follower.refresh()
+        for outcome in follower.retry_unconfirmed():
+            self.emit(outcome)
         report = follower.outbox.deliver(self.api.post, block=False)
         for key in report.dead:
             self.status(f"callback {key} refused by the server; see the outbox log")

@@ -222,3 +222,33 @@ def test_history_with_a_bad_signature_resolves_nothing(make_config, make_signal)
 def test_public_key_pem_round_trip(operator_key) -> None:
     assert "BEGIN PUBLIC KEY" in public_key_pem(operator_key)
     assert Path  # the helpers above use pathlib through the config fixtures
+
+
+class FlakyBroker:
+    """The broker is unreachable for the first send, then back."""
+
+    def __init__(self, inner: PaperBroker) -> None:
+        self.inner, self.name, self.failures = inner, "paper", 1
+
+    def place(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        if self.failures:
+            self.failures -= 1
+            from shared.venues.base import VenueError
+
+            raise VenueError("paper", "connection refused", retryable=True)
+        return self.inner.place(request, signal)
+
+    def lookup(self, client_order_id: str) -> OrderResult | None:
+        return self.inner.lookup(client_order_id)
+
+
+def test_a_failed_send_is_reconciled_in_the_same_session(make_config, make_signal) -> None:
+    config = make_config()
+    f = follower(config, FlakyBroker(paper(config)))
+    signal = make_signal()
+    assert f.handle(wire(signal)).verdict == "error"
+    assert [o["status"] for o in orders(config)] == ["intent"]
+    assert [o.verdict for o in f.retry_unconfirmed()] == ["traded"]
+    assert f.retry_unconfirmed() == []
+    assert [o["status"] for o in orders(config)] == ["intent", "filled"]
+    assert len(JsonlLog(config.state_dir / "paper_orders.jsonl").read_all()) == 1
