@@ -355,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-gb", type=float, default=None, help="size of the seek log (default 1.0; quick 0.064)")
     parser.add_argument("--runs", type=int, default=None, help="repeats per figure, medians reported (default 5)")
     parser.add_argument("--count", type=int, default=None, help="appends per single-writer run (default 20000)")
+    parser.add_argument("--follow-count", type=int, default=None, help="records timed for follow latency (1000)")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the files (default: system temp)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     fsync_count = max(50, count // 20)
     runs = args.runs or (3 if quick else 5)
     per_process = count // 2
-    follow_count = 200 if quick else 1000
+    follow_count = args.follow_count or (200 if quick else 1000)
     size_gb = args.size_gb if args.size_gb is not None else (0.064 if quick else 1.0)
 
     workdir = Path(tempfile.mkdtemp(prefix="tbot-bench-bus-", dir=args.dir))

@@ -92,6 +92,7 @@ def _json_default(value: Any) -> Any:
 
 # Built once: json.dumps with options builds a new encoder per call, which is a measurable share of an append.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_nan=False)
+_DECODE = json.JSONDecoder().decode
 
 
 def _serialize(record: Mapping[str, Any] | BaseModel) -> bytes:
@@ -184,18 +185,16 @@ class JsonlLog:
         try:
             size = os.lseek(fd, 0, os.SEEK_END)
             torn = False
-            floor_us = self._last_us + 1
+            first_us = max(time.time_ns() // 1000, self._last_us + 1)
             if size != self._end:
                 # Another process wrote since our last append (or this is our first): its last stamp bounds
                 # ours from below, so file order stays time order even if the clocks disagree or step back,
                 # and a line it left torn must be terminated before ours. When we wrote last, none of this
                 # is needed and the append costs no extra read.
                 torn, last_ts = _tail_state(fd, size)
-                if last_ts is not None:
-                    floor_us = max(floor_us, iso_to_us(last_ts))
-            first_us = time.time_ns() // 1000
-            if first_us < floor_us:
-                first_us = floor_us
+                # Fixed-width stamps compare as strings; parsing is only needed when our clock is behind.
+                if last_ts is not None and us_to_iso(first_us) < last_ts:
+                    first_us = iso_to_us(last_ts)
             if len(bodies) == 1:
                 stamps = [us_to_iso(first_us)]
                 payload = _stamp(bodies[0], stamps[0])
@@ -393,15 +392,15 @@ class LogReader:
             handle.close()
 
     def _parse(self, line: bytes, offset: int, next_offset: int) -> Entry | None:
-        if not line.strip():
-            return None  # a bare newline: the terminator an appender adds after a torn line
+        if not line or line.isspace():
+            return None  # a blank line carries no record; it is not corruption either
         ts = _ts_of(line)
         if ts is None:
             self.stats.note_corrupt(self.path, offset, "no bus timestamp")
             return None
         try:
-            data = json.loads(line)
-        except ValueError as exc:
+            data = _DECODE(line.decode())
+        except ValueError as exc:  # UnicodeDecodeError included
             self.stats.note_corrupt(self.path, offset, f"invalid JSON ({exc})")
             return None
         if not isinstance(data, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,8 @@ from shared.config import repo_root
 @pytest.mark.slow
 def test_bus_benchmark_smoke_run() -> None:
     result = subprocess.run(
-        [sys.executable, "bench/bus.py", "--quick", "--count", "200", "--runs", "1", "--size-gb", "0.002"],
+        [sys.executable, "bench/bus.py", "--quick", "--count", "200", "--runs", "1", "--size-gb", "0.002",
+         "--follow-count", "50"],
         cwd=repo_root(),
         capture_output=True,
         text=True,
@@ -31,6 +33,4 @@ def test_bus_benchmark_smoke_run() -> None:
     assert len(set(counts.values())) == 1 and counts["bus"] > 0
     assert "tbot-bench-bus-" in out
     temp_dir = next(line for line in out.splitlines() if "files in" in line).split("files in ", 1)[1].split(";")[0]
-    import pathlib
-
-    assert not pathlib.Path(temp_dir).exists()  # the benchmark cleans up its gigabyte
+    assert not Path(temp_dir).exists()  # the benchmark cleans up its gigabyte

@@ -162,7 +162,7 @@ def test_every_record_type_has_a_strategy() -> None:
 # ------------------------------------------------------------------ round trip
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(any_record, min_size=1, max_size=5))
 def test_every_record_type_round_trips_through_the_bus(tmp_path: Path, records: list[Record]) -> None:
     path = tmp_path / "rt.jsonl"
