@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -54,9 +54,11 @@ def opposite_side(side: str) -> str:
     return _OPPOSITE[side]
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """The exposure one open or pending trade (or reservation) contributes."""
+class Holding(NamedTuple):
+    """The exposure one open or pending trade (or reservation) contributes.
+
+    A NamedTuple: immutable like a frozen dataclass, and several times cheaper to build (one per reservation).
+    """
 
     key: str  # trade id, or the signal id of a reservation
     signal_id: str
@@ -94,10 +96,21 @@ class _Book:
         return h
 
     def _bump(self, h: Holding, sign: int) -> None:
+        # Inlined (no helper calls): this runs for every reservation, on the risk chain's hot path.
         cost = sign * h.cost_cents
         self.committed += cost + sign * h.fees_cents
-        _inc(self.by_market, h.instrument, cost)
-        _inc(self.count_by_market, h.instrument, sign)
+        market = h.instrument
+        by_market, counts = self.by_market, self.count_by_market
+        value = by_market.get(market, 0) + cost
+        if value:
+            by_market[market] = value
+        else:
+            by_market.pop(market, None)
+        count = counts.get(market, 0) + sign
+        if count:
+            counts[market] = count
+        else:
+            del counts[market]
         if h.underlying:
             _inc(self.by_underlying, h.underlying, cost)
             _inc(self.sides, (h.underlying, h.side), sign)
@@ -131,8 +144,7 @@ class LedgerState:
     signal_ids: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class _Reservation:
+class _Reservation(NamedTuple):
     holding: Holding
     expires: float  # time.monotonic()
 

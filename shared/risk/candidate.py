@@ -12,9 +12,10 @@ a bracket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from shared.money.edge import as_decimal
 from shared.records import SURFACES
 
 BINARY_SIDES = frozenset({"yes", "no"})
@@ -52,6 +53,7 @@ class Candidate:
     stop_loss: Decimal | None = None
     quote_to_account: Decimal = Decimal(1)
     title: str = ""
+    p_model_decimal: Decimal = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.surface not in SURFACES:
@@ -68,6 +70,8 @@ class Candidate:
                 raise CandidateError(f"{name} out of [0, 1]: {value}")
         if self.model_spread < 0:
             raise CandidateError("model_spread must be non-negative")
+        # Converted once here rather than in every edge computation (frozen: set through object.__setattr__).
+        object.__setattr__(self, "p_model_decimal", as_decimal(self.p_model))
 
     @property
     def is_binary(self) -> bool:

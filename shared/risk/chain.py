@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.bus import JsonlLog
 from shared.clock import Clock, WallClock
@@ -57,8 +56,7 @@ GATE_ERROR = "gate_error"
 EXIT_GATE = "exit"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What the gates said about one candidate, before it becomes a :class:`~shared.records.Decision`."""
 
     candidate: Candidate

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from shared.config import SurfaceSettings
-from shared.money.edge import ONE, as_decimal, binary_edge, bracket_ev
+from shared.money.edge import ONE, binary_edge, bracket_ev
 from shared.money.ledger import Ledger, opposite_side
 from shared.money.periods import trading_day, week_of
 from shared.risk.candidate import Candidate
@@ -37,9 +38,8 @@ DRAWDOWN = "drawdown"
 QUARANTINE = "quarantine"
 
 
-@dataclass(frozen=True, slots=True)
-class Denial:
-    """A gate's typed refusal."""
+class Denial(NamedTuple):
+    """A gate's typed refusal (immutable; a NamedTuple because it is built on the hot path)."""
 
     reason_code: str
     detail: str = ""
@@ -245,12 +245,12 @@ def candidate_edge(c: Candidate) -> Decimal | None:
     if c.is_binary:
         if c.quantity <= 0 or not Decimal(0) < c.price < ONE:
             return Decimal(-1)
-        return binary_edge(c.side, c.p_model, c.price, c.fee_cents, c.quantity).edge  # type: ignore[arg-type]
+        return binary_edge(c.side, c.p_model_decimal, c.price, c.fee_cents, c.quantity).edge  # type: ignore[arg-type]
     if c.take_profit is None or c.stop_loss is None:
         return None
     return bracket_ev(
         c.side,  # type: ignore[arg-type]
-        c.p_model,
+        c.p_model_decimal,
         c.price,
         c.take_profit,
         c.stop_loss,
@@ -267,7 +267,7 @@ def min_edge(c: Candidate, ctx: GateContext) -> Denial | None:
         # edge = ev / stake >= floor  <=>  ev >= floor × stake (stake > 0): no division on the hot path.
         fee_per_contract = Decimal(c.fee_cents) / c.quantity
         stake = c.price + fee_per_contract
-        if as_decimal(c.p_model) - stake >= floor * stake:
+        if c.p_model_decimal - stake >= floor * stake:
             return None
     edge = candidate_edge(c)
     if edge is None:
