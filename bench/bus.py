@@ -344,7 +344,7 @@ def _print_row(row: Row) -> None:
     spec = {"appends/s": ",.0f", "ms": ".3f", "s": ".4f"}[row.unit]
     print(
         f"{row.name:<27} bus {row.bus:>10{spec}} {row.unit:<9} | {row.ref_name:<27} {row.ref:>10{spec}} {row.unit:<9}"
-        f" | bus better by {row.ratio():.2f}x {row.target}{verdict}".rstrip()
+        f" | {row.ratio():7.2f}x {row.target}{verdict}".rstrip()
     )
 
 
@@ -378,8 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="tbot-bench-bus-", dir=args.dir))
     rows: list[Row] = []
     try:
-        print(f"tbot bench bus: files in {workdir}; medians of {runs} runs; python {sys.version.split()[0]}, "
-              f"sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpus")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"tbot bench bus: files in {workdir}; medians of {runs} run(s); python {sys.version.split()[0]}, "
+              f"sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpus, load average {load}")
+        print("ratio = how many times better the bus is (rates: bus/sqlite; times: sqlite/bus)")
         bus_rate, sql_rate = single_writer(workdir, count, runs, durable=False)
         rows.append(Row("1 writer, flushed", bus_rate, sql_rate, "sqlite WAL sync=NORMAL", "appends/s", True,
                         "(target >= 1.5x)", bus_rate >= 1.5 * sql_rate))
@@ -423,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_row(rows[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     missed = [row.name for row in rows if row.met is False]
     print("all targets met" if not missed else f"targets missed: {', '.join(missed)}")
     return 0
