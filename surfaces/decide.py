@@ -23,6 +23,7 @@ from shared.risk.chain import RiskChain
 from shared.risk.gates import candidate_edge
 from shared.venues.base import Instrument, Quote, Venue, VenueError
 from surfaces.publish import SignalPublisher
+from surfaces.resolver.service import usd_rate
 from surfaces.strategy import Proposal
 
 ONE = Decimal(1)
@@ -118,7 +119,7 @@ class Decider:
         # check + decision instead of evaluate: the record gets the edge after fees and the strategy's and the
         # models' context (the audit drawer shows them) before it is written, once.
         verdict = self.chain.check(candidate, api_spend_cents=self.api_spend_cents())
-        edge = candidate_edge(candidate)
+        edge = candidate_edge(candidate) if candidate.quantity > 0 else None
         base = self.chain.decision(verdict)
         decision = base.model_copy(update={
             "edge": float(edge) if edge is not None else None,
@@ -209,14 +210,10 @@ class Decider:
             return ONE
         if base == "USD":
             return ONE / price
-        rate = self._mid(f"USD_{quote}")
-        return ONE / rate if rate else ONE
-
-    def _mid(self, symbol: str) -> Decimal | None:
-        try:
-            return self.venue.quote(symbol).mid
-        except VenueError:
-            return None
+        rate = usd_rate(self.venue, f"USD_{quote}")
+        if rate is None:
+            raise VenueError(self.venue.name, f"no USD_{quote} rate to value {instrument.symbol} in USD")
+        return ONE / rate
 
     def _current_price(self, proposal: Proposal) -> Decimal:
         """The price of what would be bought, re-read now (the slippage gate compares it with the signal's)."""

@@ -49,7 +49,8 @@ class EnsembleOverlay:
             p_market=proposal.p_market if proposal.side == "long" else 1.0 - proposal.p_market,
             category=instrument.category,
             context={k: str(v) for k, v in proposal.context.items()},
-            features={"strategy_p": proposal.p_model},
+            # Directional hint in [-1, 1], positive favouring long: the strategy's tilt over the driftless odds.
+            features={"strategy_tilt": _signed_tilt(proposal)},
         )
         result = self.ensemble.predict(question)
         p_ensemble = result.p_for_side(proposal.side)
@@ -65,3 +66,8 @@ class EnsembleOverlay:
             models=(*proposal.models, *result.models),
             context={**proposal.context, **ensemble_context(result), "strategy_p": proposal.p_model},
         )
+
+
+def _signed_tilt(proposal: Proposal) -> float:
+    tilt = max(-1.0, min(1.0, (proposal.p_model - proposal.p_market) / 0.1))
+    return tilt if proposal.side == "long" else -tilt

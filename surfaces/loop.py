@@ -136,7 +136,12 @@ class SurfaceLoop:
                 continue
             self.stats.proposals += len(proposals)
             for proposal in proposals:
-                outcome = self.decider.decide(proposal, tick.now)
+                try:
+                    outcome = self.decider.decide(proposal, tick.now)
+                except VenueError as exc:
+                    self.stats.errors += 1
+                    log.error("%s: pricing %s failed: %s", self.process_name, proposal.instrument.symbol, exc)
+                    continue
                 if outcome is None:
                     continue  # unchanged since its last decision: nothing new to record
                 self.stats.decisions += 1

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 from shared.ai.schema import MarketQuestion
 from shared.venues.base import Instrument, VenueError
 from surfaces.binary import best_side
@@ -12,10 +16,29 @@ from surfaces.strategy import Proposal, TickContext
 class LongTermEnsembleStrategy:
     name = "lt_ensemble"
 
-    def __init__(self, ensemble: Predictor, categories: tuple[str, ...], max_markets_per_tick: int = 20) -> None:
+    def __init__(self, ensemble: Predictor, categories: tuple[str, ...], max_markets_per_tick: int = 20,
+                 trend_window: timedelta = timedelta(days=2), trend_scale: float = 0.10) -> None:
         self.ensemble = ensemble
         self.categories = set(categories)
         self.max_markets = max_markets_per_tick
+        self.trend_window = trend_window
+        self.trend_scale = trend_scale
+        self._history: dict[str, deque[tuple[datetime, Decimal]]] = {}
+
+    def trend(self, symbol: str, now: datetime, mid: Decimal) -> float:
+        """Research: how far the market's own mid moved over the trend window, scaled to [-1, 1].
+
+        Long-dated markets drift toward their outcome as news arrives, so a persistent move is evidence the
+        price has not finished adjusting. Observed across ticks; no history yet means no opinion (0).
+        """
+        history = self._history.setdefault(symbol, deque(maxlen=512))
+        history.append((now, mid))
+        while len(history) > 2 and history[1][0] <= now - self.trend_window:
+            history.popleft()
+        then, past = history[0]
+        if then > now - self.trend_window / 2:
+            return 0.0
+        return max(-1.0, min(1.0, float(mid - past) / self.trend_scale))
 
     def propose(self, tick: TickContext) -> list[Proposal]:
         markets = [i for i in tick.instruments if i.status == "open" and i.category in self.categories]
@@ -34,7 +57,6 @@ class LongTermEnsembleStrategy:
         mid = quote.mid
         if mid is None or not 0 < mid < 1:
             return None
-        days_left = ((instrument.close_time - tick.now).total_seconds() / 86400) if instrument.close_time else 30.0
         question = MarketQuestion(
             market_id=instrument.symbol,
             question=instrument.title or instrument.symbol,
@@ -42,7 +64,7 @@ class LongTermEnsembleStrategy:
             category=instrument.category,
             context={"yes_bid": str(quote.bid), "yes_ask": str(quote.ask),
                      "close_time": instrument.close_time.isoformat() if instrument.close_time else ""},
-            features={"days_to_close": max(-1.0, min(1.0, days_left / 365))},
+            features={"trend": self.trend(instrument.symbol, tick.now, mid)},
         )
         result = self.ensemble.predict(question)
         if not result.models:

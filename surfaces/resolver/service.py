@@ -165,10 +165,25 @@ class Resolver:
             return amount
         if base == "USD":
             return amount / price
-        rate = book.venue.quote(f"USD_{quote}").mid  # a cross such as EUR_JPY: P&L in JPY / USD_JPY
-        if rate is None or rate <= 0:
+        rate = usd_rate(book.venue, f"USD_{quote}")  # a cross such as EUR_JPY: P&L in JPY / USD_JPY
+        if rate is None:
             raise VenueError(book.venue.name, f"no USD_{quote} rate to convert {symbol} P&L")
         return amount / rate
+
+
+def usd_rate(venue: Venue, pair: str) -> Decimal | None:
+    """The pair's mid now, else its last hourly close (FX is quoteless over the weekend); None if neither."""
+    try:
+        mid = venue.quote(pair).mid
+    except VenueError:
+        mid = None
+    if mid is not None and mid > 0:
+        return mid
+    try:
+        candles = venue.candles(pair, 3600, 1)
+    except VenueError:
+        return None
+    return candles[-1].close if candles and candles[-1].close > 0 else None
 
 
 def _bracket_result(strike_type: str | None, floor: Decimal | None, cap: Decimal | None, high: int) -> str:
