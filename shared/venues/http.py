@@ -16,8 +16,10 @@ Secrets never appear in messages: errors quote the method and path, never header
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from shared.venues.base import AuthError, NotFoundError, RateLimitedError, VenueError
@@ -124,6 +127,12 @@ def error_text(body: Any) -> str:
     return "(no error message)"
 
 
+@functools.cache
+def _default_tls() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA bundle is slow, and it never changes."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class VenueHttp:
     """A small synchronous JSON client around ``httpx.Client`` with retries, pacing and typed errors."""
 
@@ -153,7 +162,7 @@ class VenueHttp:
         self._client = httpx.Client(
             headers=dict(headers or {}),
             timeout=httpx.Timeout(timeout_s),
-            verify=verify,
+            verify=_default_tls() if verify else False,
             transport=transport,
         )
 
