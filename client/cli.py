@@ -46,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="one JSON object per line (machine logs)")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
+    # ``--json`` is accepted after the command too (``tbot-client run --json``); SUPPRESS keeps the global value.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
 
-    init = sub.add_parser("init", help="write a commented config and pin the operator's public key")
+    init = sub.add_parser("init", parents=[common], help="write a commented config and pin the operator's public key")
     init.add_argument("--url", required=True, help="the operator's dashboard, e.g. https://signals.example.com")
     init.add_argument("--token", help=f"your subscriber token (stored as {TOKEN_ENV_KEY} in a 0600 file)")
     init.add_argument("--surfaces", default=",".join(SURFACES), help="comma-separated surfaces to follow")
@@ -55,15 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--broker", choices=("paper", "kalshi", "oanda", "ibkr"), default="paper")
     init.add_argument("--public-key", type=Path, help="pin this PEM file instead of fetching the operator's key")
 
-    run = sub.add_parser("run", help="follow the feed and trade")
+    run = sub.add_parser("run", parents=[common], help="follow the feed and trade")
     run.add_argument("--max-batches", type=int, default=None, help=argparse.SUPPRESS)
 
-    sub.add_parser("status", help="ledger, open positions, commission accrued, pending callbacks")
-    dep = sub.add_parser("deposit", help="record a deposit (dollars)")
+    sub.add_parser("status", parents=[common], help="ledger, open positions, commission accrued, pending callbacks")
+    dep = sub.add_parser("deposit", parents=[common], help="record a deposit (dollars)")
     dep.add_argument("amount")
-    wd = sub.add_parser("withdraw", help="withdraw (dollars); crystallizes commission above the high-water mark")
+    wd = sub.add_parser("withdraw", parents=[common],
+                        help="withdraw (dollars); crystallizes commission above the high-water mark")
     wd.add_argument("amount")
-    replay = sub.add_parser("replay", help="what following the operator for the last N days would have made")
+    replay = sub.add_parser("replay", parents=[common],
+                            help="what following the operator for the last N days would have made")
     replay.add_argument("--days", type=int, default=30)
     replay.add_argument("--chart", type=Path, default=None, help="equity-curve PNG (default from the config)")
     return parser

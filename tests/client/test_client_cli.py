@@ -102,3 +102,12 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.Captur
     assert done.returncode == 2
     assert "sizing.rule" in done.stderr and str(path) in done.stderr
     assert cli(tmp_path / "missing.toml", "run").returncode == 2
+
+
+def test_json_is_accepted_before_or_after_the_command() -> None:
+    from client.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["run", "--json"]).json is True
+    assert parser.parse_args(["--json", "run"]).json is True
+    assert parser.parse_args(["run"]).json is False
