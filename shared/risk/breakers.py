@@ -94,8 +94,17 @@ class BreakerBoard:
 
     def _emit(self, breaker: str, action: Literal["trip", "reset"], at: datetime, reason: str) -> BreakerEvent:
         event = BreakerEvent(surface=self.surface, breaker=breaker, action=action, at=at, reason=reason)
-        self._log.append(event)
-        self._set(event)
+        if action == "trip":
+            # Fail closed: a trip holds in memory even if it cannot be written (the log error says so).
+            self._set(event)
+            try:
+                self._log.append(event)
+            except OSError:
+                log.exception("%s: could not record the %s trip; it holds in this process", self.surface, breaker)
+        else:
+            # A reset that cannot be written does not happen: the breaker stays tripped and is retried later.
+            self._log.append(event)
+            self._set(event)
         log.warning("%s breaker %s %s: %s", self.surface, breaker, action, reason)
         return event
 
@@ -124,7 +133,10 @@ class BreakerBoard:
             # Tripped: it resets only once its period has ended and the condition no longer holds.
             elif not condition and self._period(breaker, trip.at) != period:
                 reason = "new period; " + self._reason(breaker, day, ledger, settings)
-                events.append(self._emit(breaker, "reset", now, reason))
+                try:
+                    events.append(self._emit(breaker, "reset", now, reason))
+                except OSError:
+                    log.exception("%s: could not record the %s reset; it stays tripped", self.surface, breaker)
         return events
 
     def _period(self, breaker: str, at: datetime) -> date:

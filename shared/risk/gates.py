@@ -45,6 +45,17 @@ class Denial(NamedTuple):
     detail: str = ""
 
 
+def parse_strategy_sides(entries: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """``("weather:no", "btc15:yes", "btc15:no")`` -> ``{"weather": {"no"}, "btc15": {"yes", "no"}}``."""
+    by_strategy: dict[str, set[str]] = {}
+    for entry in entries:
+        strategy, sep, side = entry.partition(":")
+        if not sep or not strategy or side not in ("yes", "no", "long", "short"):
+            raise ValueError(f"STRATEGY_SIDES entry {entry!r}: expected 'strategy:side' (yes|no|long|short)")
+        by_strategy.setdefault(strategy, set()).add(side)
+    return {strategy: frozenset(sides) for strategy, sides in by_strategy.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Settings pre-digested for the hot path (sets instead of tuples); rebuilt when settings change."""
@@ -64,16 +75,11 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: SurfaceSettings) -> Limits:
         """Digest ``settings``; a malformed ``STRATEGY_SIDES`` entry raises ValueError."""
-        by_strategy: dict[str, set[str]] = {}
-        for entry in settings.strategy_sides:
-            strategy, sep, side = entry.partition(":")
-            if not sep or not strategy or side not in ("yes", "no", "long", "short"):
-                raise ValueError(f"STRATEGY_SIDES entry {entry!r}: expected 'strategy:side' (yes|no|long|short)")
-            by_strategy.setdefault(strategy, set()).add(side)
+        by_strategy = parse_strategy_sides(settings.strategy_sides)
         return cls(
             settings=settings,
             allowed_sides=frozenset(settings.allowed_sides),
-            strategy_sides={k: frozenset(v) for k, v in by_strategy.items()},
+            strategy_sides=by_strategy,
             suspended_categories=frozenset(settings.suspended_categories),
             suspended_sub_strategies=frozenset(settings.suspended_sub_strategies),
             max_position=settings.max_position_pct.as_integer_ratio(),

@@ -23,6 +23,7 @@ from shared.bus import LogReader
 from shared.config import SurfaceSettings
 from shared.paths import stream_path
 from shared.records import SettingsOverride, parse_record
+from shared.risk.gates import parse_strategy_sides
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,10 @@ class OverrideSet:
         except ValidationError as exc:
             error = exc.errors()[0]
             raise OverrideError(f"{name}: {error.get('msg', 'invalid value')}") from None
+        try:
+            parse_strategy_sides(settings.strategy_sides)
+        except ValueError as exc:
+            raise OverrideError(str(exc)) from None
         self.values = values
         self.settings = settings
         return settings

@@ -142,3 +142,21 @@ def test_in_process_resume(rig_factory: Any) -> None:
     assert rig.chain.quarantined
     assert rig.chain.resume_quarantine() is not None and not rig.chain.quarantined
     assert rig.chain.resume_quarantine() is None
+
+
+def test_a_trip_holds_even_if_it_cannot_be_written(
+    rig: Any, make_candidate: MakeCandidate, make_trade: Any, monkeypatch: Any
+) -> None:
+    def disk_full(*_: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rig.chain.breakers._log, "append", disk_full)
+    rig.ledger.apply(make_trade("L", "resolved", pnl=-50_000, resolved_at=rig.clock.now()))
+    assert rig.chain.evaluate(make_candidate()).reason_code == "daily_loss_breaker"
+    assert "daily_loss" in rig.chain.breakers.tripped_names
+    rig.clock.advance(timedelta(days=1))
+    rig.chain.begin_tick()  # the reset cannot be written either: the breaker stays tripped
+    assert "daily_loss" in rig.chain.breakers.tripped_names
+    monkeypatch.undo()
+    rig.chain.begin_tick()
+    assert "daily_loss" not in rig.chain.breakers.tripped_names

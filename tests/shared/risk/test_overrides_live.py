@@ -69,3 +69,16 @@ def test_rapid_exit_thresholds_follow_overrides(rig: Any) -> None:
     write(rig.log_dir, "kalshi_st", "rapid_exit_count", 2)
     rig.chain.begin_tick()
     assert rig.chain._rapid.count == 2
+
+
+def test_malformed_strategy_sides_override_is_rejected(rig: Any, make_candidate: MakeCandidate) -> None:
+    write(rig.log_dir, "kalshi_st", "strategy_sides", "weather-no")
+    write(rig.log_dir, "kalshi_st", "min_confidence", "0.9")  # later, valid: still applies
+    rig.chain.begin_tick()
+    assert rig.chain.settings.strategy_sides == ()
+    assert rig.chain.evaluate(make_candidate()).reason_code == "low_confidence"
+
+
+def test_malformed_strategy_sides_stop_the_chain_at_start(rig_factory: Any) -> None:
+    with pytest.raises(ValueError, match="STRATEGY_SIDES"):
+        rig_factory(strategy_sides="weather")
