@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 from pathlib import Path
 
 from shared.clock import Clock
@@ -34,6 +35,14 @@ def pip(pair: str) -> Decimal:
     return Decimal("0.01") if pair.endswith("JPY") else Decimal("0.0001")
 
 
+@cache
+def _series() -> dict[str, BarSeries]:
+    """The looped bar series, built once per process (they are read-only)."""
+    raw = {pair: data.fx_bars(pair) for pair in PAIRS}
+    cycle = weekly_cycle(list(raw.values()))
+    return {pair: BarSeries(pair, looped(bars, cycle, REPEATS)) for pair, bars in raw.items()}
+
+
 class FxSimVenue(LinearSimVenue):
     """OANDA-like FX on replayed H1 bars."""
 
@@ -41,10 +50,7 @@ class FxSimVenue(LinearSimVenue):
 
     def __init__(self, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
                  surface: str = "fx") -> None:
-        raw = {pair: data.fx_bars(pair) for pair in PAIRS}
-        cycle = weekly_cycle(list(raw.values()))
-        series = {pair: BarSeries(pair, looped(bars, cycle, REPEATS)) for pair, bars in raw.items()}
-        super().__init__(surface, clock, state_dir, seed, starting_cash_cents, series)
+        super().__init__(surface, clock, state_dir, seed, starting_cash_cents, dict(_series()))
 
     def half_spread(self, symbol: str, mid: Decimal, at: datetime) -> Decimal:
         hour = int(at.timestamp() // 3600)

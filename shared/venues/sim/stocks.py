@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,14 @@ def ibkr_fixed_commission_cents(shares: int, price: Decimal) -> int:
     return min(max(MIN_COMMISSION_CENTS, per_share), cap)
 
 
+@cache
+def _series() -> dict[str, BarSeries]:
+    """The looped bar series, built once per process (they are read-only)."""
+    raw = {symbol: data.stock_bars(symbol) for symbol in data.STOCK_SYMBOLS}
+    cycle = weekly_cycle(list(raw.values()))
+    return {symbol: BarSeries(symbol, looped(bars, cycle, REPEATS)) for symbol, bars in raw.items()}
+
+
 class StocksSimVenue(LinearSimVenue):
     """IBKR-like US equities on replayed hourly bars."""
 
@@ -41,10 +50,7 @@ class StocksSimVenue(LinearSimVenue):
 
     def __init__(self, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
                  surface: str = "stocks") -> None:
-        raw = {symbol: data.stock_bars(symbol) for symbol in data.STOCK_SYMBOLS}
-        cycle = weekly_cycle(list(raw.values()))
-        series = {symbol: BarSeries(symbol, looped(bars, cycle, REPEATS)) for symbol, bars in raw.items()}
-        super().__init__(surface, clock, state_dir, seed, starting_cash_cents, series)
+        super().__init__(surface, clock, state_dir, seed, starting_cash_cents, dict(_series()))
 
     def cash_flows(self) -> bool:
         return True
