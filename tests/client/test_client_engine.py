@@ -252,3 +252,24 @@ def test_a_failed_send_is_reconciled_in_the_same_session(make_config, make_signa
     assert f.retry_unconfirmed() == []
     assert [o["status"] for o in orders(config)] == ["intent", "filled"]
     assert len(JsonlLog(config.state_dir / "paper_orders.jsonl").read_all()) == 1
+
+
+def test_a_crash_after_the_fill_record_still_sends_the_executed_callback(make_config, make_signal) -> None:
+    config = make_config()
+    f = follower(config)
+    original = f._enqueue
+
+    def crash_on_executed(signal_id: str, kind: str, body: dict[str, Any]) -> None:
+        if kind == "executed":
+            raise Crash
+        original(signal_id, kind, body)
+
+    f._enqueue = crash_on_executed  # type: ignore[method-assign]
+    signal = make_signal()
+    with pytest.raises(Crash):
+        f.handle(wire(signal))
+    assert [o["status"] for o in orders(config)] == ["intent", "filled"]
+    restarted = follower(config)
+    assert keys(restarted) == [f"ack:{signal.id}", f"executed:{signal.id}"]
+    assert restarted.handle(wire(signal)).verdict == "duplicate"
+    assert len(JsonlLog(config.state_dir / "paper_orders.jsonl").read_all()) == 1

@@ -40,3 +40,18 @@ def test_the_scanner_catches_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import importlib\nfrom dashboard.feed import x\nimportlib.import_module('surfaces.fx')\n")
     assert [n for n in _imported_modules(bad) if n.split(".")[0] in FORBIDDEN] == ["dashboard.feed", "surfaces.fx"]
+
+
+def test_importing_the_client_loads_no_operator_module() -> None:
+    """Transitively too: nothing the client imports from shared/ pulls in surfaces/ or dashboard/."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, client.cli, client.engine, client.runner, client.replay, client.brokers, client.money\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('surfaces', 'dashboard')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=CLIENT.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
