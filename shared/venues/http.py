@@ -5,8 +5,8 @@ What it guarantees:
   a typed error (:class:`RateLimitedError`, or :class:`VenueError` with ``retryable=True``) is raised.
 - 401/403 raise :class:`AuthError` and 404 raises :class:`NotFoundError` at once (retrying will not help).
 - Other 4xx raise :class:`RequestRejected` carrying the venue's decoded error body for the adapter to map.
-- A timeout on a request that is not safe to repeat raises :class:`VenueTimeoutError` so that the caller can look
-  the order up before sending it again (OANDA has no idempotency key); safe requests are retried.
+- A timeout (or 5xx) on a request that is not safe to repeat raises :class:`VenueTimeoutError` so that the caller
+  can look the order up before sending it again (OANDA has no idempotency key); safe requests are retried.
 - A body that is not JSON (or not the JSON shape expected) raises :class:`MalformedResponseError`; JSON numbers
   with a fraction decode as ``Decimal`` so that no price or amount passes through a float.
 - Requests are paced by named token buckets (Kalshi's read/write buckets, IBKR's 10 req/s gateway limit).
@@ -38,7 +38,7 @@ AuthHook = Callable[[str, str], Mapping[str, str]]
 
 
 class VenueTimeoutError(VenueError):
-    """The venue did not answer in time; the request may or may not have taken effect."""
+    """The venue did not answer in time (or a 5xx hid the answer); the request may or may not have taken effect."""
 
 
 class MalformedResponseError(VenueError):
@@ -227,6 +227,12 @@ class VenueHttp:
                 continue
             if status >= 500:
                 body = _decode_lenient(response)
+                if not repeat_on_timeout:
+                    # A 5xx from a proxy can follow an order the venue did accept: the outcome is unknown, so the
+                    # caller must reconcile (look the order up) instead of this layer resending it.
+                    raise VenueTimeoutError(
+                        self.venue, f"{what}: outcome unknown: {error_text(body)}", status=status, retryable=True
+                    )
                 last_error = VenueError(self.venue, f"{what}: {error_text(body)}", status=status, retryable=True)
                 continue
             return self._decode(response, what, allow_empty)

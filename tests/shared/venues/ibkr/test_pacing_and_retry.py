@@ -116,3 +116,16 @@ def test_error_text_shapes() -> None:
     assert error_text({"error": {"code": "c", "message": "m"}}) == "c: m"
     assert error_text("<html>\nbad gateway") == "<html>"
     assert error_text(None) == "(no error message)"
+
+
+def test_unsafe_request_5xx_is_outcome_unknown_not_resent() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(502, text="Bad Gateway")
+
+    http = _http(httpx.MockTransport(handler), [])
+    with pytest.raises(VenueTimeoutError, match="outcome unknown") as info:
+        http.request("POST", "/orders", json_body={"x": 1}, repeat_on_timeout=False)
+    assert calls == ["POST"] and info.value.status == 502

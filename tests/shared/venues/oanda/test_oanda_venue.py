@@ -253,3 +253,13 @@ def test_config_base_urls(settings: Any) -> None:
     assert practice.base_url == "https://api-fxpractice.oanda.com/v3"
     assert live.base_url == "https://api-fxtrade.oanda.com/v3"
     assert "tok-SECRET" not in repr(practice)
+
+
+def test_gateway_5xx_on_order_reconciles_instead_of_resending(
+    venue: OandaVenue, mock: respx.MockRouter, payload: Payload
+) -> None:
+    create = mock.post("/orders").mock(return_value=httpx.Response(502, text="Bad Gateway"))
+    mock.get(f"/orders/@{COID}").mock(return_value=httpx.Response(200, json=payload("order_lookup_filled")))
+    mock.get("/transactions/6357").mock(return_value=httpx.Response(200, json=payload("transaction_fill")))
+    assert venue.place_order(_long()).status == "filled"
+    assert create.call_count == 1
