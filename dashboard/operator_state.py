@@ -85,6 +85,7 @@ class SurfaceView:
     trades: dict[str, dict[str, Any]] = field(default_factory=dict)
     trade_refs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     trades_by_signal: dict[str, str] = field(default_factory=dict)
+    recent_trades: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
     realized_cents: int = 0
     fees_cents: int = 0
     resolved: int = 0
@@ -117,6 +118,7 @@ class SurfaceView:
             self.trades[trade.id] = data
             self.trade_refs.setdefault(trade.id, []).append((entry.offset, entry.next_offset - entry.offset))
             self.trades_by_signal[trade.signal_id] = trade.id
+            self.recent_trades.append(trade.id)
             if trade.status == "placed" and (previous is None or previous["status"] == "intent"):
                 self.orders += 1
             if trade.status == "filled":
@@ -167,7 +169,8 @@ class SurfaceView:
             self.heartbeats[beat.process] = {
                 "process": beat.process,
                 "at": entry.data.get("at"),
-                "at_epoch": beat.at.timestamp(),
+                # Staleness is judged on the bus stamp (wall time); ``at`` may be a sim loop's venue clock.
+                "at_epoch": from_iso(entry.ts).timestamp(),
                 "tick": beat.tick,
                 "pid": beat.pid,
                 "detail": _safe_detail(beat.detail),
@@ -204,6 +207,19 @@ class SurfaceView:
             self.overrides[override.key] = {"key": override.key, "value": override.value, "at": entry.data.get("at")}
 
     # ------------------------------------------------------------------ views
+    def latest_trades(self, limit: int) -> list[dict[str, Any]]:
+        """The most recently updated trades (latest state each), newest first, without sorting every trade."""
+        seen: set[str] = set()
+        rows = []
+        for trade_id in reversed(self.recent_trades):
+            if trade_id in seen:
+                continue
+            seen.add(trade_id)
+            rows.append(self.trades[trade_id])
+            if len(rows) >= limit:
+                break
+        return rows
+
     def open_trades(self) -> list[dict[str, Any]]:
         return [t for t in self.trades.values() if t["status"] not in TERMINAL_STATUSES]
 

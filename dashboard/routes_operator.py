@@ -175,7 +175,7 @@ async def trades(
     """Latest state of recent trades, newest first."""
     state = state_of(request)
     state.refresh()
-    rows = [t for name, v in state.surfaces.items() if surface in (None, name) for t in v.trades.values()]
+    rows = [t for name, v in state.surfaces.items() if surface in (None, name) for t in v.latest_trades(limit)]
     rows.sort(key=lambda t: t["ts"], reverse=True)
     return {"items": rows[:limit]}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -179,6 +181,14 @@ async def history(
     return HistoryResponse(items=items, next_cursor=encode_cursor(tuple(final), "h"))
 
 
+def _resolved_from(
+    log: list[tuple[int, int, float, str]], start: int, index: int
+) -> Iterator[tuple[float, int, int, int, str]]:
+    """Lazily, so a page reads only as far as its limit, however long the history behind the cursor."""
+    for offset, next_offset, moment, trade_id in itertools.islice(log, start, None):
+        yield moment, index, offset, next_offset, trade_id
+
+
 def _history_page(
     state: DashboardState, position: list[int], surface: str | None, since_epoch: float | None, limit: int
 ) -> tuple[list[HistoryItem], list[int]]:
@@ -188,7 +198,7 @@ def _history_page(
         index = SURFACES.index(name)
         log = state.surfaces[name].resolved_log
         start = bisect.bisect_left(log, (position[index],))
-        slices.append([(moment, index, offset, nxt, trade_id) for offset, nxt, moment, trade_id in log[start:]])
+        slices.append(_resolved_from(log, start, index))
     items: list[HistoryItem] = []
     exhausted = True
     for _moment, index, _offset, next_offset, trade_id in heapq.merge(*slices):
