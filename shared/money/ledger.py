@@ -111,11 +111,28 @@ class _Book:
             counts[market] = count
         else:
             del counts[market]
-        if h.underlying:
-            _inc(self.by_underlying, h.underlying, cost)
-            _inc(self.sides, (h.underlying, h.side), sign)
-        if h.category:
-            _inc(self.by_category, h.category, cost)
+        underlying = h.underlying
+        if underlying:
+            by_underlying, sides = self.by_underlying, self.sides
+            value = by_underlying.get(underlying, 0) + cost
+            if value:
+                by_underlying[underlying] = value
+            else:
+                by_underlying.pop(underlying, None)
+            key = (underlying, h.side)
+            count = sides.get(key, 0) + sign
+            if count:
+                sides[key] = count
+            else:
+                del sides[key]
+        category = h.category
+        if category:
+            by_category = self.by_category
+            value = by_category.get(category, 0) + cost
+            if value:
+                by_category[category] = value
+            else:
+                by_category.pop(category, None)
 
 
 def _inc(totals: dict[_K, int], key: _K, amount: int) -> None:

@@ -30,8 +30,9 @@ from shared.config import SurfaceSettings
 from shared.money.edge import ONE, binary_edge, bracket_ev
 from shared.money.ledger import Ledger, opposite_side
 from shared.money.periods import trading_day, week_of
-from shared.risk.candidate import Candidate
+from shared.risk.candidate import BINARY_SIDES, Candidate
 
+ZERO = Decimal(0)
 DAILY_LOSS = "daily_loss"
 WEEKLY_LOSS = "weekly_loss"
 DRAWDOWN = "drawdown"
@@ -249,7 +250,7 @@ def slippage(c: Candidate, ctx: GateContext) -> Denial | None:
 def candidate_edge(c: Candidate) -> Decimal | None:
     """Profit per dollar at risk after fees, re-derived from the candidate; None if a bracket lacks TP or SL."""
     if c.is_binary:
-        if c.quantity <= 0 or not Decimal(0) < c.price < ONE:
+        if c.quantity <= 0 or not ZERO < c.price < ONE:
             return Decimal(-1)
         return binary_edge(c.side, c.p_model_decimal, c.price, c.fee_cents, c.quantity).edge  # type: ignore[arg-type]
     if c.take_profit is None or c.stop_loss is None:
@@ -269,7 +270,7 @@ def candidate_edge(c: Candidate) -> Decimal | None:
 def min_edge(c: Candidate, ctx: GateContext) -> Denial | None:
     """8. Edge after fees (profit per dollar at risk) at least ``MIN_EDGE``."""
     floor = ctx.limits.settings.min_edge
-    if c.is_binary and c.quantity > 0 and Decimal(0) < c.price < ONE:
+    if c.side in BINARY_SIDES and c.quantity > 0 and ZERO < c.price < ONE:
         # edge = ev / stake >= floor  <=>  ev >= floor × stake (stake > 0): no division on the hot path.
         fee_per_contract = Decimal(c.fee_cents) / c.quantity
         stake = c.price + fee_per_contract
