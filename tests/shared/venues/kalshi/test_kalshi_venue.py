@@ -325,3 +325,26 @@ def test_base_url_defaults_per_env(settings: Any) -> None:
     assert KalshiConfig.from_settings(settings).base_url == "https://kalshi.test/trade-api/v2"
     with pytest.raises(ValueError, match="KALSHI_API_KEY_ID"):
         KalshiConfig.from_settings(settings.model_copy(update={"kalshi_api_key_id": None}))
+
+
+def test_rate_limit_tiers(settings: Any) -> None:
+    from shared.venues.kalshi.config import KalshiConfig
+
+    config = KalshiConfig.from_settings(settings)
+    assert (config.read_rate, config.write_rate) == (20.0, 10.0)  # Basic: 200/100 tokens/s at 10 tokens a request
+    advanced = KalshiConfig(config.base_url, config.api_key_id, config.private_key_path, tier="advanced")
+    assert (advanced.read_rate, advanced.write_rate) == (30.0, 30.0)
+    with pytest.raises(ValueError, match="tier"):
+        KalshiConfig(config.base_url, config.api_key_id, config.private_key_path, tier="gold")
+
+
+def test_orders_draw_on_the_write_bucket(venue: KalshiVenue, mock: respx.MockRouter, payload: Payload) -> None:
+    taken: list[str] = []
+    for name, bucket in venue.client.http._buckets.items():
+        original = bucket.acquire
+        bucket.acquire = lambda cost=1.0, _n=name, _o=original: (taken.append(_n), _o(cost))[1]  # type: ignore[method-assign]
+    mock.post("/portfolio/orders").mock(return_value=httpx.Response(201, json=payload("order_executed")))
+    mock.get("/portfolio/balance").mock(return_value=httpx.Response(200, json=payload("balance")))
+    venue.place_order(_buy())
+    venue.balance()
+    assert taken == ["write", "read"]
