@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -185,7 +184,8 @@ def _resolved_from(
     log: list[tuple[int, int, float, str]], start: int, index: int
 ) -> Iterator[tuple[float, int, int, int, str]]:
     """Lazily, so a page reads only as far as its limit, however long the history behind the cursor."""
-    for offset, next_offset, moment, trade_id in itertools.islice(log, start, None):
+    for position in range(start, len(log)):
+        offset, next_offset, moment, trade_id = log[position]
         yield moment, index, offset, next_offset, trade_id
 
 
