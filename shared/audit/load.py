@@ -192,14 +192,14 @@ class Loader:
                     decision = parse_line(Decision, offset, line, stats)
                     if decision is None or decision.candidate_id not in wanted:
                         continue
-                    answers[decision.candidate_id] = _answers_of(decision.context)
+                    answers[decision.candidate_id] = answers_of(decision.context)
         return answers
 
 
 ENSEMBLE_MODEL = "(ensemble)"
 
 
-def _answers_of(context: dict[str, Any]) -> list[dict[str, Any]]:
+def answers_of(context: dict[str, Any]) -> list[dict[str, Any]]:
     """Each model's answer, plus the ensemble's combined P(YES) scored as one more forecaster."""
     raw = context.get("model_answers")
     answers = [a for a in raw if isinstance(a, dict)] if isinstance(raw, list) else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,13 +13,13 @@ from typing import Any, TextIO
 from shared.audit.calibration import DEFAULT_MIN_SAMPLES, DEFAULT_TOLERANCE, CalibrationSection, build_calibration
 from shared.audit.eta import EtaSection, build_eta
 from shared.audit.gates import GatesSection, build_gates
-from shared.audit.load import Loader
+from shared.audit.load import Loader, answers_of
 from shared.audit.pnl import REAL_SOURCES, SIM_SOURCE, PnlSection, build_pnl, source_of
 from shared.audit.progress import Progress
 from shared.audit.scan import FileStats
 from shared.audit.subscribers import DEFAULT_MIN_COHORT, SubscribersSection, aggregate, digest
 from shared.audit.window import Window
-from shared.records import SURFACES, Signal, Trade
+from shared.records import SURFACES, Decision, Signal, Trade
 from shared.timeutil import to_iso, utcnow
 
 SECTIONS: tuple[str, ...] = ("pnl", "calibration", "eta", "gates", "subscribers")
@@ -149,6 +149,14 @@ def build_report(options: ReportOptions, sections: Iterable[str] = SECTIONS, *, 
     return report
 
 
+def _capture(decisions: Iterable[Decision], wanted: set[str],
+             answers: dict[str, list[dict[str, Any]]]) -> Iterator[Decision]:
+    for decision in decisions:
+        if decision.accepted and decision.candidate_id in wanted:
+            answers[decision.candidate_id] = answers_of(decision.context)
+        yield decision
+
+
 def _fill(report: AuditReport, loader: Loader, options: ReportOptions, chosen: set[str]) -> None:
     trades: list[Trade] = []
     if TRADE_SECTIONS & chosen:
@@ -162,12 +170,15 @@ def _fill(report: AuditReport, loader: Loader, options: ReportOptions, chosen: s
     report.signals_missing = len(wanted - set(signals))
     if "pnl" in chosen:
         report.pnl = build_pnl(trades, signals)
+    scored = [signals[t.signal_id] for t in trades if t.signal_id in signals] if "calibration" in chosen else []
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if "gates" in chosen:
+        # The gates pass reads every decision in the window anyway: take the model answers it passes over.
+        report.gates = build_gates(_capture(loader.decisions(), {s.id for s in scored}, answers))
     if "calibration" in chosen:
-        answers = loader.model_answers(signals[t.signal_id] for t in trades if t.signal_id in signals)
+        answers.update(loader.model_answers(s for s in scored if s.id not in answers))
         report.calibration = build_calibration(trades, signals, answers, options.tolerance, options.min_samples)
     if "eta" in chosen:
         report.eta = build_eta(trades, signals)
-    if "gates" in chosen:
-        report.gates = build_gates(loader.decisions())
     if reduced is not None:
         report.subscribers = aggregate(reduced, signals, options.min_cohort)

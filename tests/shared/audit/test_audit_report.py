@@ -205,3 +205,12 @@ def test_model_answers_are_scored_as_p_yes(kit: Any) -> None:
     pairs, without, invalid = model_pairs([no_lost, short_won], answers)
     assert pairs == {"m": [(0.8, True), (0.3, False)]}
     assert (without, invalid) == (0, 1)
+
+
+def test_model_answers_same_with_or_without_the_gates_pass(log_dir: Path, scenario: Any) -> None:
+    # With gates, answers inside the window come from the gates pass and the rest from lookups around the
+    # signals; calibration alone looks every one up. Both must find the same answers.
+    alone = build_report(ReportOptions(log_dir=log_dir, window=WINDOW), ["calibration"], now=WINDOW.since)
+    both = build_report(ReportOptions(log_dir=log_dir, window=WINDOW), ["calibration", "gates"], now=WINDOW.since)
+    assert alone.calibration == both.calibration
+    assert {m.key: m.n for m in alone.calibration.models} == {"a": 2, "b": 1, "(ensemble)": 2}
