@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from dashboard.metrics import Exposition, Histogram
 from dashboard.operator_state import _safe_detail, downsample, total_equity
-from dashboard.pm2 import summarize
+from dashboard.pm2 import Pm2Status, summarize
 from dashboard.ratelimit import RateLimiter
 
 
@@ -70,3 +74,23 @@ def test_exposition_text_format() -> None:
     assert 'x_total{surface="a\\"b"} 3' in text
     assert 'lat_seconds_bucket{le="0.1"} 10' in text and 'lat_seconds_bucket{le="1.0"} 11' in text
     assert 'lat_seconds_bucket{le="+Inf"} 11' in text and "lat_seconds_count 11" in text
+
+
+def test_pm2_status_runs_jlist_only_when_a_daemon_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = tmp_path / "pm2"
+    binary.write_text(
+        "#!/bin/sh\n"
+        'echo "some banner"\n'
+        'echo "[{\\"name\\": \\"st-fx\\", \\"pid\\": 7, \\"pm2_env\\": {\\"status\\": \\"online\\", '
+        '\\"PM2_HOME\\": \\"$PM2_HOME\\", \\"SECRET\\": \\"$SECRET\\"}, \\"monit\\": {\\"cpu\\": 0, \\"memory\\": 1}}]"\n'
+    )
+    binary.chmod(0o755)
+    home = tmp_path / "pm2home"
+    home.mkdir()
+    monkeypatch.setenv("SECRET", "do-not-leak")
+    status = Pm2Status(binary, home, ttl=0)
+    assert status.status() is None  # no daemon (no pid file): jlist would start one, so it is not called
+    (home / "pm2.pid").write_text("1")
+    apps = status.status()
+    assert apps == [{"name": "st-fx", "pid": 7, "cpu": 0, "memory": 1, "status": "online"}]
+    assert "do-not-leak" not in repr(apps)
