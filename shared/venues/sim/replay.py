@@ -7,8 +7,10 @@ identical in every process. Delete the file (with the fleet stopped) to start th
 Data starts are chosen so that something happens at once: kalshi_st opens on 2025-12-05 15:00Z, when the first
 recorded KXHIGHNY event starts quoting, with that day's synthetic weather events closing 14 sim hours later and a
 BTC market every 15 sim minutes; kalshi_lt on 2025-07-30 14:00Z, when the September-2025 Fed markets open (they
-close about a sim day later on the 48× compressed long-term timeline); fx at the first H1 bar (Monday
-2025-07-28 00:00Z); stocks at the first session bar (2025-04-01 13:30Z, 09:30 ET).
+close about a sim day later on the 48× compressed long-term timeline); fx on Wednesday 2025-07-30 06:00Z, 54 H1
+bars into the data, and stocks on Monday 2025-04-14 13:30Z (09:30 ET), nine sessions (63 hourly bars) in: the
+bracket strategies' indicators (a 48-bar EMA, a 14-bar ATR) need that history before their first signal, and a
+weekday start keeps the first minutes of a fresh `make up` inside trading hours.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from shared.timeutil import from_iso, to_iso
 DATA_STARTS: dict[str, datetime] = {
     "kalshi_st": datetime(2025, 12, 5, 15, 0, tzinfo=UTC),
     "kalshi_lt": datetime(2025, 7, 30, 14, 0, tzinfo=UTC),
-    "fx": datetime(2025, 7, 28, 0, 0, tzinfo=UTC),
-    "stocks": datetime(2025, 4, 1, 13, 30, tzinfo=UTC),
+    "fx": datetime(2025, 7, 30, 6, 0, tzinfo=UTC),
+    "stocks": datetime(2025, 4, 14, 13, 30, tzinfo=UTC),
 }
 
 
