@@ -82,7 +82,8 @@ def test_pm2_status_runs_jlist_only_when_a_daemon_runs(tmp_path: Path, monkeypat
         "#!/bin/sh\n"
         'echo "some banner"\n'
         'echo "[{\\"name\\": \\"st-fx\\", \\"pid\\": 7, \\"pm2_env\\": {\\"status\\": \\"online\\", '
-        '\\"PM2_HOME\\": \\"$PM2_HOME\\", \\"SECRET\\": \\"$SECRET\\"}, \\"monit\\": {\\"cpu\\": 0, \\"memory\\": 1}}]"\n'
+        '\\"PM2_HOME\\": \\"$PM2_HOME\\", \\"SECRET\\": \\"$SECRET\\"}, '
+        '\\"monit\\": {\\"cpu\\": 0, \\"memory\\": 1}}]"\n'
     )
     binary.chmod(0o755)
     home = tmp_path / "pm2home"
