@@ -30,6 +30,7 @@ from shared.records import SURFACES, Callback, Decision, Record, Signal, Trade, 
 
 R = TypeVar("R", bound=Record)
 
+# Byte prefilters: the bus writes compact JSON (no spaces after separators), so these are exact.
 RESOLVED_MARK = b'"status":"resolved"'
 # How far from its signal's bus ts a decision is looked for (the loop decides, then executes and publishes).
 DECISION_SLACK = timedelta(minutes=10)
@@ -90,6 +91,7 @@ class Loader:
         self.surfaces = tuple(surfaces)
         self.progress = progress
         self.sources = Sources()
+        self.duplicate_resolutions = 0
 
     def window_bytes(self, streams: Iterable[str], feeds: Iterable[str] = ()) -> int:
         """Bytes the windowed reads will cover (the progress bar's total)."""
@@ -108,6 +110,7 @@ class Loader:
     def resolved_trades(self) -> list[Trade]:
         """Trades whose resolved record was written inside the window, in ledger (bus ts) order."""
         trades: list[Trade] = []
+        seen: set[str] = set()
         for surface in self.surfaces:
             path = stream_path(self.log_dir, surface, "trades")
             stats = self.sources.stats(path)
@@ -115,8 +118,14 @@ class Loader:
                 if RESOLVED_MARK not in line:
                     continue
                 trade = parse_line(Trade, offset, line, stats)
-                if trade is not None and trade.status == "resolved" and trade.pnl is not None:
-                    trades.append(trade)
+                if trade is None or trade.status != "resolved" or trade.pnl is None:
+                    continue
+                if trade.id in seen:
+                    # A resolver that restarted mid-settlement may write a resolution twice: count it once.
+                    self.duplicate_resolutions += 1
+                    continue
+                seen.add(trade.id)
+                trades.append(trade)
         trades.sort(key=_ts_key)
         return trades
 

@@ -161,6 +161,9 @@ def _fill(report: AuditReport, loader: Loader, options: ReportOptions, chosen: s
     trades: list[Trade] = []
     if TRADE_SECTIONS & chosen:
         trades = [t for t in loader.resolved_trades() if source_matches(options.source, t)]
+        if loader.duplicate_resolutions:
+            report.notes.append(f"{loader.duplicate_resolutions} repeated resolved records of the same trade "
+                                "were counted once")
     reduced = digest(loader.callbacks()) if "subscribers" in chosen else None
     wanted = _wanted_signals(trades, chosen)
     if reduced is not None:

@@ -214,3 +214,14 @@ def test_model_answers_same_with_or_without_the_gates_pass(log_dir: Path, scenar
     both = build_report(ReportOptions(log_dir=log_dir, window=WINDOW), ["calibration", "gates"], now=WINDOW.since)
     assert alone.calibration == both.calibration
     assert {m.key: m.n for m in alone.calibration.models} == {"a": 2, "b": 1, "(ensemble)": 2}
+
+
+def test_a_repeated_resolution_counts_once(log_dir: Path, builder: Any, kit: Any) -> None:
+    trade = kit.trade("9", "stocks", pnl=250, fees=5, sub="atr", source="ibkr_position")
+    builder.stream("stocks", "trades", kit.at("2026-11-02 15:00"), trade)
+    builder.stream("stocks", "trades", kit.at("2026-11-02 15:05"), trade)  # the resolver wrote it again
+    builder.write()
+    report = report_for(log_dir)
+    [row] = report.pnl.rows
+    assert (row.trades, row.net_cents, row.fees_cents) == (1, 250, 5)
+    assert any("counted once" in note for note in report.notes)
