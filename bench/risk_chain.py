@@ -15,6 +15,7 @@ Usage: ``tbot bench risk_chain [--n 20000] [--repeats 5]`` or ``.venv/bin/python
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -163,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         log_dir = Path(tmp)
         chain, ledger = build_chain(log_dir, stop_check_seconds=0.05)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"risk chain: {args.n:,} candidates per run, one surface, 20 open positions, no decision writes")
+        print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures are per CPU-second of this process)")
         full = measure("evaluate (gates + Decision record)", chain, ledger, candidates, True, args.repeats)
         gates = measure("check (gates + verdict only)", chain, ledger, candidates, False, args.repeats)
         ref_chain, ref_ledger = build_chain(log_dir, stop_check_seconds=0.0)
