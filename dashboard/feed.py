@@ -157,6 +157,10 @@ class SignalIndex:
         surfaces = range(len(SURFACES)) if surface is None else (surface,)
         slices = []
         for index in surfaces:
+            if position[index] > self.tail[index]:
+                # Beyond the end of the log: this server never issued that, so the log was replaced (logs/ wiped).
+                # Start that surface over rather than wait, silently, for the new log to grow past the old offset.
+                position[index] = 0
             if position[index] < self.base[index]:
                 position[index] = self.base[index]  # everything before base expired long ago
             start = bisect_left(self._offsets[index], position[index])

@@ -192,3 +192,13 @@ def test_invalid_signal_lines_are_skipped_and_counted(tools: Any) -> None:
     state = state_for(tools)
     assert state.index.invalid_records == 1
     assert ids_of(state.index.collect((0, 0, 0, 0), None, None, 10).body) == [good.id]
+
+
+def test_a_cursor_beyond_a_replaced_log_starts_that_surface_over(tools: Any) -> None:
+    fresh = tools.publish(tools.signal("fx"))
+    state = state_for(tools)
+    fx = SURFACE_INDEX["fx"]
+    stale_cursor = tuple(10**9 if i == fx else 0 for i in range(len(SURFACES)))
+    batch = state.index.collect(stale_cursor, None, None, 10)
+    assert ids_of(batch.body) == [fresh.id]
+    assert batch.cursor[fx] == state.index.tail[fx]
