@@ -50,6 +50,19 @@ def spec_validate() -> Callable[[str, Any], None]:
     return validate
 
 
+@pytest.fixture(scope="session")
+def body_validate() -> Callable[[str, str, Any], None]:
+    """``body_validate("/portfolio/orders", "post", body)`` checks a request body against the operation's schema."""
+    document = _nullable(json.loads(SPEC.read_text()))
+
+    def validate(path: str, method: str, instance: Any) -> None:
+        operation = document["paths"][path][method]
+        body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        jsonschema.Draft7Validator(body_schema | {"components": document["components"]}).validate(instance)
+
+    return validate
+
+
 @pytest.fixture
 def payload() -> Callable[[str], Any]:
     def load(name: str) -> Any:

@@ -19,6 +19,7 @@ from shared.venues.ibkr.execution import IbkrVenue
 
 Payload = Callable[[str], Any]
 Validate = Callable[[str, Any], None]
+BodyValidate = Callable[[str, str, Any], None]
 COID = "01JTESTCOID0000000000000000"
 
 
@@ -148,7 +149,7 @@ def test_garbled_snapshot_is_malformed(
 
 
 def test_order_reply_flow_is_confirmed(
-    venue: IbkrVenue, mock: respx.MockRouter, payload: Payload, session_ok: None, spec_validate: Validate
+    venue: IbkrVenue, mock: respx.MockRouter, payload: Payload, session_ok: None, body_validate: BodyValidate
 ) -> None:
     submit = mock.post("/iserver/account/DU1234567/orders").mock(
         return_value=httpx.Response(200, json=payload("order_reply"))
@@ -164,7 +165,7 @@ def test_order_reply_flow_is_confirmed(
     )
     result = venue.place_order(_buy())
     body = json.loads(submit.calls.last.request.content)
-    spec_validate("ordersSubmissionRequest", body)
+    body_validate("/iserver/account/{accountId}/orders", "post", body)
     assert body == {
         "orders": [
             {
@@ -179,7 +180,9 @@ def test_order_reply_flow_is_confirmed(
             }
         ]
     }
-    assert json.loads(first_reply.calls.last.request.content) == {"confirmed": True}
+    reply = json.loads(first_reply.calls.last.request.content)
+    body_validate("/iserver/reply/{replyId}", "post", reply)
+    assert reply == {"confirmed": True}
     assert second_reply.called
     assert (result.status, result.filled_quantity, result.avg_fill_price) == ("filled", 10, Decimal("189.53"))
     assert result.venue_order_id == "1234567890"
@@ -320,3 +323,16 @@ def test_gateway_5xx_and_429_are_retried(
     )
     assert venue.balance().cash_cents == 9_876_543
     assert len(sleeps) == 2
+
+
+def test_body_validator_rejects_off_spec_bodies(body_validate: BodyValidate) -> None:
+    import jsonschema
+
+    with pytest.raises(jsonschema.ValidationError):
+        body_validate(
+            "/iserver/account/{accountId}/orders",
+            "post",
+            {"orders": [{"conid": 1, "orderType": "MKT", "side": "BOTH", "quantity": 1, "tif": "DAY"}]},
+        )
+    with pytest.raises(jsonschema.ValidationError):
+        body_validate("/iserver/reply/{replyId}", "post", {"confirmed": "yes"})

@@ -96,3 +96,12 @@ def test_order_status_mapping() -> None:
     assert w.order_status(0, 0, "canceled") == "cancelled"
     assert w.order_status(0, 1000, "resting") == "resting"
     assert w.order_status(300, 700, "resting") == "partially_filled"
+
+
+def test_body_validator_rejects_off_spec_bodies(body_validate: Callable[[str, str, Any], None]) -> None:
+    import jsonschema
+
+    with pytest.raises(jsonschema.ValidationError):
+        body_validate("/portfolio/orders", "post", {"ticker": "X", "side": "maybe", "action": "buy"})
+    with pytest.raises(jsonschema.ValidationError):
+        body_validate("/portfolio/events/orders", "post", {"ticker": "X", "side": "yes", "count": "1.00"})

@@ -26,6 +26,7 @@ from shared.venues.kalshi.execution import KalshiVenue
 
 Payload = Callable[[str], Any]
 Validate = Callable[[str, Any], None]
+BodyValidate = Callable[[str, str, Any], None]
 TICKER = "KXHIGHNY-25DEC27-B31.5"
 
 
@@ -110,12 +111,12 @@ def test_candles_fall_back_to_mid_when_no_trades(venue: KalshiVenue, mock: respx
 
 
 def test_place_order_v1_body_matches_spec_and_has_no_type(
-    venue: KalshiVenue, mock: respx.MockRouter, payload: Payload, spec_validate: Validate
+    venue: KalshiVenue, mock: respx.MockRouter, payload: Payload, body_validate: BodyValidate
 ) -> None:
     route = mock.post("/portfolio/orders").mock(return_value=httpx.Response(201, json=payload("order_executed")))
     result = venue.place_order(_buy())
     body = json.loads(route.calls.last.request.content)
-    spec_validate("CreateOrderRequest", body)
+    body_validate("/portfolio/orders", "post", body)
     assert "type" not in body
     assert body == {
         "ticker": TICKER,
@@ -145,13 +146,13 @@ def test_no_side_is_priced_on_no(
 
 
 def test_place_order_v2_uses_yes_book(
-    make_venue: Callable[..., KalshiVenue], mock: respx.MockRouter, payload: Payload, spec_validate: Validate
+    make_venue: Callable[..., KalshiVenue], mock: respx.MockRouter, payload: Payload, body_validate: BodyValidate
 ) -> None:
     venue = make_venue(order_api="v2")
     route = mock.post("/portfolio/events/orders").mock(return_value=httpx.Response(201, json=payload("order_v2")))
     result = venue.place_order(_buy(side="no", price="0.37"))
     body = json.loads(route.calls.last.request.content)
-    spec_validate("CreateOrderV2Request", body)
+    body_validate("/portfolio/events/orders", "post", body)
     # Buying NO at 0.37 is selling YES at 0.63 on the YES book.
     assert (body["side"], body["price"], body["count"]) == ("ask", "0.6300", "10.00")
     assert body["reduce_only"] is False

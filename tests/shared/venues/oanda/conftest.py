@@ -37,6 +37,18 @@ def spec_validate() -> Callable[[str, Any], None]:
     return validate
 
 
+@pytest.fixture(scope="session")
+def body_validate() -> Callable[[str, str, Any], None]:
+    """``body_validate("/accounts/{accountID}/orders", "post", body)`` checks a body against the operation's schema."""
+    document = json.loads(SPEC.read_text())
+
+    def validate(path: str, method: str, instance: Any) -> None:
+        [body] = [p for p in document["paths"][path][method]["parameters"] if p.get("in") == "body"]
+        jsonschema.Draft4Validator(body["schema"] | {"definitions": document["definitions"]}).validate(instance)
+
+    return validate
+
+
 @pytest.fixture
 def payload() -> Callable[[str], Any]:
     def load(name: str) -> Any:

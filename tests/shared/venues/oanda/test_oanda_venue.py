@@ -19,6 +19,7 @@ from shared.venues.oanda.execution import OandaVenue
 
 Payload = Callable[[str], Any]
 Validate = Callable[[str, Any], None]
+BodyValidate = Callable[[str, str, Any], None]
 COID = "01JTESTCOID0000000000000000"
 
 
@@ -92,12 +93,13 @@ def test_candles_drop_incomplete(venue: OandaVenue, payload: Payload) -> None:
 
 
 def test_market_order_with_sl_tp_matches_spec(
-    venue: OandaVenue, mock: respx.MockRouter, payload: Payload, spec_validate: Validate
+    venue: OandaVenue, mock: respx.MockRouter, payload: Payload, spec_validate: Validate, body_validate: BodyValidate
 ) -> None:
     route = mock.post("/orders").mock(return_value=httpx.Response(201, json=payload("order_filled")))
     result = venue.place_order(_long())
     body = json.loads(route.calls.last.request.content)
     spec_validate("MarketOrderRequest", body["order"])
+    body_validate("/accounts/{accountID}/orders", "post", body)
     order = body["order"]
     assert order["type"] == "MARKET" and order["units"] == "10000" and order["timeInForce"] == "FOK"
     assert order["stopLossOnFill"] == {"price": "1.08100", "timeInForce": "GTC"}
@@ -171,10 +173,14 @@ def test_open_trades_as_positions(venue: OandaVenue, mock: respx.MockRouter, pay
     assert (short.side, short.quantity, short.stop_loss) == ("short", 5000, None)
 
 
-def test_close_trade_by_id(venue: OandaVenue, mock: respx.MockRouter, payload: Payload) -> None:
+def test_close_trade_by_id(
+    venue: OandaVenue, mock: respx.MockRouter, payload: Payload, body_validate: BodyValidate
+) -> None:
     route = mock.put("/trades/6357/close").mock(return_value=httpx.Response(200, json=payload("trade_close")))
     result = venue.close_position("EUR_USD", "close-1", "6357")
-    assert json.loads(route.calls.last.request.content) == {"units": "ALL"}
+    body = json.loads(route.calls.last.request.content)
+    body_validate("/accounts/{accountID}/trades/{tradeSpecifier}/close", "put", body)
+    assert body == {"units": "ALL"}
     assert (result.status, result.filled_quantity, result.avg_fill_price) == ("filled", 10000, Decimal("1.085"))
 
 
@@ -263,3 +269,16 @@ def test_gateway_5xx_on_order_reconciles_instead_of_resending(
     mock.get("/transactions/6357").mock(return_value=httpx.Response(200, json=payload("transaction_fill")))
     assert venue.place_order(_long()).status == "filled"
     assert create.call_count == 1
+
+
+def test_body_validator_rejects_off_spec_bodies(body_validate: BodyValidate, spec_validate: Validate) -> None:
+    import jsonschema
+
+    # The operation's body is {"order": OrderRequest} with an open base type, so the order itself is checked
+    # against MarketOrderRequest (as test_market_order_with_sl_tp_matches_spec does).
+    with pytest.raises(jsonschema.ValidationError):
+        body_validate("/accounts/{accountID}/orders", "post", {"order": "MARKET"})
+    with pytest.raises(jsonschema.ValidationError):
+        spec_validate("MarketOrderRequest", {"type": "MARKET", "units": 10000})
+    with pytest.raises(jsonschema.ValidationError):
+        body_validate("/accounts/{accountID}/trades/{tradeSpecifier}/close", "put", {"units": 5})
