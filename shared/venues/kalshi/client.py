@@ -92,6 +92,13 @@ class KalshiClient:
         body = self._get(f"/events/{quote(event_ticker, safe='')}")
         return w.parse(w.WireEvent, _field(body, "event", "GET /events/{t}"), "GET /events/{event_ticker}")
 
+    def events(self, **filters: Any) -> list[w.WireEvent]:
+        """GET /events with filters (series_ticker, status, min_close_ts ...), all pages (limit 200 per page)."""
+        out: list[w.WireEvent] = []
+        for body in self._pages("/events", {"limit": 200, **filters}, "events"):
+            out.extend(w.parse(w.WireEventsPage, body, "GET /events").events)
+        return out
+
     def series(self, series_ticker: str) -> w.WireSeries:
         """GET /series/{series_ticker}: category and fee schedule."""
         body = self._get(f"/series/{quote(series_ticker, safe='')}")

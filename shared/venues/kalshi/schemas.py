@@ -126,6 +126,11 @@ class WireEvent(_Wire):
     category: str = ""
 
 
+class WireEventsPage(_Wire):
+    events: list[WireEvent]
+    cursor: str = ""
+
+
 class WireBook(_Wire):
     yes_dollars: Annotated[list[tuple[Dollars, Count]], BeforeValidator(_none_to_empty)]
     no_dollars: Annotated[list[tuple[Dollars, Count]], BeforeValidator(_none_to_empty)]

@@ -349,3 +349,18 @@ def test_orders_draw_on_the_write_bucket(venue: KalshiVenue, mock: respx.MockRou
     venue.place_order(_buy())
     venue.balance()
     assert taken == ["write", "read"]
+
+
+def test_events_follow_cursor(
+    venue: KalshiVenue, mock: respx.MockRouter, payload: Payload, spec_validate: Validate
+) -> None:
+    event = payload("event")["event"]
+    later = event | {"event_ticker": "KXHIGHNY-25DEC28", "title": "Highest temperature in NYC on Dec 28, 2025?"}
+    pages = [{"events": [event], "cursor": "E2", "milestones": []}, {"events": [later], "cursor": "", "milestones": []}]
+    for page in pages:
+        spec_validate("GetEventsResponse", page)
+    route = mock.get("/events").mock(side_effect=[httpx.Response(200, json=page) for page in pages])
+    events = venue.client.events(series_ticker="KXHIGHNY", status="open")
+    assert [e.event_ticker for e in events] == ["KXHIGHNY-25DEC27", "KXHIGHNY-25DEC28"]
+    assert route.calls[0].request.url.params["limit"] == "200"
+    assert route.calls[1].request.url.params["cursor"] == "E2"
