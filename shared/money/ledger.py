@@ -16,7 +16,10 @@ Money (integer cents):
 - ``committed``: cash tied up by open and pending trades, ``cost_cents + fees`` each.
 - ``cash = bankroll + realized − committed``; ``equity = bankroll + realized`` (open positions at cost).
 - realized P&L per trading day and week of the trade's ``resolved_at`` (venue time) in ``day_boundary_tz``.
-- ``peak_equity`` and ``drawdown = (peak − equity) / peak``.
+- ``peak_equity``: the highest equity reached, replaying realized P&L in resolution-time order (so it depends on
+  which trades resolved, not on the order a process applied them), and ``drawdown = (peak − equity) / peak``.
+A terminal state's trading day comes from its ``resolved_at`` (venue time; ``opened_at`` if missing), never from
+the bus stamp, so a state applied directly and the same state read back from the log land on the same day.
 Open exposure is kept per market (instrument), underlying and category, plus the sides held on each underlying.
 
 Reservations: the risk chain reserves an accepted candidate's exposure until its intent trade is applied, so two
@@ -26,10 +29,11 @@ the log) and expire after ``reservation_ttl`` seconds if no trade ever arrives.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -44,6 +48,7 @@ from shared.records import Trade, parse_record
 log = logging.getLogger(__name__)
 
 _K = TypeVar("_K")
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_BANKROLL_CENTS = 1_000_000
 _RANK = {"intent": 0, "placed": 1, "filled": 2, "resolved": 3, "rejected": 3, "cancelled": 3}
 _OPPOSITE = {"yes": "no", "no": "yes", "long": "short", "short": "long"}
@@ -189,6 +194,8 @@ class Ledger:
         self.reservation_ttl = reservation_ttl
         self.realized_cents = 0
         self.peak_equity_cents = bankroll_cents
+        self._resolutions: list[tuple[datetime, str, int]] = []  # (resolved at, trade id, pnl), sorted
+        self._running_equity = bankroll_cents
         self.ignored = 0  # states of another mode or surface, or malformed lines, skipped
         self.version = 0  # bumped by every applied state: lets callers cache what they derive from the ledger
         self._book = _Book()
@@ -260,9 +267,6 @@ class Ledger:
         self._fold(trade)
         self._signal_ids.add(trade.signal_id)
         self.release(trade.signal_id)
-        equity = self.equity_cents
-        if equity > self.peak_equity_cents:
-            self.peak_equity_cents = equity
         return True
 
     def _fold(self, trade: Trade) -> None:
@@ -275,6 +279,12 @@ class Ledger:
         if when is not None and pnl:
             _inc(self._by_day, trading_day(when, self.day_boundary_tz), pnl)
             _inc(self._by_week, trading_week(when, self.day_boundary_tz), pnl)
+        elif pnl:
+            log.warning(
+                "%s: trade %s realized %dc without resolved_at; no trading day gets it", self.surface, trade.id, pnl
+            )
+        if pnl:
+            self._add_resolution((when or _NO_TIME, trade.id, pnl))
         if trade.resolved_at is not None:
             last = self._last_exit.get(trade.instrument)
             if last is None or trade.resolved_at > last:
@@ -291,6 +301,31 @@ class Ledger:
         if when is not None and pnl:
             _inc(self._by_day, trading_day(when, self.day_boundary_tz), -pnl)
             _inc(self._by_week, trading_week(when, self.day_boundary_tz), -pnl)
+        if pnl:
+            self._resolutions.remove((when or _NO_TIME, trade.id, pnl))
+            self._recompute_peak()
+
+    def _add_resolution(self, entry: tuple[datetime, str, int]) -> None:
+        # Peak equity is the running maximum over resolutions in resolution-time order, so it depends only on
+        # which trades resolved, not on the order a process happened to apply them: rebuild == incremental.
+        resolutions = self._resolutions
+        if not resolutions or entry >= resolutions[-1]:
+            resolutions.append(entry)
+            self._running_equity += entry[2]
+            if self._running_equity > self.peak_equity_cents:
+                self.peak_equity_cents = self._running_equity
+            return
+        bisect.insort(resolutions, entry)
+        self._recompute_peak()
+
+    def _recompute_peak(self) -> None:
+        equity = peak = self.bankroll_cents
+        for _, _, pnl in self._resolutions:
+            equity += pnl
+            if equity > peak:
+                peak = equity
+        self._running_equity = equity
+        self.peak_equity_cents = peak
 
     # ---------------------------------------------------------------- reservations
     def reserve(self, holding: Holding) -> None:
@@ -414,10 +449,9 @@ class Ledger:
 
 
 def _resolution_time(trade: Trade) -> datetime | None:
-    # Venue time when the writer gave it; the bus stamp is a fallback only (it is wall time).
-    if trade.resolved_at is not None:
-        return trade.resolved_at
-    return trade.ts
+    # Venue time from the record itself, never the bus stamp: a state applied directly has no stamp, and the
+    # ledger must come out the same whether a state was applied directly or read back from the log.
+    return trade.resolved_at if trade.resolved_at is not None else trade.opened_at
 
 
 def _holding(trade: Trade) -> Holding:

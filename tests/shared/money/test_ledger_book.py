@@ -199,3 +199,39 @@ def test_day_period_bounds() -> None:
     # The spring-forward day in New York is 23 hours long.
     start, end, _, _ = day_period(datetime(2025, 3, 9, 12, 0, tzinfo=UTC), "America/New_York")
     assert end - start == timedelta(hours=23)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=10**6), n=st.integers(min_value=1, max_value=30))
+def test_apply_order_does_not_change_the_ledger(seed: int, n: int) -> None:
+    """Two processes may see states of different trades in different orders (each trade's own order kept)."""
+    history = random_history(seed, n)
+    rng = random.Random(seed + 1)
+    by_trade: dict[str, list[Trade]] = {}
+    for state in history:
+        by_trade.setdefault(state.id, []).append(state)
+    queues = list(by_trade.values())
+    other_order: list[Trade] = []
+    while queues:
+        queue = rng.choice(queues)
+        other_order.append(queue.pop(0))
+        if not queue:
+            queues.remove(queue)
+    first, second = Ledger("kalshi_st", bankroll_cents=500_000), Ledger("kalshi_st", bankroll_cents=500_000)
+    for state in history:
+        first.apply(state)
+    for state in other_order:
+        second.apply(state)
+    assert first.state() == second.state()
+
+
+def test_peak_equity_follows_resolution_time() -> None:
+    ledger = Ledger("kalshi_st", bankroll_cents=100_000)
+    # Applied loss first, but the win resolved earlier: the peak is bankroll + win.
+    for state in lifecycle("L", -500, T0 + timedelta(hours=2)):
+        ledger.apply(state)
+    assert ledger.peak_equity_cents == 100_000
+    for state in lifecycle("W", 300, T0 + timedelta(hours=1)):
+        ledger.apply(state)
+    assert ledger.peak_equity_cents == 100_300 and ledger.equity_cents == 99_800
+    assert ledger.drawdown == Decimal(500) / Decimal(100_300)
