@@ -9,7 +9,7 @@ probability sl / (sl + tp): that is the market-implied probability; the trend ti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,8 +90,11 @@ def bracket_proposal(
     tp_distance = p.tp_atr_mult * average_range
     entry = quote.ask if side == "long" else quote.bid
     sign = Decimal(1) if side == "long" else Decimal(-1)
-    stop_loss = entry - sign * sl_distance
-    take_profit = entry + sign * tp_distance
+    # Venues reject prices finer than the instrument's tick (OANDA: PRICE_PRECISION_EXCEEDED): quantize, and keep
+    # the stop at least one tick away from the entry.
+    tick = instrument.tick_size
+    stop_loss = (entry - sign * max(sl_distance, tick)).quantize(tick, rounding=ROUND_HALF_EVEN)
+    take_profit = (entry + sign * max(tp_distance, tick)).quantize(tick, rounding=ROUND_HALF_EVEN)
     p_market = float(sl_distance / (sl_distance + tp_distance))
     # Momentum measured in ATRs: how many average bars the last lookback moved, capped, sets the tilt.
     strength = min(Decimal(1), abs(momentum) * last / (average_range * p.roc_lookback))

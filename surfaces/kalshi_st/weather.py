@@ -6,7 +6,8 @@ of a bracket is the mean over members of P(high in bracket | member). The spread
 
 from __future__ import annotations
 
-import statistics
+import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from shared.datasources.forecast import HighTempForecast
@@ -37,6 +38,13 @@ def climate_day(event_ticker: str) -> date | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class MemberStats:
+    members: tuple[float, ...]
+    mean: float
+    sd: float
+
+
 class WeatherHighStrategy:
     name = "weather_high"
 
@@ -44,10 +52,12 @@ class WeatherHighStrategy:
         self.forecast = forecast
         self.kernel_sd = kernel_sd
         self.horizon = timedelta(days=horizon_days)
+        # P(YES) per market for the forecast it was computed from: brackets are re-priced only when it changes.
+        self._p_yes: dict[str, tuple[tuple[float, ...], float | None]] = {}
 
     def propose(self, tick: TickContext) -> list[Proposal]:
         proposals = []
-        cache: dict[tuple[str, date], list[float]] = {}
+        cache: dict[tuple[str, date], MemberStats] = {}
         for instrument in tick.instruments:
             if instrument.category != "weather" or instrument.status != "open":
                 continue
@@ -57,7 +67,7 @@ class WeatherHighStrategy:
         return proposals
 
     def _evaluate(
-        self, tick: TickContext, instrument: Instrument, cache: dict[tuple[str, date], list[float]]
+        self, tick: TickContext, instrument: Instrument, cache: dict[tuple[str, date], MemberStats]
     ) -> Proposal | None:
         series = instrument.symbol.split("-")[0]
         station = instrument.attributes.get("station") or SERIES_STATIONS.get(series)
@@ -66,14 +76,13 @@ class WeatherHighStrategy:
             return None
         key = (station, day)
         if key not in cache:
-            cache[key] = self.forecast.daily_high_members(station, day)
-        members = cache[key]
-        if len(members) < 2:
+            cache[key] = _stats(self.forecast.daily_high_members(station, day))
+        stats = cache[key]
+        if len(stats.members) < 2:
             return None
-        probabilities = [integer_outcome_probability(instrument, m, self.kernel_sd) for m in members]
-        if any(p is None for p in probabilities):
+        p_yes = self._probability(instrument, stats.members)
+        if p_yes is None:
             return None
-        p_yes = clamp_probability(sum(p for p in probabilities if p is not None) / len(probabilities))
         try:
             quote = tick.venue.quote(instrument.symbol)
         except VenueError:
@@ -82,7 +91,7 @@ class WeatherHighStrategy:
         if chosen is None:
             return None
         side, price, p_model, p_market = chosen
-        spread_f = statistics.pstdev(members)
+        spread_f = stats.sd
         return Proposal(
             sub_strategy=self.name,
             instrument=instrument,
@@ -92,10 +101,31 @@ class WeatherHighStrategy:
             p_market=p_market,
             confidence=max(0.0, min(1.0, 1.0 - spread_f / 10.0)),
             models=("strategy:weather_high",),
-            context={"station": station, "day": day.isoformat(), "members": len(members),
-                     "member_mean": round(statistics.fmean(members), 2), "member_sd": round(spread_f, 2),
+            context={"station": station, "day": day.isoformat(), "members": len(stats.members),
+                     "member_mean": round(stats.mean, 2), "member_sd": round(spread_f, 2),
                      "p_yes": round(p_yes, 4)},
         )
+
+
+    def _probability(self, instrument: Instrument, members: tuple[float, ...]) -> float | None:
+        """Mean over members of P(YES | member), each member widened by the kernel; memoised per forecast."""
+        cached = self._p_yes.get(instrument.symbol)
+        if cached is not None and cached[0] == members:
+            return cached[1]
+        probabilities = [integer_outcome_probability(instrument, m, self.kernel_sd) for m in members]
+        p_yes = None if any(p is None for p in probabilities) else \
+            clamp_probability(math.fsum(p for p in probabilities if p is not None) / len(probabilities))
+        self._p_yes[instrument.symbol] = (members, p_yes)
+        return p_yes
+
+
+def _stats(members: list[float]) -> MemberStats:
+    values = tuple(members)
+    if not values:
+        return MemberStats(values, 0.0, 0.0)
+    mean = math.fsum(values) / len(values)
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+    return MemberStats(values, mean, sd)
 
 
 def _within(now: datetime, day: date, horizon: timedelta) -> bool:

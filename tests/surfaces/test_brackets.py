@@ -8,7 +8,7 @@ from surfaces.brackets import BracketParams, bracket_proposal
 from surfaces.indicators import atr, ema, rate_of_change
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-PAIR = Instrument("sim", "EUR_USD", "fx", "EUR/USD", "fx", "EUR_USD")
+PAIR = Instrument("sim", "EUR_USD", "fx", "EUR/USD", "fx", "EUR_USD", tick_size=D("0.00001"))
 
 
 def trending(n: int, step: str) -> list[Candle]:
@@ -40,6 +40,7 @@ def test_uptrend_gives_a_long_with_sl_and_tp_at_atr_multiples_and_eta_from_atr()
     assert proposal.price == D("1.1601")
     assert proposal.stop_loss == D("1.1601") - D("1.5") * D("0.0020")
     assert proposal.take_profit == D("1.1601") + D("2.0") * D("0.0020")
+    assert proposal.stop_loss.as_tuple().exponent == -5 and proposal.take_profit.as_tuple().exponent == -5
     assert proposal.p_market == pytest.approx(1.5 / 3.5)
     assert proposal.p_model > proposal.p_market
     # SL distance 0.0030 at an ATR of 0.0020 per hour: 1.5 hours.
@@ -51,5 +52,6 @@ def test_downtrend_is_short_and_a_flat_market_proposes_nothing() -> None:
                             BracketParams())
     assert down is not None and down.side == "short" and down.price == D("1.04")
     assert down.stop_loss is not None and down.stop_loss > down.price
+    assert down.stop_loss.as_tuple().exponent >= -5
     flat = trending(60, "0")
     assert bracket_proposal("fx_atr", PAIR, flat, Quote("EUR_USD", T0, D("1.1"), D("1.1002")), BracketParams()) is None
