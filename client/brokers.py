@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from client.config import BrokerSection, ClientConfig
 from client.pricing import cost_cents, entry_fee_cents, is_buy, kind_of
 from shared.bus import Durability, JsonlLog
+from shared.clock import WallClock
+from shared.config import ConfigError, SurfaceSettings
 from shared.ids import derive_id
 from shared.records import Signal
 from shared.timeutil import from_iso, to_iso, utcnow
@@ -172,6 +174,23 @@ def _result_from_json(data: dict[str, Any]) -> OrderResult:
     )
 
 
+def _adapter_from_settings(config: ClientConfig, settings: Any) -> Any:
+    """``shared.venues.<kind>.execution``'s ``from_settings``: a module function or its ``*Venue`` classmethod."""
+    name = f"shared.venues.{config.broker.kind}.execution"
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        raise ConfigError(config.source, "broker.kind", f"{name} is not installed") from None
+    factory = getattr(module, "from_settings", None)
+    if factory is None:
+        classes = [v for k, v in vars(module).items()
+                   if k.endswith("Venue") and hasattr(v, "from_settings") and v.__module__ == name]
+        if len(classes) != 1:
+            raise ConfigError(config.source, "broker.kind", f"{name} has no from_settings")
+        factory = classes[0].from_settings
+    return factory(settings, WallClock())
+
+
 def sim_quote_source(log_dir: Path) -> QuoteSource | None:
     """Quotes from the shared sim venues (``shared.venues.factory``), or None where they are not installed.
 
@@ -215,8 +234,6 @@ def open_broker(config: ClientConfig) -> Broker:
 
 def open_live_venue(config: ClientConfig) -> Venue:
     """A live venue from the subscriber's 0600 env file through ``shared.venues.factory.build_venue``."""
-    from shared.config import ConfigError, SurfaceSettings
-
     secrets = config.broker_secrets()
     values = {key.lower(): value for key, value in secrets.items()}
     values.setdefault("venue", config.broker.kind)
@@ -230,10 +247,10 @@ def open_live_venue(config: ClientConfig) -> Venue:
         raise ConfigError(config.resolve(config.broker.secrets_file or Path("?")), key, error["msg"]) from None
     try:
         factory = importlib.import_module("shared.venues.factory")
+        venue = factory.build_venue(settings)
     except ImportError:
-        raise ConfigError(config.source, "broker.kind", "live venue adapters are not installed") from None
-    build = factory.build_venue
-    venue = build(settings)
+        # The standalone client wheel ships the live adapters but not the sim the factory also imports.
+        venue = _adapter_from_settings(config, settings)
     if not isinstance(venue, Venue):
         raise ConfigError(config.source, "broker.kind", f"{config.broker.kind}: adapter is not a venue")
     return venue

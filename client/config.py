@@ -237,7 +237,8 @@ max_slippage_fraction = "0.002"
 # paper (default, no keys, no network) | kalshi | oanda | ibkr
 kind = {_toml_str(broker)}
 {secrets_line}
-# Paper broker: starting cash; quotes from the sim venue ("sim") or always the signal's price ("signal").
+# Paper broker: starting cash (recorded as a deposit at the first run, unless you used `deposit` first);
+# quotes from a running fleet's sim venue ("sim") or always the signal's price plus slippage ("signal").
 starting_bankroll_cents = 100000
 paper_quotes = "sim"
 # Quotes come from a running paper fleet's sim (its replay clock lives in its logs/ folder): set this to that

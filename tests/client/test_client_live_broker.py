@@ -75,3 +75,14 @@ def test_broker_keys_must_be_private_and_complete(make_config) -> None:
     with pytest.raises(ConfigError) as raised:
         open_broker(config)
     assert "OANDA_ACCOUNT_ID" in str(raised.value) and SECRET not in str(raised.value)
+
+
+def test_without_the_factory_the_adapter_is_built_directly(make_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standalone client wheel (client/pyproject.toml) ships the live adapters but not the sim venues."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "shared.venues.factory", None)  # importing it now raises ImportError
+    config = make_config(broker={"kind": "oanda", "secrets_file": "broker.env"})
+    _broker_env(config.base_dir, f"OANDA_API_TOKEN={SECRET}\nOANDA_ACCOUNT_ID={ACCOUNT}\n")
+    broker = open_broker(config)
+    assert isinstance(broker, VenueBroker) and broker.name == "oanda"
