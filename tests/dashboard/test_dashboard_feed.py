@@ -92,7 +92,7 @@ def test_no_cursor_starts_at_now(tools: Any) -> None:
     assert batch.delivered == 0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     plan=st.lists(
         st.tuples(st.sampled_from(SURFACES), st.integers(min_value=0, max_value=3), st.integers(1, 4)),
