@@ -6,6 +6,8 @@ handlers instead of stopping at 401. Long-poll waits are capped at 50 ms by the 
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from shared.records import Signal
 from shared.timeutil import utcnow
 
 _ROOT = Path(tempfile.mkdtemp(prefix="tbot-schema-"))
+atexit.register(shutil.rmtree, _ROOT, True)
 _LOGS = _ROOT / "logs"
 _OPERATOR = "schema-operator-token-0123456789"
 _SETTINGS = DashboardSettings.model_validate(
