@@ -249,8 +249,11 @@ class OandaVenue:
                     venue_order_id=fill.orderID,
                     client_order_id=fill.clientOrderID,
                     symbol=fill.instrument,
-                    side="long" if fill.units > 0 else "short",
-                    action="buy",
+                    # A closing fill moves against the trade it closes: selling 10000 closes a long.
+                    side=("short" if fill.units > 0 else "long")
+                    if fill.closes
+                    else ("long" if fill.units > 0 else "short"),
+                    action="sell" if fill.closes else "buy",
                     quantity=abs(fill.units),
                     price=fill.price,
                     fees_cents=w.cost_cents(fill.commission) + w.cost_cents(fill.guaranteedExecutionFee),

@@ -128,6 +128,13 @@ class WireFillTx(_Wire):
     guaranteedExecutionFee: Dec = Decimal(0)
     pl: Dec = Decimal(0)
     tradeOpened: WireTradeOpen | None = None
+    tradesClosed: list[dict[str, Any]] = []
+    tradeReduced: dict[str, Any] | None = None
+
+    @property
+    def closes(self) -> bool:
+        """True when the fill closed or reduced trades rather than opening one."""
+        return self.tradeOpened is None and (bool(self.tradesClosed) or self.tradeReduced is not None)
 
 
 class WireCancelTx(_Wire):

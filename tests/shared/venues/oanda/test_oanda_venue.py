@@ -207,9 +207,9 @@ def test_fills_follow_pages(venue: OandaVenue, mock: respx.MockRouter, payload: 
     fills = venue.fills(datetime(2026, 3, 1, tzinfo=UTC))
     assert pages.calls.last.request.url.params["type"] == "ORDER_FILL"
     assert page.calls.last.request.url.params["from"] == "6357"
-    assert [(f.side, f.quantity, f.price) for f in fills] == [
-        ("long", 10000, Decimal("1.08425")),
-        ("short", 10000, Decimal("1.08500")),
+    assert [(f.side, f.action, f.quantity, f.price) for f in fills] == [
+        ("long", "buy", 10000, Decimal("1.08425")),
+        ("long", "sell", 10000, Decimal("1.08500")),  # the close of the long
     ]
     assert fills[0].client_order_id == COID
 
