@@ -318,20 +318,19 @@ def seek_day(path: Path, db_path: Path, since: str, runs: int) -> dict[str, Any]
         rows = conn.execute("SELECT body FROM log WHERE ts >= ? ORDER BY ts", (since,)).fetchall()
         return sum(1 for (body,) in rows if json.loads(body))
 
-    def timed(work: Callable[[], int], repeats: int) -> tuple[float, int]:
-        times, count = [], 0
-        for _ in range(repeats):
+    # Round-robin, so that a noisy neighbour on the machine weighs on every contender alike.
+    contenders = {"bus": bus, "grep": grep, "sqlite": sqlite}
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    counts: dict[str, int] = {}
+    for _ in range(runs):
+        for name, work in contenders.items():
             started = time.perf_counter()
-            count = work()
-            times.append(time.perf_counter() - started)
-        return statistics.median(times), count
-
-    results = {
-        "bus": timed(bus, runs),
-        "grep": timed(grep, runs),
-        "sqlite": timed(sqlite, runs),
-        "scan": timed(scan, 1),
-    }
+            counts[name] = work()
+            times[name].append(time.perf_counter() - started)
+    results = {name: (statistics.median(times[name]), counts[name]) for name in contenders}
+    started = time.perf_counter()
+    counts["scan"] = scan()
+    results["scan"] = (time.perf_counter() - started, counts["scan"])
     conn.close()
     return results
 
