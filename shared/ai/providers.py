@@ -5,6 +5,9 @@ A :class:`Provider` sends one prompt and returns the reply text with the token u
 ``max_retries=0``: retries and backoff belong to the ensemble, where they are bounded by the per-call deadline
 and testable. Each provider takes an injectable ``httpx2.Client`` (tests pass one over ``httpx2.MockTransport``).
 Error details carry the HTTP status and exception class only: SDK messages can echo part of an API key.
+
+Each SDK is imported when a provider for it is built, not when this module is: in paper mode without keys no SDK
+is loaded at all, which keeps a loop's start-up fast and its memory small (the three SDKs cost ~90 MB and seconds).
 """
 
 from __future__ import annotations
@@ -12,13 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import anthropic
 import httpx
 import httpx2
-import openai
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types as genai_types
 
 from shared.ai.prompt import ANSWER_SCHEMA
 from shared.ai.schema import AbstainReason
@@ -97,10 +95,14 @@ class AnthropicProvider:
     def __init__(
         self, spec: ModelSpec, api_key: str, *, base_url: str | None = None, http_client: httpx2.Client | None = None
     ) -> None:
+        import anthropic
+
         self.spec = spec
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, http_client=http_client)
 
     def complete(self, system: str, prompt: str, *, timeout: float, max_tokens: int) -> Completion:
+        import anthropic
+
         try:
             message = self._client.messages.create(
                 model=self.spec.model,
@@ -135,6 +137,8 @@ class OpenAICompatibleProvider:
         base_url: str | None = None,
         http_client: httpx2.Client | None = None,
     ) -> None:
+        import openai
+
         self.spec = spec
         self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, http_client=http_client)
 
@@ -146,6 +150,8 @@ class OpenAICompatibleProvider:
         return {"response_format": {"type": "json_schema", "json_schema": schema}, "max_completion_tokens": max_tokens}
 
     def complete(self, system: str, prompt: str, *, timeout: float, max_tokens: int) -> Completion:
+        import openai
+
         try:
             response = self._client.chat.completions.create(
                 model=self.spec.model,
@@ -176,11 +182,17 @@ class GeminiProvider:
     def __init__(
         self, spec: ModelSpec, api_key: str, *, base_url: str | None = None, http_client: httpx2.Client | None = None
     ) -> None:
+        from google import genai
+        from google.genai import types as genai_types
+
         self.spec = spec
         options = genai_types.HttpOptions(base_url=base_url, httpx_client=http_client)
         self._client = genai.Client(api_key=api_key, http_options=options)
 
     def complete(self, system: str, prompt: str, *, timeout: float, max_tokens: int) -> Completion:
+        from google.genai import errors as genai_errors
+        from google.genai import types as genai_types
+
         config = genai_types.GenerateContentConfig(
             system_instruction=system,
             temperature=0,
