@@ -50,6 +50,7 @@ class ReplayResult:
     rows: dict[str, SurfaceRow] = field(default_factory=dict)
     curve: list[tuple[datetime, int]] = field(default_factory=list)
     skipped_bad_signature: int = 0
+    skipped_dry_run: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class ReplayResult:
             "commission_cents": self.commission_cents,
             "final_cents": self.final_cents,
             "skipped_bad_signature": self.skipped_bad_signature,
+            "skipped_dry_run": self.skipped_dry_run,
             "surfaces": {name: asdict(row) for name, row in sorted(self.rows.items())},
         }
 
@@ -87,6 +89,9 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
             continue
         if not verify_signal(signal, public_key):
             result.skipped_bad_signature += 1
+            continue
+        if signal.dry_run and not config.trades_dry_run:
+            result.skipped_dry_run += 1  # as ``run`` would: a live broker does not follow operator paper signals
             continue
         feed = config.feed
         if signal.surface not in feed.surfaces or (feed.sub_strategies and signal.sub_strategy
@@ -191,6 +196,9 @@ def render_table(result: ReplayResult, days: int) -> str:
     lines.append(f"start                    {format_cents(result.start_cents):>14}")
     lines.append(f"equity before commission {format_cents(result.equity_before_commission_cents):>14}")
     lines.append(f"commission (15% > HWM)   {format_cents(result.commission_cents):>14}")
+    if result.skipped_dry_run:
+        lines.append(f"(not counted: {result.skipped_dry_run} operator paper signals, which your live broker would "
+                     "not trade; set trade_dry_run_signals = true to include them)")
     if result.skipped_bad_signature:
         lines.append(f"(ignored {result.skipped_bad_signature} history items with an invalid signature)")
     lines.append("")

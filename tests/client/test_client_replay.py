@@ -72,3 +72,15 @@ def test_replay_respects_the_daily_cap(make_config, make_signal, operator_key) -
     # $10 stakes sized at $0.42 cost $9.20 each at the $0.40 fill; the $20 day allows two, then a $1.60 remainder.
     assert result.rows["kalshi_st"].traded == 3
     assert result.commission_cents == 0 and result.final_cents < 100_000
+
+
+def test_replay_follows_run_on_operator_paper_signals(make_config, make_signal, operator_key) -> None:
+    key = load_public_key(public_key_pem(operator_key))
+    items = [_item(make_signal(published_at=T0, dry_run=True), "0.40", "win"),
+             _item(make_signal(published_at=T0, dry_run=False), "0.40", "win")]
+    live = make_config(broker={"kind": "kalshi"})
+    result = simulate(live, items, key)
+    assert (result.skipped_dry_run, result.rows["kalshi_st"].traded) == (1, 1)
+    assert "operator paper signals" in render_table(result, 30)
+    opted_in = make_config(broker={"kind": "kalshi"}, feed={"trade_dry_run_signals": True})
+    assert simulate(opted_in, items, key).rows["kalshi_st"].traded == 2
