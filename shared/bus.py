@@ -4,7 +4,8 @@ Why these choices:
 - Appends hold an exclusive ``fcntl.flock`` on the file, so records from several processes never interleave
   or tear, whatever their size (a plain O_APPEND write is only atomic up to PIPE_BUF on pipes, and not at
   all guaranteed on regular files for large writes).
-- The bus stamps every line with ``ts`` *inside* the lock. File order is therefore time order, which lets
+- The bus stamps every line with ``ts`` *inside* the lock, never below the last stamp already in the file.
+  File order is therefore time order, even across processes whose clocks disagree, which lets
   :meth:`JsonlLog.seek` find "since yesterday" by binary search over byte offsets instead of a scan.
   The stamp is the first key of the line and has a fixed width, so the search reads it without parsing JSON.
 - A writer killed mid-append leaves a line without its newline. Readers never return a line that has not
@@ -243,8 +244,10 @@ class JsonlLog:
         return list(self.reader().read())
 
     def seek(self, since: datetime | str) -> int:
-        """Byte offset of the first record stamped at or after ``since`` (the file size if none is).
+        """Byte offset of the first record stamped at or after ``since``.
 
+        If no complete record is, the answer is the end of the last complete line: the file size, or the start
+        of an unfinished last line, so that a record being written right now is read, not skipped.
         Binary search over byte offsets: O(log n) small reads, however large the file.
         """
         target = to_iso(since) if isinstance(since, datetime) else to_iso(from_iso(since))
@@ -263,9 +266,21 @@ class JsonlLog:
                 else:
                     hi = mid
             found = _line_at_or_after(fd, lo, size)
-            return size if found is None else found[0]
+            return _complete_end(fd, size) if found is None else found[0]
         finally:
             os.close(fd)
+
+
+def _complete_end(fd: int, size: int) -> int:
+    """Offset just past the last newline of the file (0 if it has none)."""
+    pos, step = size, 4096
+    while pos > 0:
+        start = max(0, pos - step)
+        index = os.pread(fd, pos - start, start).rfind(b"\n")
+        if index >= 0:
+            return start + index + 1
+        pos, step = start, min(step * 4, 1 << 20)
+    return 0
 
 
 def _tail_state(fd: int, size: int) -> tuple[bool, str | None]:

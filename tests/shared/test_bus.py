@@ -219,7 +219,7 @@ def _brute_force_seek(path: Path, since_iso: str) -> int:
     while True:
         end = raw.find(b"\n", pos)
         if end < 0:
-            return len(raw)
+            return pos  # no record at or after since: the end of the last complete line
         line = raw[pos:end]
         stamped = line.startswith(b'{"ts":"') and line[7 + ISO_WIDTH : 8 + ISO_WIDTH] == b'"'
         if stamped and line[7 : 7 + ISO_WIDTH].decode() >= since_iso:
@@ -273,7 +273,22 @@ def test_seek_skips_corrupt_lines_and_a_torn_tail(tmp_path: Path) -> None:
     _write(path, _line(BASE_US, '"i":0'), b"junk\n" * 3, _line(BASE_US + 10, '"i":1'), b'{"ts":"2026-03-01T00:00')
     log = JsonlLog(path)
     assert log.seek(us_to_iso(BASE_US + 1)) == len(_line(BASE_US, '"i":0')) + 15
-    assert log.seek(us_to_iso(BASE_US + 11)) == path.stat().st_size
+    # Nothing complete at or after: the start of the unfinished tail, where a record may be landing right now.
+    assert log.seek(us_to_iso(BASE_US + 11)) == path.stat().st_size - len(b'{"ts":"2026-03-01T00:00')
+
+
+def test_seek_does_not_skip_a_record_being_written(tmp_path: Path) -> None:
+    # A big append in progress is visible to readers half-written; "since now" must not point past it.
+    path = tmp_path / "a.jsonl"
+    landing = _line(BASE_US + 50, '"i":1,"pad":"' + "p" * 100_000 + '"')
+    _write(path, _line(BASE_US, '"i":0'), landing[:60_000])
+    log = JsonlLog(path)
+    reader = log.reader(log.seek(us_to_iso(BASE_US + 1)))
+    assert list(reader.read()) == []
+    with open(path, "ab") as handle:
+        handle.write(landing[60_000:])
+    assert [e.data["i"] for e in reader.read()] == [1]
+    assert reader.stats.corrupt_lines == 0
 
 
 @st.composite
