@@ -323,7 +323,7 @@ class Follower:
             status=status,
             mode=self.mode,
             surface=signal.surface, sub_strategy=signal.sub_strategy,
-            venue="sim" if self.mode == "paper" else signal.venue,
+            venue="sim" if self.mode == "paper" else self.config.broker.kind,
             instrument=signal.instrument, side=signal.side,
             count=quantity if binary else None, units=None if binary else quantity,
             limit_price=limit, fill_price=fill, cost_cents=cost, fees=fees, opened_at=self.now(),

@@ -54,6 +54,9 @@ def test_an_fx_signal_is_placed_on_the_subscriber_s_oanda_account(make_config, m
     assert order["instrument"] == "EUR_USD" and int(order["units"]) == 46
     assert outcome.detail["fill_price"] == "1.08425"
     assert follower.mode == "live"
+    records = [e.data for e in follower.orders.read_all()]
+    assert [(r["status"], r["mode"], r["venue"]) for r in records] == [("intent", "live", "oanda"),
+                                                                        ("filled", "live", "oanda")]
 
 
 def test_operator_paper_signals_are_not_sent_to_a_live_account(make_config, make_signal) -> None:
