@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from shared.config import CsvList, ProcessSettings
+from shared.config import ConfigError, CsvList, ProcessSettings, load_settings, parse_env_file
+
+# Shells and platforms set HOST and PORT for their own reasons (zsh sets HOST to the machine's name): taken from
+# the environment they could expose the dashboard on a public interface. They come from the env file only.
+_FILE_ONLY = frozenset({"host", "port"})
+
+
+class _EnvironmentWithout(PydanticBaseSettingsSource):
+    """The environment source minus the keys that must come from the env file."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.inner().items() if key not in _FILE_ONLY}
 
 
 class DashboardSettings(ProcessSettings):
@@ -47,6 +68,17 @@ class DashboardSettings(ProcessSettings):
     demo_delay_seconds: int = Field(default=900, ge=0)
     demo_cache_seconds: int = Field(default=60, ge=0, le=86_400)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _EnvironmentWithout(env_settings), dotenv_settings, file_secret_settings
+
     @model_validator(mode="after")
     def _live_needs_token(self) -> DashboardSettings:
         if self.trading_mode == "live":
@@ -61,3 +93,23 @@ class DashboardSettings(ProcessSettings):
         if self.feed_default_limit > self.feed_max_limit:
             raise ValueError("FEED_DEFAULT_LIMIT: must not exceed FEED_MAX_LIMIT")
         return self
+
+
+def load_dashboard_settings(path: Path | str) -> DashboardSettings:
+    """Load the dashboard's env file; HOST and PORT are taken from the file (or default), never the environment.
+
+    Raises :class:`~shared.config.ConfigError` naming the key, like every process's loader.
+    """
+    path = Path(path)
+    settings = load_settings(DashboardSettings, path)
+    values = parse_env_file(path)
+    update: dict[str, Any] = {}
+    host = values.get("HOST", "")
+    if host:
+        update["host"] = host
+    port = values.get("PORT", "")
+    if port:
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(path, "PORT", "must be a TCP port number (1-65535)")
+        update["port"] = int(port)
+    return settings.model_copy(update=update) if update else settings

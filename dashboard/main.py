@@ -13,8 +13,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from dashboard.config import DashboardSettings
-from shared.config import load_or_exit
+from dashboard.config import DashboardSettings, load_dashboard_settings
+from shared.config import EXIT_CONFIG, ConfigError
 
 if TYPE_CHECKING:
     from dashboard.state import DashboardState
@@ -24,6 +24,14 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", type=Path, default=Path("envs/dashboard.env"), help="the dashboard's env file")
     parser.add_argument("--host", help="override HOST")
     parser.add_argument("--port", type=int, help="override PORT")
+
+
+def _load_or_exit(path: Path) -> DashboardSettings:
+    try:
+        return load_dashboard_settings(path)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def ensure_operator_token(env_path: Path) -> bool:
@@ -44,11 +52,11 @@ def ensure_operator_token(env_path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_or_exit(DashboardSettings, args.env)
+    settings = _load_or_exit(args.env)
     if settings.dashboard_api_token is None or not settings.dashboard_api_token.get_secret_value():
         ensure_operator_token(args.env)
         print(f"generated an operator token into {args.env} (DASHBOARD_API_TOKEN)", file=sys.stderr)
-        settings = load_or_exit(DashboardSettings, args.env)
+        settings = _load_or_exit(args.env)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dashboard.app import asgi_app
-from dashboard.config import DashboardSettings
+from dashboard.config import DashboardSettings, load_dashboard_settings
 from dashboard.subscribers import revoke_subscriber
 from shared.config import ConfigError, load_settings
 from shared.paths import feed_path, stop_file, stream_path
@@ -368,3 +368,20 @@ def test_live_mode_refuses_to_start_without_an_operator_token(tmp_path: Path) ->
     assert error.value.key == "DASHBOARD_API_TOKEN"
     env.write_text("TRADING_MODE=live\nDASHBOARD_API_TOKEN=0123456789abcdef0123\n")
     assert load_settings(DashboardSettings, env).trading_mode == "live"
+
+
+def test_host_and_port_never_come_from_the_process_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / "dashboard.env"
+    env.write_text("LOG_LEVEL=INFO\n")
+    monkeypatch.setenv("HOST", "0.0.0.0")  # zsh sets HOST to the machine name; a PaaS sets PORT
+    monkeypatch.setenv("PORT", "80")
+    monkeypatch.setenv("MIN_COHORT", "7")  # other declared keys may still come from the environment
+    settings = load_dashboard_settings(env)
+    assert (settings.host, settings.port, settings.min_cohort) == ("127.0.0.1", 8080, 7)
+    env.write_text("HOST=127.0.0.2\nPORT=9090\n")
+    settings = load_dashboard_settings(env)
+    assert (settings.host, settings.port) == ("127.0.0.2", 9090)
+    env.write_text("PORT=http\n")
+    with pytest.raises(ConfigError) as error:
+        load_dashboard_settings(env)
+    assert error.value.key == "PORT"
