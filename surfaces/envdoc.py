@@ -53,6 +53,8 @@ DOCS: dict[str, str] = {
     "rapid_exit_window_seconds": "window of the rapid-exit protection",
     "kalshi_env": "demo | prod base URL",
     "kalshi_base_url": "overrides the demo/prod base URL (tests point it at loopback)",
+    "kalshi_order_api": "v2 (/portfolio/events/orders; V1 order writes left the spec in 3.22) or v1",
+    "kalshi_series": "Kalshi series this surface scans live (the sim lists its own markets)",
     "kalshi_api_key_id": "Kalshi API key id (secret; live only)",
     "kalshi_private_key_path": "path to the Kalshi RSA private key PEM (chmod 600; live only)",
     "oanda_env": "practice | live base URL",

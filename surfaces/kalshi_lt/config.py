@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.ai.settings import EnsembleSettings
@@ -10,5 +12,7 @@ from surfaces.loop_settings import LoopSettings
 
 
 class LtSettings(SurfaceSettings, EnsembleSettings, LoopSettings):
+    kalshi_order_api: Literal["v1", "v2"] = "v2"
+    kalshi_series: CsvList = ("KXFEDDECISION",)
     lt_categories: CsvList = ("politics", "macro", "economics", "world")
     lt_max_markets_per_tick: int = Field(default=20, ge=1, le=500)

@@ -47,9 +47,9 @@ def build_resolver(settings: ResolverSettings) -> Resolver:
         books.append(book)
     climate = None
     if settings.weather_settlement == "nws":
-        from shared.datasources.nws import NwsClimateReport
+        from shared.datasources.nws import NwsClient
 
-        climate = NwsClimateReport(user_agent=settings.nws_user_agent)
+        climate = NwsClient(user_agent=settings.nws_user_agent)
     return Resolver(books, climate=climate)
 
 

@@ -89,7 +89,9 @@ class IbkrVenue:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> IbkrVenue:
-        """Build the venue from a surface's settings (``IBKR_*`` keys)."""
+        """Build the venue from a surface's settings (``IBKR_*`` keys; the surface's ``STOCK_SYMBOLS`` unless given)."""
+        if symbols is None and getattr(settings, "stock_symbols", None):
+            symbols = tuple(settings.stock_symbols)  # type: ignore[attr-defined]
         config = (
             IbkrConfig.from_settings(settings)
             if symbols is None

@@ -61,14 +61,17 @@ class KalshiVenue:
         settings: SurfaceSettings,
         clock: Clock | None = None,
         *,
-        order_api: OrderApi = "v1",
-        series: tuple[str, ...] = (),
+        order_api: OrderApi | None = None,
+        series: tuple[str, ...] | None = None,
         signer: KalshiSigner | None = None,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
     ) -> KalshiVenue:
-        """Build the venue from a surface's settings (``KALSHI_*`` keys)."""
-        config = KalshiConfig.from_settings(settings, order_api=order_api, series=series)
+        """Build the venue from a surface's settings (``KALSHI_*`` keys; the surface's ``KALSHI_ORDER_API`` and
+        ``KALSHI_SERIES`` unless given here)."""
+        api: OrderApi = order_api if order_api is not None else getattr(settings, "kalshi_order_api", "v1")
+        chosen = series if series is not None else tuple(getattr(settings, "kalshi_series", ()))
+        config = KalshiConfig.from_settings(settings, order_api=api, series=chosen)
         return cls(KalshiClient(config, signer=signer, transport=transport, retry=retry), clock)
 
     # ---- reference data ----------------------------------------------------------------------------------------

@@ -63,7 +63,9 @@ class OandaVenue:
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
     ) -> OandaVenue:
-        """Build the venue from a surface's settings (``OANDA_*`` keys)."""
+        """Build the venue from a surface's settings (``OANDA_*`` keys; the surface's ``FX_PAIRS`` unless given)."""
+        if pairs is None and getattr(settings, "fx_pairs", None):
+            pairs = tuple(settings.fx_pairs)  # type: ignore[attr-defined]
         config = (
             OandaConfig.from_settings(settings) if pairs is None else OandaConfig.from_settings(settings, pairs=pairs)
         )
