@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,6 +84,8 @@ class SignalIndex:
         self.invalid_records = 0
         self.total_signals = 0
         self.per_surface = [0] * count
+        # The operator's and the demo's views show the latest signals even once they left the feed's index.
+        self._latest: deque[IndexedSignal] = deque(maxlen=2000)
         self._seq = 0
         self._last_prune = 0.0
 
@@ -116,6 +119,7 @@ class SignalIndex:
             )
             self._entries[index].append(item)
             self._offsets[index].append(entry.offset)
+            self._latest.append(item)
             added += 1
         self.total_signals += added
         self.per_surface[index] += added
@@ -141,9 +145,8 @@ class SignalIndex:
                 del self._offsets[index][:cut]
 
     def recent(self, limit: int) -> list[IndexedSignal]:
-        """The most recent signals across surfaces, newest first."""
-        merged = heapq.merge(*(reversed(e[-limit:]) for e in self._entries), key=lambda s: -s.seq)
-        return [item for _, item in zip(range(limit), merged, strict=False)]
+        """The most recent signals across surfaces (up to 2,000, expired ones included), newest first."""
+        return [item for _, item in zip(range(limit), reversed(self._latest), strict=False)]
 
     def now_cursor(self) -> tuple[int, ...]:
         return tuple(self.tail)

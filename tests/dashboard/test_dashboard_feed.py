@@ -83,6 +83,7 @@ def test_pruned_signals_move_the_base_and_old_cursors_skip_only_expired_ones(too
     assert state.index.base[fx] > 0  # the three-hour-old signal left memory
     assert old.id in state.index.refs
     assert ids_of(state.index.collect((0, 0, 0, 0), None, None, 10).body) == [fresh.id]
+    assert [s.id for s in state.index.recent(10)] == [fresh.id, old.id]  # the operator still sees it
 
 
 def test_no_cursor_starts_at_now(tools: Any) -> None:
