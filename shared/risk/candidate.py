@@ -56,10 +56,27 @@ class Candidate:
     p_model_decimal: Decimal = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Validated here, once, at the edge: the chain builds its decision records from these fields without
+        # validating them again (see RiskChain.decision).
         if self.surface not in SURFACES:
             raise CandidateError(f"unknown surface {self.surface!r}")
         if self.side not in _SIDES:
             raise CandidateError(f"unknown side {self.side!r}")
+        for name in ("candidate_id", "sub_strategy", "venue", "instrument", "category", "underlying", "title"):
+            if not isinstance(getattr(self, name), str):
+                raise CandidateError(f"{name} must be a string")
+        if not self.candidate_id or not self.instrument:
+            raise CandidateError("candidate_id and instrument must not be empty")
+        if not isinstance(self.models, tuple) or not all(isinstance(m, str) for m in self.models):
+            raise CandidateError("models must be a tuple of strings")
+        for name in ("quantity", "cost_cents", "fee_cents"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise CandidateError(f"{name} must be an integer (cents, centi-contracts, units or shares)")
+        for name in ("p_model", "p_market", "confidence", "model_spread"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+                raise CandidateError(f"{name} must be a number")
         if not isinstance(self.price, Decimal) or not isinstance(self.current_price, Decimal):
             raise CandidateError("price and current_price must be Decimal (never float)")
         if self.quantity < 0 or self.cost_cents < 0 or self.fee_cents < 0:

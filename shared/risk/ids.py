@@ -31,6 +31,8 @@ class IdMint:
         self._entropy = int.from_bytes(raw, "big")
         self._millis = -1
         self._prefix = ""
+        self._high = -1  # entropy >> 20, whose 12 characters are cached in _middle
+        self._middle = ""
 
     def next(self, moment: datetime) -> str:
         """A new id stamped with ``moment`` (an aware datetime)."""
@@ -38,6 +40,10 @@ class IdMint:
         if millis != self._millis:
             self._millis = millis
             self._prefix = new_id(moment, b"\0" * 10)[:10]
-        self._entropy = (self._entropy + 1) & _ENTROPY_MASK
-        value = self._entropy
-        return self._prefix + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+        value = self._entropy = (self._entropy + 1) & _ENTROPY_MASK
+        # Consecutive ids differ in the low bits only: re-encode the upper 60 bits when they change (every 2^20).
+        high = value >> 20
+        if high != self._high:
+            self._high = high
+            self._middle = "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS[:6]])
+        return self._prefix + self._middle + _PAIRS[(value >> 10) & 1023] + _PAIRS[value & 1023]

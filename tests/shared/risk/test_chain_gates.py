@@ -339,3 +339,39 @@ def test_exits_bypass_stop_and_breakers(rig: Any, make_candidate: MakeCandidate,
     assert [g.gate for g in exit_decision.gates] == ["exit"] and exit_decision.gates[0].passed
     with pytest.raises(ValueError):
         rig.chain.allow_exit(ExitRequest("fx", "EUR_USD", "long"))
+
+
+def test_decision_records_are_valid_records(rig: Any, make_candidate: MakeCandidate, monkeypatch: Any) -> None:
+    """Decisions are copied from a template, not re-validated: prove every kind validates as a Decision."""
+    decisions = [
+        rig.chain.evaluate(make_candidate()),  # accepted
+        rig.chain.evaluate(make_candidate(candidate_id="B", p_model=0.41, instrument="B")),  # denied
+        rig.chain.allow_exit(ExitRequest("kalshi_st", "M", "yes", trade_id="T")),
+    ]
+
+    def broken(instrument: str) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rig.ledger, "market_exposure", broken)
+    decisions.append(rig.chain.evaluate(make_candidate(candidate_id="C", instrument="C")))  # gate error
+    for decision in decisions:
+        assert Decision.model_validate(decision.model_dump()) == decision
+        again = Decision.model_validate_json(decision.model_dump_json())
+        assert again.gates == decision.gates and again.id == decision.id and again.surface == decision.surface
+    assert len({d.id for d in decisions}) == len(decisions)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub_strategy": None},
+        {"candidate_id": ""},
+        {"models": ["a"]},
+        {"quantity": 1.5},
+        {"p_model": float("nan")},
+        {"confidence": "high"},
+    ],
+)
+def test_candidate_rejects_what_a_record_could_not_hold(make_candidate: MakeCandidate, changes: dict[str, Any]) -> None:
+    with pytest.raises(CandidateError):
+        make_candidate(**changes)

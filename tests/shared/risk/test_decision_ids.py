@@ -32,3 +32,11 @@ def test_reproducible_from_a_seed() -> None:
     assert [a.next(moment) for _ in range(3)] == [b.next(moment) for _ in range(3)]
     with pytest.raises(ValueError):
         IdMint(b"short")
+
+
+def test_encoding_across_the_cached_high_bits() -> None:
+    moment = datetime(2025, 3, 3, tzinfo=UTC)
+    start = (1 << 20) - 2
+    mint = IdMint(start.to_bytes(10, "big"))
+    for k in range(1, 5):
+        assert mint.next(moment) == new_id(moment, (start + k).to_bytes(10, "big"))
