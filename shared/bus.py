@@ -126,6 +126,19 @@ def _ts_of(line: bytes) -> str | None:
     return None
 
 
+# Bumped in a forked child (a cheaper check per append than a getpid() system call): a JsonlLog opened before
+# the fork sees the change and opens a descriptor of its own.
+_fork_generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class JsonlLog:
     """One append-only JSONL file. Cheap to construct; opens its file descriptor lazily."""
 
@@ -133,7 +146,7 @@ class JsonlLog:
         self.path = Path(path)
         self.durability = durability
         self._fd: int | None = None
-        self._pid = os.getpid()
+        self._generation = _fork_generation
         # flock excludes other open file descriptions, not other threads sharing this one (a thread pool in
         # the dashboard), so threads of one process also queue on this lock.
         self._thread_lock = threading.Lock()
@@ -142,13 +155,13 @@ class JsonlLog:
 
     # ---------------------------------------------------------------- writing
     def _writer_fd(self) -> int:
-        if self._pid != os.getpid():
+        if self._generation != _fork_generation:
             # A forked child shares the parent's open file description, and so its flock: it would not
             # exclude the parent. It gets a descriptor (and a thread lock) of its own.
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-            self._pid = os.getpid()
+            self._generation = _fork_generation
             self._thread_lock = threading.Lock()
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
