@@ -157,7 +157,7 @@ def build_logs(log_dir: Path, size_gb: float) -> tuple[int, int]:
             for n in range(per_day):
                 t0 = start + timedelta(seconds=n * spacing)
                 index = day * per_day + n
-                sid = f"{surface[:3].upper()}{index:010d}SIG"
+                sid = f"{surface.upper()}{index:010d}"  # unique across surfaces, like the fleet's ULIDs
                 sub = ("alpha", "beta", "gamma")[index % 3]
                 common = {"surface": surface, "sub": sub, "instr": f"I{index % 50}"}
                 for k in range(DECISIONS_PER_SIGNAL - 1):
@@ -224,8 +224,10 @@ def time_report(log_dir: Path, window: Window) -> tuple[float, int, str]:
     report = build_report(ReportOptions(log_dir=log_dir, window=window), SECTIONS)
     text = render(report)
     elapsed = time.perf_counter() - started
-    if report.corrupt_lines or report.invalid_records:  # the generator must write only valid records
-        raise SystemExit(f"bench log is broken: {report.corrupt_lines} corrupt, {report.invalid_records} invalid")
+    if report.corrupt_lines or report.invalid_records or report.notes or report.signals_missing:
+        # The generator must write only valid, consistent records (each trade resolved once, every signal there).
+        raise SystemExit(f"bench log is broken: {report.corrupt_lines} corrupt, {report.invalid_records} invalid, "
+                         f"{report.signals_missing} signals missing, notes: {report.notes}")
     return elapsed, report.bytes_scanned, text
 
 

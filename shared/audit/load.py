@@ -110,7 +110,7 @@ class Loader:
     def resolved_trades(self) -> list[Trade]:
         """Trades whose resolved record was written inside the window, in ledger (bus ts) order."""
         trades: list[Trade] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for surface in self.surfaces:
             path = stream_path(self.log_dir, surface, "trades")
             stats = self.sources.stats(path)
@@ -120,11 +120,12 @@ class Loader:
                 trade = parse_line(Trade, offset, line, stats)
                 if trade is None or trade.status != "resolved" or trade.pnl is None:
                     continue
-                if trade.id in seen:
+                key = (trade.surface, trade.id)
+                if key in seen:
                     # A resolver that restarted mid-settlement may write a resolution twice: count it once.
                     self.duplicate_resolutions += 1
                     continue
-                seen.add(trade.id)
+                seen.add(key)
                 trades.append(trade)
         trades.sort(key=_ts_key)
         return trades
