@@ -42,6 +42,10 @@ from shared.venues.base import OrderRequest, OrderResult
 
 log = logging.getLogger(__name__)
 
+# What each live broker can trade; the paper broker trades every surface.
+BROKER_SURFACES: dict[str, tuple[str, ...]] = {"kalshi": ("kalshi_st", "kalshi_lt"), "oanda": ("fx",),
+                                               "ibkr": ("stocks",)}
+
 FAULT_ENV = "TBOT_CLIENT_FAULT"
 """Crash-test hook: ``after_intent`` or ``after_place`` SIGKILLs the client at that point (tests only)."""
 
@@ -234,6 +238,11 @@ class Follower:
         if self.now() >= signal.expires_at:
             self._note(signal.id, "expired", f"expired at {to_iso(signal.expires_at)}", final=True)
             return Outcome(signal.id, "expired", f"{signal.instrument} expired at {to_iso(signal.expires_at)}; skipped")
+        served = BROKER_SURFACES.get(self.config.broker.kind)
+        if served is not None and signal.surface not in served:
+            reason = f"your {self.config.broker.kind} broker does not trade {signal.surface}"
+            self._note(signal.id, "skipped", reason, final=True)
+            return Outcome(signal.id, "skipped", f"{signal.instrument}: {reason}")
         if signal.dry_run and not self.config.trades_dry_run:
             self._note(signal.id, "skipped", "operator paper signal; not traded live", final=True)
             return Outcome(signal.id, "skipped", f"{signal.instrument}: operator dry-run signal; not traded live")

@@ -59,14 +59,16 @@ def test_an_fx_signal_is_placed_on_the_subscriber_s_oanda_account(make_config, m
                                                                         ("filled", "live", "oanda")]
 
 
-def test_operator_paper_signals_are_not_sent_to_a_live_account(make_config, make_signal) -> None:
+def test_operator_paper_signals_and_other_surfaces_are_not_sent_to_a_live_account(make_config, make_signal) -> None:
     config = make_config(broker={"kind": "oanda", "secrets_file": "broker.env"})
     _broker_env(config.base_dir, f"OANDA_API_TOKEN={SECRET}\nOANDA_ACCOUNT_ID={ACCOUNT}\n")
     follower = Follower(config, open_broker(config), load_public_key(config.public_key_path.read_text()))
     with respx.mock(assert_all_called=False) as router:
         outcome = follower.handle(make_signal(surface="fx", instrument="EUR_USD", side="long",
                                               limit_price=Decimal("1.08"), dry_run=True).to_json_dict())
+        kalshi = follower.handle(make_signal(dry_run=False).to_json_dict())
     assert outcome.verdict == "skipped" and not router.calls
+    assert kalshi.verdict == "skipped" and "does not trade kalshi_st" in kalshi.message
 
 
 def test_broker_keys_must_be_private_and_complete(make_config) -> None:
