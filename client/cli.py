@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", parents=[common], help="write a commented config and pin the operator's public key")
     init.add_argument("--url", required=True, help="the operator's dashboard, e.g. https://signals.example.com")
     init.add_argument("--token", help=f"your subscriber token (stored as {TOKEN_ENV_KEY} in a 0600 file)")
-    init.add_argument("--surfaces", default=",".join(SURFACES), help="comma-separated surfaces to follow")
+    init.add_argument("--surfaces", default=None,
+                      help="comma-separated surfaces to follow (default: all with paper, those your broker trades)")
     init.add_argument("--rule", choices=("fixed", "bankroll_fraction", "operator_multiple"), default="fixed")
     init.add_argument("--broker", choices=("paper", "kalshi", "oanda", "ibkr"), default="paper")
     init.add_argument("--public-key", type=Path, help="pin this PEM file instead of fetching the operator's key")
@@ -105,7 +106,10 @@ def _init(args: argparse.Namespace) -> int:
     if config_path.exists():
         print(f"tbot-client: {config_path} exists; not overwriting it", file=sys.stderr)
         return EXIT_RUNTIME
-    surfaces = tuple(s.strip() for s in args.surfaces.split(",") if s.strip())
+    from client.engine import BROKER_SURFACES
+
+    default = BROKER_SURFACES.get(args.broker, SURFACES)
+    surfaces = tuple(s.strip() for s in args.surfaces.split(",") if s.strip()) if args.surfaces else default
     unknown = [s for s in surfaces if s not in SURFACES]
     if unknown:
         print(f"tbot-client: unknown surface {unknown[0]!r}", file=sys.stderr)
