@@ -38,12 +38,16 @@ svg .ideal { stroke: #999; stroke-dasharray: 4 3; }
 """
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
-    head = "".join(f'<th{" class=text" if i < text_columns else ""}>{escape(h)}</th>' for i, h in enumerate(headers))
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1,
+           text_last: bool = False) -> str:
+    last = len(headers) - 1
+
+    def cls(i: int) -> str:
+        return " class=text" if i < text_columns or (text_last and i == last) else ""
+
+    head = "".join(f"<th{cls(i)}>{escape(h)}</th>" for i, h in enumerate(headers))
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=text" if i < text_columns else ""}>{escape(c)}</td>'
-                         for i, c in enumerate(row)) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td{cls(i)}>{escape(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -128,7 +132,7 @@ def _gates(report: AuditReport) -> str:
         rows = [[g.gate, str(g.evaluated), str(g.passed), str(g.denied), str(g.stopped), str(g.survivors),
                  ", ".join(f"{r} {n}" for r, n in g.top_reasons)] for g in s.gates]
         parts.append(f"<h3>{escape(s.surface)}: {s.decisions:,} decisions, {s.accepted:,} accepted</h3>")
-        parts.append(_table(headers, rows))
+        parts.append(_table(headers, rows, text_last=True))
         parts.append(f"<div class=charts>{svg.funnel(f'Gate funnel: {s.surface}', s.decisions, s.gates)}</div>")
     return "".join(parts)
 
