@@ -8,6 +8,7 @@ probability sl / (sl + tp): that is the market-implied probability; the trend ti
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -41,16 +42,14 @@ class AtrBracketStrategy:
         self.params = params
         self.symbols = symbols
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
+    def propose(self, tick: TickContext) -> Iterator[Proposal]:
         wanted = set(self.symbols)
-        proposals = []
         for instrument in tick.instruments:
             if instrument.symbol not in wanted:
                 continue
             proposal = self._evaluate(tick, instrument)
             if proposal is not None:
-                proposals.append(proposal)
-        return proposals
+                yield proposal
 
     def _evaluate(self, tick: TickContext, instrument: Instrument) -> Proposal | None:
         p = self.params

@@ -5,6 +5,7 @@ strategy's own probability, and their disagreement counts as model spread (the c
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -37,8 +38,8 @@ class EnsembleOverlay:
         self.strategy_weight = strategy_weight
         self.ensemble_weight = ensemble_weight
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
-        return [self._blend(p) for p in self.inner.propose(tick)]
+    def propose(self, tick: TickContext) -> Iterator[Proposal]:
+        return (self._blend(p) for p in self.inner.propose(tick))
 
     def _blend(self, proposal: Proposal) -> Proposal:
         instrument = proposal.instrument

@@ -129,26 +129,28 @@ class SurfaceLoop:
     def _trade(self, tick: TickContext) -> None:
         for strategy in self.strategies:
             try:
-                proposals = strategy.propose(tick)
+                self._run_strategy(strategy, tick)
             except VenueError as exc:
                 self.stats.errors += 1
                 log.error("%s: %s failed this tick: %s", self.process_name, strategy.name, exc)
+
+    def _run_strategy(self, strategy: Strategy, tick: TickContext) -> None:
+        """Decide (and execute) each proposal as soon as the strategy yields it."""
+        for proposal in strategy.propose(tick):
+            self.stats.proposals += 1
+            try:
+                outcome = self.decider.decide(proposal, tick.now)
+            except VenueError as exc:
+                self.stats.errors += 1
+                log.error("%s: pricing %s failed: %s", self.process_name, proposal.instrument.symbol, exc)
                 continue
-            self.stats.proposals += len(proposals)
-            for proposal in proposals:
-                try:
-                    outcome = self.decider.decide(proposal, tick.now)
-                except VenueError as exc:
-                    self.stats.errors += 1
-                    log.error("%s: pricing %s failed: %s", self.process_name, proposal.instrument.symbol, exc)
-                    continue
-                if outcome is None:
-                    continue  # unchanged since its last decision: nothing new to record
-                self.stats.decisions += 1
-                if outcome.plan is None:
-                    continue
-                self.stats.accepted += 1
-                self._execute(outcome)
+            if outcome is None:
+                continue  # unchanged since its last decision: nothing new to record
+            self.stats.decisions += 1
+            if outcome.plan is None:
+                continue
+            self.stats.accepted += 1
+            self._execute(outcome)
 
     def _execute(self, outcome: Outcome) -> None:
         assert outcome.plan is not None and outcome.signal is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -47,8 +48,9 @@ class TickContext:
 class Strategy(Protocol):
     name: str
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
-        """Proposals for this tick; most ticks propose little or nothing."""
+    def propose(self, tick: TickContext) -> Iterable[Proposal]:
+        """Proposals for this tick, yielded as each is priced so the loop can act on it at once (a market's
+        signal does not wait for the rest of the scan); most ticks propose little or nothing."""
         ...
 
 

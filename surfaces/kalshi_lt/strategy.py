@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -40,14 +41,12 @@ class LongTermEnsembleStrategy:
             return 0.0
         return max(-1.0, min(1.0, float(mid - past) / self.trend_scale))
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
+    def propose(self, tick: TickContext) -> Iterator[Proposal]:
         markets = [i for i in tick.instruments if i.status == "open" and i.category in self.categories]
-        proposals = []
         for instrument in markets[: self.max_markets]:
             proposal = self._evaluate(tick, instrument)
             if proposal is not None:
-                proposals.append(proposal)
-        return proposals
+                yield proposal
 
     def _evaluate(self, tick: TickContext, instrument: Instrument) -> Proposal | None:
         try:

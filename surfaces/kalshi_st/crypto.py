@@ -5,6 +5,7 @@ order book and momentum lean, behind an ATR volatility-regime gate (no trades in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from shared.venues.base import Candle, Instrument, OrderBook, VenueError
 from surfaces.binary import best_side, normal_cdf
@@ -26,20 +27,18 @@ class Btc15mStrategy:
         self.imbalance_weight = imbalance_weight
         self.momentum_weight = momentum_weight
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
+    def propose(self, tick: TickContext) -> Iterator[Proposal]:
         markets = [i for i in tick.instruments if i.category == "crypto" and i.status == "open"]
         if not markets:
-            return []
+            return
         try:
             candles = tick.venue.candles(self.reference_symbol, 60, self.atr_period + self.roc_lookback + 2)
         except VenueError:
-            return []
-        proposals = []
+            return
         for instrument in markets:
             proposal = self._evaluate(tick, instrument, candles)
             if proposal is not None:
-                proposals.append(proposal)
-        return proposals
+                yield proposal
 
     def _evaluate(self, tick: TickContext, instrument: Instrument, candles: list[Candle]) -> Proposal | None:
         if instrument.floor_strike is None or instrument.close_time is None or not candles:

@@ -8,6 +8,7 @@ consensus. The sim has no sports data, so on sim this strategy finds no markets;
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -45,8 +46,7 @@ class SportsConsensusStrategy:
         self.odds = odds
         self.min_books = min_books
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
-        proposals = []
+    def propose(self, tick: TickContext) -> Iterator[Proposal]:
         for instrument in tick.instruments:
             if instrument.category != "sports" or instrument.status != "open":
                 continue
@@ -63,10 +63,9 @@ class SportsConsensusStrategy:
                 continue
             side, price, p_model, p_market = chosen
             disagreement = statistics.pstdev(fair)
-            proposals.append(Proposal(
+            yield Proposal(
                 sub_strategy=self.name, instrument=instrument, side=side,  # type: ignore[arg-type]
                 price=price, p_model=p_model, p_market=p_market,
                 confidence=max(0.0, min(1.0, 1.0 - 4 * disagreement)), model_spread=disagreement,
                 models=("strategy:sports_devig",), context={"books": len(fair), "consensus_yes": round(p_yes, 4)},
-            ))
-        return proposals
+            )

@@ -7,6 +7,7 @@ of a bracket is the mean over members of P(high in bracket | member). The spread
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -55,16 +56,14 @@ class WeatherHighStrategy:
         # P(YES) per market for the forecast it was computed from: brackets are re-priced only when it changes.
         self._p_yes: dict[str, tuple[tuple[float, ...], float | None]] = {}
 
-    def propose(self, tick: TickContext) -> list[Proposal]:
-        proposals = []
+    def propose(self, tick: TickContext) -> Iterator[Proposal]:
         cache: dict[tuple[str, date], MemberStats] = {}
         for instrument in tick.instruments:
             if instrument.category != "weather" or instrument.status != "open":
                 continue
             proposal = self._evaluate(tick, instrument, cache)
             if proposal is not None:
-                proposals.append(proposal)
-        return proposals
+                yield proposal
 
     def _evaluate(
         self, tick: TickContext, instrument: Instrument, cache: dict[tuple[str, date], MemberStats]

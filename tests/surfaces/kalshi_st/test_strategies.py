@@ -76,7 +76,7 @@ def test_weather_strategy_proposes_the_mispriced_bracket_once_per_forecast() -> 
     venue = FakeVenue({between.symbol: Quote(between.symbol, NOW, D("0.20"), D("0.22")),
                        tail.symbol: Quote(tail.symbol, NOW, D("0.30"), D("0.33"))})
     forecast = Members([31.4, 31.8, 32.1, 31.0, 31.6])
-    proposals = WeatherHighStrategy(forecast).propose(TickContext(venue, NOW, (between, tail)))  # type: ignore[arg-type]
+    proposals = list(WeatherHighStrategy(forecast).propose(TickContext(venue, NOW, (between, tail))))  # type: ignore[arg-type]
     by_symbol = {p.instrument.symbol: p for p in proposals}
     assert by_symbol[between.symbol].side == "yes" and by_symbol[between.symbol].price == D("0.22")
     assert by_symbol[tail.symbol].side == "no" and by_symbol[tail.symbol].price == D("0.70")
@@ -113,4 +113,4 @@ def test_btc_strategy_leans_with_price_above_strike_and_skips_dead_markets() -> 
     assert book_imbalance(book) == pytest.approx((500 - 100) / 600)
     flat = [Candle("BTCUSDT", c.start, 60, D(100000), D(100000), D(100000), D(100000)) for c in candles]
     dead = FakeVenue(venue.quotes, venue.books, flat)
-    assert Btc15mStrategy().propose(TickContext(dead, NOW, (market,))) == []  # type: ignore[arg-type]
+    assert list(Btc15mStrategy().propose(TickContext(dead, NOW, (market,)))) == []  # type: ignore[arg-type]
