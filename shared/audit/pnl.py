@@ -58,6 +58,18 @@ class PnlSection:
     equity: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
+MAX_CURVE_POINTS = 2000
+
+
+def thin(curve: list[tuple[str, int]], limit: int = MAX_CURVE_POINTS) -> list[tuple[str, int]]:
+    """At most about ``limit`` evenly spaced points of a curve, always keeping its last (the final equity)."""
+    if len(curve) <= limit:
+        return curve
+    step = -(-len(curve) // limit)
+    kept = curve[::step]
+    return kept if kept[-1] == curve[-1] else [*kept, curve[-1]]
+
+
 def summarize(source: str, surface: str, sub_strategy: str, trades: Sequence[Trade]) -> PnlRow:
     """Figures for one group of resolved trades given in ledger order."""
     pnls = [t.pnl or 0 for t in trades]
@@ -106,5 +118,5 @@ def build_pnl(trades: Iterable[Trade], signals: dict[str, Signal]) -> PnlSection
         for trade in group:
             total += trade.pnl or 0
             curve.append(("" if trade.ts is None else trade.ts.isoformat(), total))
-        equity[f"{src}/{surface}"] = curve
+        equity[f"{src}/{surface}"] = thin(curve)
     return PnlSection(rows=rows, surfaces=surfaces, summary=summary, equity=equity)

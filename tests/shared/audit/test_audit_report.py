@@ -225,3 +225,13 @@ def test_a_repeated_resolution_counts_once(log_dir: Path, builder: Any, kit: Any
     [row] = report.pnl.rows
     assert (row.trades, row.net_cents, row.fees_cents) == (1, 250, 5)
     assert any("counted once" in note for note in report.notes)
+
+
+def test_equity_curves_are_thinned_but_keep_the_final_equity() -> None:
+    from shared.audit.pnl import thin
+
+    curve = [(f"t{i}", i) for i in range(10_001)]
+    thinned = thin(curve, 2000)
+    # step ceil(10001 / 2000) = 6: points 0, 6, ..., 9996 (1667 of them), then the last point 10000.
+    assert len(thinned) == 1668 and thinned[0] == ("t0", 0) and thinned[-1] == ("t10000", 10_000)
+    assert thin(curve[:5], 2000) == curve[:5]
