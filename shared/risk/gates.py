@@ -295,10 +295,15 @@ def min_confidence(c: Candidate, ctx: GateContext) -> Denial | None:
 
 
 def api_cost_cap(c: Candidate, ctx: GateContext) -> Denial | None:
-    """10. Today's LLM spend on this surface within ``API_COST_CAP_CENTS``."""
+    """10. Today's LLM spend on this surface below ``API_COST_CAP_CENTS``.
+
+    At the cap the ensemble stops paying for calls, so the gate stops the surface there too (``>=``); a surface
+    that has spent nothing is never stopped, so a cap of 0 means "no LLM spend", not "no trading".
+    """
     cap = ctx.limits.settings.api_cost_cap_cents
-    if ctx.api_spend_cents > cap:
-        return Denial("api_cost_cap", f"LLM spend today {ctx.api_spend_cents}c > cap {cap}c")
+    spent = ctx.api_spend_cents
+    if spent > 0 and spent >= cap:
+        return Denial("api_cost_cap", f"LLM spend today {spent}c reached the cap {cap}c")
     return None
 
 

@@ -97,8 +97,9 @@ class OverrideSet:
         else:
             raise OverrideError(f"{name}: not a setting that can be overridden at run time")
         try:
-            # model_validate runs the same validators as the env file but reads no environment variables.
-            settings = SurfaceSettings.model_validate({**self.base.model_dump(), **values})
+            # model_validate runs the same validators as the env file but reads no environment variables. It must be
+            # the surface's own class (FxSettings, ...): the base class would refuse the surface's extra keys.
+            settings = type(self.base).model_validate({**self.base.model_dump(), **values})
         except ValidationError as exc:
             error = exc.errors()[0]
             raise OverrideError(f"{name}: {error.get('msg', 'invalid value')}") from None

@@ -302,8 +302,19 @@ def test_max_model_spread(rig: Any, make_candidate: MakeCandidate) -> None:
 
 # 10 ------------------------------------------------------------------------------------------------------------
 def test_api_cost_cap(rig: Any, make_candidate: MakeCandidate) -> None:
-    assert_stopped(rig.chain.evaluate(make_candidate(), api_spend_cents=501), "api_cost_cap", "api_cost_cap")
-    assert rig.chain.evaluate(make_candidate(), api_spend_cents=500).accepted
+    # Cap 500c: at the cap the ensemble stops paying, and the gate stops the surface with it.
+    assert_stopped(rig.chain.evaluate(make_candidate(), api_spend_cents=500), "api_cost_cap", "api_cost_cap")
+    assert rig.chain.evaluate(make_candidate(), api_spend_cents=499).accepted
+
+
+def test_a_zero_cost_cap_stops_llm_spend_not_a_surface_that_spends_nothing(
+    rig: Any, make_candidate: MakeCandidate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.chain._overrides.apply("api_cost_cap_cents", 0)
+    rig.chain._refresh_settings()
+    assert rig.chain.evaluate(make_candidate(), api_spend_cents=0).accepted
+    other = make_candidate(instrument="KXHIGHNY-25MAR03-B54", candidate_id="01OTHER0000000000000000000")
+    assert_stopped(rig.chain.evaluate(other, api_spend_cents=1), "api_cost_cap", "api_cost_cap")
 
 
 # fail closed ---------------------------------------------------------------------------------------------------

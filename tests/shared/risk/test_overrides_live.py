@@ -82,3 +82,15 @@ def test_malformed_strategy_sides_override_is_rejected(rig: Any, make_candidate:
 def test_malformed_strategy_sides_stop_the_chain_at_start(rig_factory: Any) -> None:
     with pytest.raises(ValueError, match="STRATEGY_SIDES"):
         rig_factory(strategy_sides="weather")
+
+
+def test_overrides_apply_to_a_surface_settings_subclass_with_its_own_keys() -> None:
+    from decimal import Decimal
+
+    from shared.risk.overrides import OverrideSet
+    from surfaces.fx.config import FxSettings
+
+    overrides = OverrideSet(FxSettings())
+    settings = overrides.apply("min_edge", "0.05")
+    assert isinstance(settings, FxSettings) and settings.min_edge == Decimal("0.05")
+    assert settings.fx_pairs == FxSettings().fx_pairs
