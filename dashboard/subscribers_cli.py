@@ -12,11 +12,14 @@ from shared.timeutil import to_iso
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-dir", type=Path, default=Path("logs"), help="the fleet's logs directory")
+    # Also accepted after the action (``add NAME --log-dir X``); SUPPRESS keeps the top-level value otherwise.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-dir", type=Path, default=argparse.SUPPRESS, help="the fleet's logs directory")
     actions = parser.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="register a subscriber and print its token once")
+    add = actions.add_parser("add", parents=[common], help="register a subscriber and print its token once")
     add.add_argument("name")
-    actions.add_parser("list", help="list subscribers (never their tokens)")
-    revoke = actions.add_parser("revoke", help="revoke a subscriber's token (takes effect at once)")
+    actions.add_parser("list", parents=[common], help="list subscribers (never their tokens)")
+    revoke = actions.add_parser("revoke", parents=[common], help="revoke a subscriber's token (takes effect at once)")
     revoke.add_argument("name_or_id")
 
 

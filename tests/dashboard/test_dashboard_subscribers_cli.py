@@ -52,3 +52,11 @@ def test_authentication_is_by_hash_and_rejects_lookalikes(tmp_path: Path) -> Non
 @pytest.mark.parametrize("name", ["", "   ", "x" * 81, "two\nlines"])
 def test_bad_names_are_refused(tmp_path: Path, name: str) -> None:
     assert main(["subscribers", "--log-dir", str(tmp_path), "add", name]) == 1
+
+
+def test_log_dir_may_follow_the_action(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["subscribers", "add", "dana", "--log-dir", str(tmp_path / "a")]) == 0
+    assert feed_path(tmp_path / "a", "subscribers").exists()
+    capsys.readouterr()
+    assert main(["subscribers", "--log-dir", str(tmp_path / "a"), "list"]) == 0
+    assert "dana" in capsys.readouterr().out
