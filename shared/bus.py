@@ -378,18 +378,21 @@ class LogReader:
     def read(self, max_records: int | None = None) -> Iterator[Entry]:
         """Yield the complete records after the cursor, advancing it; stops at the (possibly partial) tail."""
         try:
-            handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in finally, generator-friendly
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return
         try:
-            handle.seek(self.offset)
+            # Read up to the size the file has now, in reads sized to what is there: a follower woken for one
+            # short record makes one small read, not a 1 MiB buffer and an extra read to find the end.
+            size = os.fstat(fd).st_size
+            pos = base = self.offset  # base: the file offset of pending[0]
             pending = b""  # bytes after the last complete line, not yet ended by a newline
-            base = self.offset  # file offset of pending[0]
             count = 0
-            while True:
-                chunk = handle.read(_CHUNK)
+            while pos < size:
+                chunk = os.pread(fd, min(_CHUNK, size - pos), pos)
                 if not chunk:
-                    return
+                    return  # the file shrank under us: nothing more to read
+                pos += len(chunk)
                 if pending:
                     # Search only the new bytes: the pending ones are known to hold no newline.
                     first = chunk.find(b"\n")
@@ -417,7 +420,7 @@ class LogReader:
                 pending = chunk[start:]
                 base += start
         finally:
-            handle.close()
+            os.close(fd)
 
     def _parse(self, line: bytes, offset: int, next_offset: int) -> Entry | None:
         if not line or line.isspace():
