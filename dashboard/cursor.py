@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from shared.records import SURFACES
 
@@ -18,12 +19,15 @@ class CursorError(ValueError):
     """A cursor that this server did not issue (or a corrupted one)."""
 
 
+# Many subscribers hold the same cursor (they all follow the tail), so both directions are memoized.
+@lru_cache(maxsize=8192)
 def encode_cursor(offsets: tuple[int, ...], kind: str = "f") -> str:
     """Encode per-surface offsets (in ``SURFACES`` order) as an opaque URL-safe string."""
     text = f"{_VERSION}{kind}:" + ".".join(format(o, "x") for o in offsets)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+@lru_cache(maxsize=8192)
 def decode_cursor(cursor: str, kind: str = "f") -> tuple[int, ...]:
     """Decode a cursor; raises :class:`CursorError` naming what is wrong."""
     if len(cursor) > 200:

@@ -113,8 +113,13 @@ class DashboardState:
         self.hub.drop_subscriber(subscriber_id)
 
     def signals_fresh(self) -> None:
-        """Catch up with the signal logs (four stats when nothing is new)."""
-        self.tailer.poll(self._signal_follows)
+        """Catch up with the signal logs (four stats when nothing is new); free while inotify does it for us.
+
+        The feed's hot path calls this on every request: with the watcher running, an append is indexed within
+        the same event-loop turn that sees its inotify event, so the stats would only cost CPU.
+        """
+        if not self.tailer.watching:
+            self.tailer.poll(self._signal_follows)
 
     def subscribers_fresh(self) -> None:
         """Catch up with the subscribers log, so a revocation counts from the very next request."""

@@ -47,6 +47,11 @@ class Tailer:
         self._read(followed)
         return followed
 
+    @property
+    def watching(self) -> bool:
+        """True while inotify wakes the tailer on every change (so callers need not stat the files themselves)."""
+        return bool(self._watches)
+
     def corrupt_lines(self) -> int:
         return sum(f.reader.stats.corrupt_lines for f in self._followed)
 
