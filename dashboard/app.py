@@ -34,10 +34,6 @@ _SECURITY_HEADERS = [
 ]
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class Edge:
     """The ASGI layer in front of FastAPI."""
 
@@ -60,30 +56,42 @@ class Edge:
                     await _plain(send, 413, b'{"detail":"request body too large"}')
                     return
                 break
-        received = 0
-        started = False
-
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _BodyTooLarge
-            return message
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+            # Read the (small, capped) body here, so an oversized one is refused before any handler sees it,
+            # whether or not it came with a Content-Length.
+            body = b""
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                if len(body) > self.max_body:
+                    await _plain(send, 413, b'{"detail":"request body too large"}')
+                    return
+                more = message.get("more_body", False)
+            receive = _replay(body, receive)
 
         async def secured_send(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS]
             await send(message)
 
-        try:
-            await self.app(scope, capped_receive, secured_send)
-        except _BodyTooLarge:
-            if not started:
-                await _plain(send, 413, b'{"detail":"request body too large"}')
+        await self.app(scope, receive, secured_send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that hands over the already-read body once, then defers to the real one."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:

@@ -21,6 +21,7 @@ from dashboard.subscribers import Subscriber
 FEED_PATH = "/api/signals/feed"
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = (b"cache-control", b"no-store")
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -121,7 +122,7 @@ def query_params(query_string: bytes) -> dict[str, str]:
 
 
 async def send_reply(send: Send, reply: FeedReply) -> None:
-    headers = [_JSON, _NO_STORE, (b"content-length", str(len(reply.body)).encode()), *reply.headers]
+    headers = [_JSON, _NO_STORE, _NOSNIFF, (b"content-length", str(len(reply.body)).encode()), *reply.headers]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 

@@ -327,6 +327,17 @@ def test_body_size_is_capped(client: TestClient, tools: Any) -> None:
     big = {"id": "x", "amount_cents": 1, "crystallized_at": to_iso(utcnow()), "pad": "x" * 20_000}
     assert client.post("/api/commission", headers=headers, json=big).status_code == 413
 
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap counts bytes as they arrive
+        yield b'{"id": "y", "amount_cents": 1, "pad": "'
+        for _ in range(40):
+            yield b"x" * 1000
+        yield b'"}'
+
+    chunked = client.post("/api/commission", headers={**headers, "Content-Type": "application/json"},
+                          content=chunks())
+    assert chunked.status_code == 413
+    assert not feed_path(tools.log_dir, "commission").exists()
+
 
 def test_cors_is_closed_unless_configured(client: TestClient, tools: Any) -> None:
     preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
