@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -248,17 +247,6 @@ class LiveServer:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
-
-
-@pytest.fixture
-def live_server(settings: DashboardSettings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def fleet(settings: DashboardSettings) -> Fleet:
-    return build_fleet(Path(settings.log_dir), Path(settings.signal_key_path))
 
 
 @dataclass
