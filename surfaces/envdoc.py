@@ -86,6 +86,8 @@ DOCS: dict[str, str] = {
     "sports_min_books": "bookmakers needed for a de-vigged consensus",
     "lt_categories": "market categories the long-term surface trades",
     "lt_max_markets_per_tick": "markets put to the ensemble per tick",
+    "lt_trend_window_hours": "research: the market's own price move over this window is a feature for the models",
+    "lt_trend_scale": "a move of this size (in probability) over the window counts as a full-strength trend",
     "bracket_granularity_s": "candle size for ATR, EMAs and the resolver's SL/TP checks",
     "atr_period": "bars in the ATR",
     "ema_fast": "fast EMA bars (trend filter)",

@@ -16,3 +16,5 @@ class LtSettings(SurfaceSettings, EnsembleSettings, LoopSettings):
     kalshi_series: CsvList = ("KXFEDDECISION",)
     lt_categories: CsvList = ("politics", "macro", "economics", "world")
     lt_max_markets_per_tick: int = Field(default=20, ge=1, le=500)
+    lt_trend_window_hours: float = Field(default=6.0, gt=0, le=24 * 30)
+    lt_trend_scale: float = Field(default=0.10, gt=0, le=1)

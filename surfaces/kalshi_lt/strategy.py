@@ -18,7 +18,7 @@ class LongTermEnsembleStrategy:
     name = "lt_ensemble"
 
     def __init__(self, ensemble: Predictor, categories: tuple[str, ...], max_markets_per_tick: int = 20,
-                 trend_window: timedelta = timedelta(days=2), trend_scale: float = 0.10) -> None:
+                 trend_window: timedelta = timedelta(hours=6), trend_scale: float = 0.10) -> None:
         self.ensemble = ensemble
         self.categories = set(categories)
         self.max_markets = max_markets_per_tick

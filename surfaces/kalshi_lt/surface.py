@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 from shared.clock import WallClock
@@ -21,8 +22,9 @@ def build(settings: LtSettings, *, process_name: str = "st-lt-loop", allow_uncal
     ensemble = ensemble_for(settings, "kalshi_lt", WallClock())
     return assemble(
         settings, surface="kalshi_lt", kind="binary", process_name=process_name,
-        strategies=lambda venue: [LongTermEnsembleStrategy(ensemble, settings.lt_categories,
-                                                           settings.lt_max_markets_per_tick)],
+        strategies=lambda venue: [LongTermEnsembleStrategy(
+            ensemble, settings.lt_categories, settings.lt_max_markets_per_tick,
+            trend_window=timedelta(hours=settings.lt_trend_window_hours), trend_scale=settings.lt_trend_scale)],
         api_spend_cents=ensemble.spend_today_cents, **overrides,  # type: ignore[arg-type]
     )
 
