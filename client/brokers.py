@@ -215,7 +215,12 @@ def sim_quote_source(log_dir: Path) -> QuoteSource | None:
             except Exception:  # no fleet epoch under log_dir, or no sim: just "no quote"
                 venues[signal.surface] = None
         venue = venues[signal.surface]
-        return None if venue is None else venue.quote(signal.instrument)
+        if venue is None:
+            return None
+        try:
+            return venue.quote(signal.instrument)
+        except VenueError:  # a market this replay does not list (or no longer quotes): fill from the signal
+            return None
 
     return quote
 
