@@ -8,7 +8,7 @@ PM2 := node_modules/.bin/pm2
 export PM2_HOME := $(CURDIR)/.pm2
 DASHBOARD_PORT ?= 8080
 
-.PHONY: up down test lint typecheck venv deps-dev pm2 envs system-test-deps status logs bench clean
+.PHONY: up down test lint typecheck venv pm2 envs system-test-deps status bench clean reset-paper
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ down:
 	-@[ -x $(PM2) ] && $(PM2) delete ecosystem.config.js >/dev/null 2>&1; true
 	-@[ -x $(PM2) ] && $(PM2) kill >/dev/null 2>&1; true
 	@echo "tbot fleet stopped"
+
+# A fresh paper session: the sim replay restarts from its first day. Nothing is deleted: the surfaces' logs and the
+# sim venues' memory move to logs/archive/<time>/; the operator key and the subscriber feed data stay.
+reset-paper: down
+	@stamp=$$(date -u +%Y%m%dT%H%M%SZ); mkdir -p logs/archive/$$stamp; \
+	for d in kalshi_st kalshi_lt fx stocks sim; do [ -e logs/$$d ] && mv logs/$$d logs/archive/$$stamp/; done; \
+	rm -f logs/STOP logs/STOP.*; echo "archived the paper session to logs/archive/$$stamp; run make up"
 
 # Browser and Redis tests need Debian's chromium and redis-server; installed here when missing (root only).
 system-test-deps:
