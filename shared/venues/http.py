@@ -25,11 +25,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import certifi
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from shared.venues.base import AuthError, NotFoundError, RateLimitedError, VenueError
 
@@ -264,3 +265,16 @@ def _decode_lenient(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
+
+
+WireModel = TypeVar("WireModel", bound=BaseModel)
+
+
+def parse_wire(model: type[WireModel], data: Any, what: str, venue: str) -> WireModel:
+    """Validate a decoded body into a venue's wire model; MalformedResponseError naming the first bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise MalformedResponseError(venue, f"{what}: {where}: {first.get('msg', 'invalid')}") from None

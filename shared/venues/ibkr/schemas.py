@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.venues.base import Candle, OrderResult, OrderStatus, Position
-from shared.venues.http import MalformedResponseError
+from shared.venues.http import MalformedResponseError, parse_wire
 
 VENUE = "ibkr"
 
@@ -185,12 +185,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse(model: type[M], data: Any, what: str) -> M:
     """Validate a decoded body into a wire model; MalformedResponseError naming the first bad field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise MalformedResponseError(VENUE, f"{what}: {where}: {first.get('msg', 'invalid')}") from None
+    return parse_wire(model, data, what, VENUE)
 
 
 def parse_list(model: type[M], data: Any, what: str) -> list[M]:

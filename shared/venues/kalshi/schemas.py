@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from shared.venues.base import (
     Balance,
@@ -29,7 +29,7 @@ from shared.venues.base import (
     Quote,
     Settlement,
 )
-from shared.venues.http import MalformedResponseError
+from shared.venues.http import MalformedResponseError, parse_wire
 
 VENUE = "kalshi"
 _DOLLARS = re.compile(r"^-?\d+(\.\d{1,6})?$")
@@ -257,12 +257,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse(model: type[M], data: Any, what: str) -> M:
     """Validate a decoded body into a wire model; MalformedResponseError naming the first bad field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise MalformedResponseError(VENUE, f"{what}: {where}: {first.get('msg', 'invalid')}") from None
+    return parse_wire(model, data, what, VENUE)
 
 
 # ---- conversion into our dataclasses ---------------------------------------------------------------------------

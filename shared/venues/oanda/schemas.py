@@ -11,10 +11,10 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from shared.venues.base import BookLevel, Candle, OrderBook, OrderResult, Position, Quote
-from shared.venues.http import MalformedResponseError
+from shared.venues.http import MalformedResponseError, parse_wire
 
 VENUE = "oanda"
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
@@ -231,12 +231,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse(model: type[M], data: Any, what: str) -> M:
     """Validate a decoded body into a wire model; MalformedResponseError naming the first bad field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise MalformedResponseError(VENUE, f"{what}: {where}: {first.get('msg', 'invalid')}") from None
+    return parse_wire(model, data, what, VENUE)
 
 
 def reject_reason(body: Any) -> str:
