@@ -76,6 +76,10 @@ class OrderLifecycle:
         self.binary = binary
         self.clock: Clock = venue.clock
 
+    def intent(self, plan: OrderPlan) -> Trade:
+        """The intent record of a plan (what :meth:`execute` writes first)."""
+        return self._base(plan)
+
     def _base(self, plan: OrderPlan) -> Trade:
         return Trade(
             id=plan.trade_id,
@@ -165,29 +169,32 @@ class OrderLifecycle:
         return filled
 
     def reconcile(self) -> list[Trade]:
-        """Settle every unfinished intent against the venue. Returns the records written.
+        """Settle every unfinished intent against the venue (see :meth:`settle`). Returns the records written.
 
-        - intent/placed and the venue filled it: record placed + filled (a crash after the send or after the fill).
-        - intent and the venue never saw it: record cancelled (a crash before the send). The signal is stale by now,
-          so it is not re-sent.
-        - the venue holds a position no trade in the log accounts for: raise, the operator must look.
+        Run at start, before trading. A venue position that no trade in the log accounts for raises: the
+        operator must look.
         """
-        written: list[Trade] = []
         latest = latest_states(read_trades(self.trades))
-        for trade in latest.values():
-            if trade.status in TERMINAL_STATUSES or trade.status == "filled":
-                continue
-            result = self._lookup(trade.client_order_id)
-            if result is None:
-                cancelled = trade.model_copy(update={"status": "cancelled", "reason": "reconciled: never sent"})
-                self.trades.append(cancelled)
-                written.append(cancelled)
-                continue
-            base = trade.model_copy(update={"status": "intent"})
-            recorded = self._record_result(base, result)
-            written.append(recorded)
-        self._check_orphans(latest_states(read_trades(self.trades)))
+        written = [self.settle(t) for t in latest.values() if t.status not in TERMINAL_STATUSES
+                   and t.status != "filled"]
+        latest.update((t.id, t) for t in written)
+        self._check_orphans(latest)
         return written
+
+    def settle(self, trade: Trade) -> Trade:
+        """Bring one unfinished intent (or placed order) to the state the venue knows, and record it.
+
+        - the venue has it: record placed + filled, or its terminal state (a crash after the send or the fill);
+        - the venue never saw it: record cancelled (a crash before the send). The signal is stale by now, so it is
+          not re-sent.
+        A venue error propagates: the intent stays unfinished and is tried again later.
+        """
+        result = self._lookup(trade.client_order_id)
+        if result is None:
+            cancelled = trade.model_copy(update={"status": "cancelled", "reason": "reconciled: never sent"})
+            self.trades.append(cancelled)
+            return cancelled
+        return self._record_result(trade.model_copy(update={"status": "intent"}), result)
 
     def _check_orphans(self, latest: dict[str, Trade]) -> None:
         # Resolved trades count as known: the resolver closes at the venue before it records the resolution.

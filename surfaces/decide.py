@@ -17,7 +17,7 @@ from shared.execution import OrderPlan
 from shared.money.fees import fx_round_trip_cost_cents, ibkr_round_trip_cents, kalshi_fee_cents
 from shared.money.ledger import Ledger
 from shared.money.sizing import binary_cost_cents, kelly_count, position_cost_cents, risk_units
-from shared.records import BreakerEvent, Decision, Signal, Surface, Trade
+from shared.records import BreakerEvent, Decision, Signal, Surface
 from shared.risk.candidate import Candidate
 from shared.risk.chain import RiskChain
 from shared.risk.gates import candidate_edge
@@ -81,11 +81,11 @@ class Decider:
         Returns the breaker trips and resets this appended."""
         return self.chain.begin_tick()
 
-    def record_trade(self, trade: Trade) -> None:
-        """After an execution: fold the new states into the ledger before the next candidate is judged."""
+    def after_execution(self) -> None:
+        """Fold the trade states just written into the ledger before the next candidate is judged."""
         self.ledger.sync()
 
-    def decide(self, proposal: Proposal, now: object = None) -> Outcome | None:
+    def decide(self, proposal: Proposal) -> Outcome | None:
         key = (proposal.instrument.symbol, proposal.side)
         fingerprint = (proposal.price, round(proposal.p_model, 3))
         if self._last_seen.get(key) == fingerprint:

@@ -23,7 +23,7 @@ from shared.bus import JsonlLog
 from shared.clock import Clock
 from shared.execution import OrderLifecycle
 from shared.notify import Notifier
-from shared.records import Heartbeat, Surface
+from shared.records import Heartbeat, Signal, Surface, Trade
 from shared.venues.base import VenueError
 from surfaces.decide import Decider, Outcome
 from surfaces.publish import SignalPublisher
@@ -72,6 +72,8 @@ class SurfaceLoop:
         self.notifier = notifier
         self.stats = TickStats()
         self._stopping = threading.Event()
+        # Intents whose outcome the venue could not tell us (a lookup failed after a send error): retried each tick.
+        self._unsettled: dict[str, tuple[Trade, Signal]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, *_: object) -> None:
@@ -120,11 +122,26 @@ class SurfaceLoop:
             log.error("%s: scan failed: %s", self.process_name, exc)
             instruments = ()
         now = self.venue.clock.now()
+        self._settle_unsettled()
         if instruments:
             self._trade(TickContext(venue=self.venue, now=now, instruments=instruments))
         elapsed = (time.perf_counter() - started) * 1000
         self.stats.last_tick_ms = elapsed
         self._heartbeat(now, len(instruments))
+
+    def _settle_unsettled(self) -> None:
+        for trade_id, (intent, signal_record) in list(self._unsettled.items()):
+            try:
+                settled = self.lifecycle.settle(intent)
+            except VenueError as exc:
+                log.warning("%s: %s still unsettled: %s", self.process_name, intent.client_order_id, exc)
+                continue
+            del self._unsettled[trade_id]
+            self.decider.after_execution()
+            if settled.status == "filled":
+                log.warning("%s: %s filled after all (found at the venue)", self.process_name, intent.instrument)
+                self.publisher.publish(signal_record)
+                self.stats.signals += 1
 
     def _trade(self, tick: TickContext) -> None:
         for strategy in self.strategies:
@@ -139,7 +156,7 @@ class SurfaceLoop:
         for proposal in strategy.propose(tick):
             self.stats.proposals += 1
             try:
-                outcome = self.decider.decide(proposal, tick.now)
+                outcome = self.decider.decide(proposal)
             except VenueError as exc:
                 self.stats.errors += 1
                 log.error("%s: pricing %s failed: %s", self.process_name, proposal.instrument.symbol, exc)
@@ -157,11 +174,13 @@ class SurfaceLoop:
         try:
             trade = self.lifecycle.execute(outcome.plan)
         except VenueError as exc:
+            # The send failed and so did asking the venue about it: the intent is on disk; settle it later.
             self.stats.errors += 1
             log.error("%s: order for %s failed: %s", self.process_name, outcome.plan.instrument, exc)
             self._notify(f"[{self.surface}] order error on {outcome.plan.instrument}: {exc}")
+            self._unsettled[outcome.plan.trade_id] = (self.lifecycle.intent(outcome.plan), outcome.signal)
             return
-        self.decider.record_trade(trade)
+        self.decider.after_execution()
         if trade.status != "filled":
             return
         signal_record = outcome.signal
