@@ -157,39 +157,41 @@ class Row:
         return self.bus / self.ref if self.higher_is_better else self.ref / self.bus
 
 
-def _rates(work: Callable[[], int]) -> tuple[float, float]:
-    """(records per wall-clock second, records per CPU-second of this process) for one run of ``work``."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    done = work()
-    return done / (time.perf_counter() - wall), done / max(1e-9, time.process_time() - cpu)
-
-
 def single_writer(workdir: Path, count: int, runs: int, durable: bool) -> dict[str, float]:
-    """Median appends/s of one writer, bus and SQLite: wall-clock, and per CPU-second (contention-proof)."""
+    """Median appends/s of one writer, bus and SQLite: wall-clock, and per CPU-second (contention-proof).
+
+    Each run writes ``count`` records to a fresh log and a fresh database, alternating between the two every
+    ``count // 20`` records, so a burst of a neighbour's CPU or disk load lands on both alike.
+    """
     records = [_record(i) for i in range(count)]
-    counter = iter(range(10**9))
-
-    def bus() -> int:
-        log = JsonlLog(workdir / f"single-{next(counter)}.jsonl", Durability.FSYNC if durable else Durability.FLUSH)
-        for record in records:
-            log.append(record)
-        log.close()
-        return count
-
-    def sqlite() -> int:
-        conn = _sqlite(workdir / f"single-{next(counter)}.db", "FULL" if durable else "NORMAL")
-        for record in records:
-            _sqlite_insert(conn, record)
-        conn.close()
-        return count
-
-    # Alternate the two, so that a noisy neighbour on the machine weighs on both alike.
+    block = max(1, count // 20)
     samples: dict[str, list[float]] = {"bus": [], "sqlite": [], "bus_cpu": [], "sqlite_cpu": []}
-    for _ in range(runs):
-        for name, work in (("bus", bus), ("sqlite", sqlite)):
-            wall_rate, cpu_rate = _rates(work)
-            samples[name].append(wall_rate)
-            samples[f"{name}_cpu"].append(cpu_rate)
+    for run in range(runs):
+        log = JsonlLog(workdir / f"single-{durable}-{run}.jsonl", Durability.FSYNC if durable else Durability.FLUSH)
+        conn = _sqlite(workdir / f"single-{durable}-{run}.db", "FULL" if durable else "NORMAL")
+
+        def bus(chunk: list[dict[str, Any]], log: JsonlLog = log) -> None:
+            for record in chunk:
+                log.append(record)
+
+        def sqlite(chunk: list[dict[str, Any]], conn: sqlite3.Connection = conn) -> None:
+            for record in chunk:
+                _sqlite_insert(conn, record)
+
+        wall = {"bus": 0.0, "sqlite": 0.0}
+        cpu = {"bus": 0.0, "sqlite": 0.0}
+        for first in range(0, count, block):
+            chunk = records[first : first + block]
+            for name, work in (("bus", bus), ("sqlite", sqlite)):
+                started_wall, started_cpu = time.perf_counter(), time.process_time()
+                work(chunk)
+                wall[name] += time.perf_counter() - started_wall
+                cpu[name] += time.process_time() - started_cpu
+        log.close()
+        conn.close()
+        for name in ("bus", "sqlite"):
+            samples[name].append(count / wall[name])
+            samples[f"{name}_cpu"].append(count / max(1e-9, cpu[name]))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
