@@ -108,17 +108,19 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def _measure(pids: list[int], seconds: float) -> tuple[float, float]:
+def _measure(pids: list[int], seconds: float) -> tuple[float, float, list[tuple[float, float]]]:
+    """Median total RSS (MB), total CPU (% of one core) and per-process (RSS MB, CPU %) over ``seconds``."""
     hz = os.sysconf("SC_CLK_TCK")
-    before = sum(_cpu_ticks(p) for p in pids)
+    before = [_cpu_ticks(p) for p in pids]
     started = time.monotonic()
-    samples = []
+    samples: list[list[int]] = []
     while time.monotonic() - started < seconds:
-        samples.append(sum(_rss_kb(p) for p in pids))
+        samples.append([_rss_kb(p) for p in pids])
         time.sleep(1.0)
-    cpu = (sum(_cpu_ticks(p) for p in pids) - before) / hz
     elapsed = time.monotonic() - started
-    return statistics.median(samples) / 1024, 100 * cpu / elapsed
+    cpu = [100 * (_cpu_ticks(p) - b) / hz / elapsed for p, b in zip(pids, before, strict=True)]
+    rss = [statistics.median(s[i] for s in samples) / 1024 for i in range(len(pids))]
+    return sum(rss), sum(cpu), list(zip(rss, cpu, strict=True))
 
 
 def footprint(warmup: float, window: float, halted: bool) -> None:
@@ -149,8 +151,8 @@ def footprint(warmup: float, window: float, halted: bool) -> None:
             dead = [apps[i][0] for i, p in enumerate(procs) if p.poll() is not None]
             if dead:
                 print(f"  processes that exited during warm-up: {dead}")
-            rss, cpu = _measure([p.pid for p in procs], window)
-            ref_rss, ref_cpu = _measure([p.pid for p in bare], min(window, 5))
+            rss, cpu, each = _measure([p.pid for p in procs], window)
+            ref_rss, ref_cpu, _ = _measure([p.pid for p in bare], min(window, 5))
         finally:
             for p in procs + bare:
                 p.send_signal(signal.SIGTERM)
@@ -164,6 +166,8 @@ def footprint(warmup: float, window: float, halted: bool) -> None:
     print(f"  tbot fleet     RSS {rss:7.1f} MB   CPU {cpu:5.2f}% of one core   (target <= 600 MB, <= 5%)")
     print(f"  6 bare pythons RSS {ref_rss:7.1f} MB   CPU {ref_cpu:5.2f}%")
     print(f"  ratio RSS fleet / bare {rss / ref_rss:6.2f}x")
+    print("  per process: " + ", ".join(f"{apps[i][0].split('.')[-1]} {r:.0f} MB {c:.2f}%"
+                                         for i, (r, c) in enumerate(each)))
 
 
 def main() -> None:
