@@ -2,7 +2,8 @@
 
 An env file is parsed strictly (``KEY=VALUE``, ``#`` comments, blank lines). A malformed line, an unknown key
 or an invalid value stops the process with exit code 2 and one line naming the key and the file. The process
-environment may supply or override *declared* keys only (tests point base URLs at loopback that way).
+environment may supply *declared* keys that the file leaves unset; it never overrides the file (PM2 hands every app
+the environment of the shell that started it, and an exported TRADING_MODE or PORT there must not change a process).
 Secrets are ``SecretStr``: they never print, and a secrets file readable by group or others gets a warning.
 """
 
@@ -178,7 +179,8 @@ def load_settings(cls: type[S], path: Path | str) -> S:
     """Load and validate a process's settings from its env file; raises :class:`ConfigError`.
 
     An empty value (``KEY=``) means "not set": the default applies, and a required key is reported missing.
-    A declared key set in the process environment overrides the file (tests point base URLs at loopback so).
+    The file is authoritative: the process environment may supply a declared key the file leaves unset (or
+    empty), never override one the file sets.
     """
     path = Path(path)
     values = parse_env_file(path)
@@ -186,10 +188,10 @@ def load_settings(cls: type[S], path: Path | str) -> S:
     for key in values:
         if key.lower() not in fields:
             raise ConfigError(path, key, "unknown key (not a setting of this process)")
-    from_env = {name.lower() for name in os.environ}
-    kwargs: dict[str, Any] = {
-        key.lower(): value for key, value in values.items() if value != "" and key.lower() not in from_env
-    }
+    from_file = {key.lower() for key, value in values.items() if value != ""}
+    from_env = {name.lower() for name in os.environ} - from_file
+    # Init values outrank the environment in pydantic-settings: what the file sets always wins.
+    kwargs: dict[str, Any] = {key.lower(): value for key, value in values.items() if value != ""}
     try:
         settings = cls(**kwargs)
     except ValidationError as exc:

@@ -179,18 +179,23 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         settings.trading_mode = "live"  # type: ignore[misc]
 
 
-def test_the_environment_overrides_declared_keys_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_fills_unset_declared_keys_and_never_overrides_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env_file = tmp_path / "s.env"
-    env_file.write_text("KALSHI_BASE_URL=https://demo-api.kalshi.co\nTICK_SECONDS=3\n")
-    monkeypatch.setenv("KALSHI_BASE_URL", "http://127.0.0.1:9")
+    env_file.write_text("TRADING_MODE=paper\nTICK_SECONDS=3\nOANDA_BASE_URL=\n")
+    monkeypatch.setenv("KALSHI_BASE_URL", "http://127.0.0.1:9")  # not in the file: the environment supplies it
+    monkeypatch.setenv("OANDA_BASE_URL", "http://127.0.0.1:8")  # empty in the file: unset, so supplied too
+    monkeypatch.setenv("TRADING_MODE", "live")  # set in the file: an exported shell variable must not win
+    monkeypatch.setenv("TICK_SECONDS", "soon")
     monkeypatch.setenv("NOT_A_SETTING", "ignored")
     settings = load_settings(SurfaceSettings, env_file)
-    assert settings.kalshi_base_url == "http://127.0.0.1:9"
-    assert settings.tick_seconds == 3.0
-    monkeypatch.setenv("TICK_SECONDS", "soon")
+    assert settings.kalshi_base_url == "http://127.0.0.1:9" and settings.oanda_base_url == "http://127.0.0.1:8"
+    assert settings.trading_mode == "paper" and settings.tick_seconds == 3.0
+    monkeypatch.setenv("MAX_OPEN_POSITIONS", "many")  # an environment-supplied value is still validated
     with pytest.raises(ConfigError) as error:
         load_settings(SurfaceSettings, env_file)
-    assert error.value.key == "TICK_SECONDS" and "process environment" in error.value.message
+    assert error.value.key == "MAX_OPEN_POSITIONS" and "process environment" in error.value.message
 
 
 def test_config_error_names_key_and_file(tmp_path: Path) -> None:
