@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.ai.ensemble import Ensemble, build_ensemble
 from shared.ai.settings import EnsembleSettings
-from shared.audit.guard import calibration_gate
+from shared.audit.guard import live_start_check
 from shared.clock import Clock, WallClock
 from shared.config import SurfaceSettings
 from shared.execution import OrderLifecycle
@@ -34,20 +34,18 @@ class CalibrationRefused(SystemExit):
 
 
 def refuse_uncalibrated_live(settings: SurfaceSettings, surface: str, allow_uncalibrated: bool) -> None:
-    """Live trading needs a calibrated surface (the audit's calibration gate) unless the operator overrides."""
-    if settings.trading_mode != "live":
-        return
+    """Live trading needs a calibrated surface (the audit's calibration gate) unless the operator overrides.
+
+    Exits with code 3 (not 2: the env file is valid, the surface's record is not good enough)."""
     tolerance = float(getattr(settings, "calibration_tolerance", 0.10))
     min_samples = int(getattr(settings, "calibration_min_samples", 50))
-    ok, message = calibration_gate(settings.log_dir, surface, tolerance, min_samples)
-    if ok:
-        return
-    if allow_uncalibrated:
-        log.warning("%s: starting live despite failed calibration (--allow-uncalibrated): %s", surface, message)
-        return
-    print(f"refusing to start {surface} in TRADING_MODE=live: {message} "
-          "(pass --allow-uncalibrated to override)", flush=True)
-    raise CalibrationRefused(3)
+    may_start, message = live_start_check(settings.log_dir, surface, settings.trading_mode, allow_uncalibrated,
+                                          tolerance, min_samples)
+    if not may_start:
+        print(f"{surface}: {message}", flush=True)
+        raise CalibrationRefused(3)
+    if settings.trading_mode == "live":
+        log.warning("%s: %s", surface, message)
 
 
 def notifier_for(settings: SurfaceSettings) -> Notifier:
