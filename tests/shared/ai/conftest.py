@@ -168,7 +168,7 @@ def vendors() -> Iterator[Vendors]:
 
 
 KEYS = {
-    "anthropic_api_key": "sk-ant-test-secret",
+    "anthropic_api_key": "anthropic-test-key-not-real",
     "openai_api_key": "sk-openai-test-secret",
     "gemini_api_key": "gemini-test-secret",
     "deepseek_api_key": "sk-deepseek-test-secret",

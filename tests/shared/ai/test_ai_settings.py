@@ -37,7 +37,7 @@ def test_combined_with_surface_settings_from_an_env_file(kit: ModuleType, tmp_pa
     env = write_env(
         tmp_path,
         "TRADING_MODE=paper\n"
-        "ANTHROPIC_API_KEY=sk-ant-x\n"
+        "ANTHROPIC_API_KEY=anthropic-test-key\n"
         "API_COST_CAP_CENTS=250\n"
         "MAX_MODEL_SPREAD=0.1\n"
         "LLM_MODELS=anthropic:claude-sonnet-4-6, deepseek:deepseek-v4-pro\n"
