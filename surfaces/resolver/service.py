@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from shared.bus import JsonlLog, LogReader
@@ -45,6 +45,10 @@ class SurfaceBook:
     granularity_s: int = 3600
     exit_fee_cents: Callable[[Trade, Decimal], int] = lambda trade, price: 0
     open: dict[str, Trade] = field(default_factory=dict)
+    # A market's close time, learned on the first look: until then there is nothing to ask the venue.
+    close_times: dict[str, datetime] = field(default_factory=dict)
+    # Per open bracket, the end of the last complete bar already checked: each tick reads only newer bars.
+    checked_until: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def binary(self) -> bool:
@@ -59,6 +63,7 @@ class SurfaceBook:
                 self.open[trade.id] = trade
             elif trade.status in ("resolved", "rejected", "cancelled"):
                 self.open.pop(trade.id, None)
+                self.checked_until.pop(trade.id, None)
 
 
 class Resolver:
@@ -83,6 +88,7 @@ class Resolver:
                 if resolved is not None:
                     book.trades.append(resolved)
                     book.open.pop(trade.id, None)
+                    book.checked_until.pop(trade.id, None)
                     written.append(resolved)
                     self.resolved += 1
         return written
@@ -121,7 +127,12 @@ class Resolver:
                 instrument = book.venue.instrument(trade.instrument)
                 return _bracket_result(instrument.strike_type, instrument.floor_strike, instrument.cap_strike, high), \
                     "nws_observation", book.venue.clock.now()
+        close = book.close_times.get(trade.instrument)
+        if close is not None and book.venue.clock.now() < close:
+            return None, source, None  # still trading: no need to ask the venue yet
         instrument = book.venue.instrument(trade.instrument)
+        if instrument.close_time is not None:
+            book.close_times[trade.instrument] = instrument.close_time
         if instrument.status != "settled" or instrument.result is None:
             return None, source, None
         at = instrument.close_time or book.venue.clock.now()
@@ -131,13 +142,14 @@ class Resolver:
     def _close_bracket(self, book: SurfaceBook, trade: Trade) -> Trade | None:
         if trade.stop_loss is None or trade.take_profit is None or trade.opened_at is None:
             return None
-        elapsed = (book.venue.clock.now() - trade.opened_at).total_seconds()
+        since = max(trade.opened_at, book.checked_until.get(trade.id, trade.opened_at))
+        elapsed = (book.venue.clock.now() - since).total_seconds()
         bars = int(elapsed // book.granularity_s) + 2
-        if bars < 2:
-            return None
         candles = book.venue.candles(trade.instrument, book.granularity_s, min(bars, 5000))
-        hit = bracket_exit(trade.side, trade.stop_loss, trade.take_profit, candles, trade.opened_at)
+        hit = bracket_exit(trade.side, trade.stop_loss, trade.take_profit, candles, since)
         if hit is None:
+            if candles:  # complete bars only: everything up to the last one's end has been checked
+                book.checked_until[trade.id] = max(since, candles[-1].start + timedelta(seconds=book.granularity_s))
             return None
         self._close_at_venue(book, trade)
         units = trade.units or 0

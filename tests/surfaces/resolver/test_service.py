@@ -1,0 +1,77 @@
+"""The resolver asks the venue only what it needs: no market lookups before close, only new bars per tick."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+
+from shared.bus import JsonlLog
+from shared.clock import SteppedClock
+from shared.records import Trade
+from shared.venues.base import Candle, Instrument
+from surfaces.resolver.service import Resolver, SurfaceBook
+
+T0 = datetime(2025, 7, 30, 9, tzinfo=UTC)
+
+
+class CountingVenue:
+    name = "sim"
+
+    def __init__(self) -> None:
+        self.clock = SteppedClock(T0)
+        self.instrument_calls = 0
+        self.candle_counts: list[int] = []
+
+    def instrument(self, symbol: str) -> Instrument:
+        self.instrument_calls += 1
+        settled = self.clock.now() >= T0 + timedelta(hours=5)
+        return Instrument("sim", symbol, "binary", symbol, "weather", "EVT", status="settled" if settled else "open",
+                          close_time=T0 + timedelta(hours=4), result="yes" if settled else None)
+
+    def candles(self, symbol: str, granularity_s: int, count: int) -> list[Candle]:
+        self.candle_counts.append(count)
+        now = self.clock.now()
+        bars = []
+        start = T0
+        while start + timedelta(seconds=granularity_s) <= now:  # complete bars only, flat far from SL/TP
+            bars.append(Candle(symbol, start, granularity_s, D("1.1000"), D("1.1005"), D("1.0995"), D("1.1000")))
+            start += timedelta(seconds=granularity_s)
+        return bars[-count:]
+
+    def positions(self) -> list[object]:
+        return []
+
+
+def filled(log: JsonlLog, **kw: object) -> None:
+    base = dict(id="trade-1", signal_id="S1", client_order_id="coid-1", status="filled", surface="kalshi_st",
+                venue="sim", instrument="KXHIGHNY-25DEC27-B31.5", side="yes", count=100, cost_cents=40, fees=2,
+                fill_price=D("0.40"), opened_at=T0)
+    base.update(kw)
+    log.append(Trade(**base))  # type: ignore[arg-type]
+
+
+def test_a_binary_market_is_looked_up_once_before_its_close_then_settled(tmp_path: Path) -> None:
+    log = JsonlLog(tmp_path / "trades.jsonl")
+    filled(log)
+    venue = CountingVenue()
+    resolver = Resolver([SurfaceBook("kalshi_st", venue, log, log.reader())])  # type: ignore[arg-type]
+    for _ in range(10):  # ten ticks while the market trades: one lookup learns its close time
+        venue.clock.advance(timedelta(minutes=10))
+        assert resolver.tick() == []
+    assert venue.instrument_calls == 1
+    venue.clock.set(T0 + timedelta(hours=5))
+    [resolved] = resolver.tick()
+    assert resolved.pnl == 100 - 40 - 2 and resolved.resolution_source == "sim"
+
+
+def test_a_bracket_reads_only_the_bars_it_has_not_checked(tmp_path: Path) -> None:
+    log = JsonlLog(tmp_path / "trades.jsonl")
+    filled(log, surface="fx", instrument="EUR_USD", side="long", count=None, units=1000, cost_cents=2200,
+           fill_price=D("1.1000"), stop_loss=D("1.0900"), take_profit=D("1.1100"))
+    venue = CountingVenue()
+    resolver = Resolver([SurfaceBook("fx", venue, log, log.reader())])  # type: ignore[arg-type]
+    for _ in range(48):  # two days of hourly ticks without a hit
+        venue.clock.advance(timedelta(hours=1))
+        assert resolver.tick() == []
+    assert max(venue.candle_counts[5:]) <= 3  # never the whole history again
