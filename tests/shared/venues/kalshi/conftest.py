@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import respx
 from cryptography.hazmat.primitives import serialization
@@ -26,54 +23,18 @@ BASE = "https://kalshi.test/trade-api/v2"
 NOW = datetime(2025, 12, 27, 15, 0, tzinfo=UTC)
 
 
-def _nullable(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` as JSON-schema (jsonschema ignores the OpenAPI keyword)."""
-    if isinstance(node, dict):
-        node = {key: _nullable(value) for key, value in node.items()}
-        if node.pop("nullable", False):
-            if "$ref" in node or "allOf" in node:
-                return {"anyOf": [node, {"type": "null"}]}
-            if "type" in node:
-                node["type"] = [node["type"], "null"]
-        return node
-    if isinstance(node, list):
-        return [_nullable(item) for item in node]
-    return node
-
-
 @pytest.fixture(scope="session")
-def spec_validate() -> Callable[[str, Any], None]:
-    """``spec_validate("CreateOrderRequest", body)`` raises jsonschema.ValidationError on a mismatch."""
-    document = _nullable(json.loads(SPEC.read_text()))
-
-    def validate(name: str, instance: Any) -> None:
-        schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
-        jsonschema.Draft7Validator(schema).validate(instance)
-
+def spec_validate(openapi3: Callable[[Path], Any]) -> Callable[[str, Any], None]:
+    """``spec_validate("Name", body)`` raises jsonschema.ValidationError on a mismatch."""
+    validate: Callable[[str, Any], None] = openapi3(SPEC).schema
     return validate
 
 
 @pytest.fixture(scope="session")
-def body_validate() -> Callable[[str, str, Any], None]:
-    """``body_validate("/portfolio/orders", "post", body)`` checks a request body against the operation's schema."""
-    document = _nullable(json.loads(SPEC.read_text()))
-
-    def validate(path: str, method: str, instance: Any) -> None:
-        operation = document["paths"][path][method]
-        body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        jsonschema.Draft7Validator(body_schema | {"components": document["components"]}).validate(instance)
-
+def body_validate(openapi3: Callable[[Path], Any]) -> Callable[[str, str, Any], None]:
+    """``body_validate(path, method, body)`` checks a request body against the operation's schema."""
+    validate: Callable[[str, str, Any], None] = openapi3(SPEC).body
     return validate
-
-
-@pytest.fixture
-def payload() -> Callable[[str], Any]:
-    """A fresh copy of a recorded payload from payloads/<name>.json."""
-
-    def load(name: str) -> Any:
-        return copy.deepcopy(json.loads((HERE / "payloads" / f"{name}.json").read_text()))
-
-    return load
 
 
 @pytest.fixture(scope="session")

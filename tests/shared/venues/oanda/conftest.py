@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -47,14 +46,6 @@ def body_validate() -> Callable[[str, str, Any], None]:
         jsonschema.Draft4Validator(body["schema"] | {"definitions": document["definitions"]}).validate(instance)
 
     return validate
-
-
-@pytest.fixture
-def payload() -> Callable[[str], Any]:
-    def load(name: str) -> Any:
-        return copy.deepcopy(json.loads((HERE / "payloads" / f"{name}.json").read_text()))
-
-    return load
 
 
 @pytest.fixture
