@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from shared.bus import JsonlLog, LogReader
@@ -117,26 +117,37 @@ class Resolver:
 
     def _binary_result(self, book: SurfaceBook, trade: Trade) -> tuple[str | None, ResolutionSource, datetime | None]:
         source = self._source(book)
-        if self.climate is not None and source != "sim" and trade.category == "weather":
-            series = trade.instrument.split("-")[0]
-            station, day = SERIES_STATIONS.get(series), climate_day(trade.underlying or trade.instrument)
-            if station is not None and day is not None:
-                high = self.climate.daily_high(station, day)
-                if high is None:
-                    return None, "nws_observation", None
-                instrument = book.venue.instrument(trade.instrument)
-                return _bracket_result(instrument.strike_type, instrument.floor_strike, instrument.cap_strike, high), \
-                    "nws_observation", book.venue.clock.now()
+        nws = self._nws_station_day(trade) if source != "sim" else None
+        if nws is not None:
+            source = "nws_observation"
+        now = book.venue.clock.now()
         close = book.close_times.get(trade.instrument)
-        if close is not None and book.venue.clock.now() < close:
-            return None, source, None  # still trading: no need to ask the venue yet
+        if close is not None and now < close:
+            return None, source, None  # still trading: nothing to ask the venue or the NWS yet
         instrument = book.venue.instrument(trade.instrument)
         if instrument.close_time is not None:
             book.close_times[trade.instrument] = instrument.close_time
+            if now < instrument.close_time:
+                return None, source, None
+        if nws is not None:
+            assert self.climate is not None
+            high = self.climate.daily_high(*nws)
+            if high is None:
+                return None, source, None  # the final (next-morning) report is not out yet
+            return _bracket_result(instrument.strike_type, instrument.floor_strike, instrument.cap_strike, high), \
+                source, now
         if instrument.status != "settled" or instrument.result is None:
             return None, source, None
-        at = instrument.close_time or book.venue.clock.now()
+        at = instrument.close_time or now
         return instrument.result, source, max(at, trade.opened_at) if trade.opened_at else at
+
+    def _nws_station_day(self, trade: Trade) -> tuple[str, date] | None:
+        """(station, climate day) when this weather market settles from the NWS climate report, else None."""
+        if self.climate is None or trade.category != "weather":
+            return None
+        station = SERIES_STATIONS.get(trade.instrument.split("-")[0])
+        day = climate_day(trade.underlying or trade.instrument)
+        return None if station is None or day is None else (station, day)
 
     # ------------------------------------------------------------------ FX / stocks
     def _close_bracket(self, book: SurfaceBook, trade: Trade) -> Trade | None:

@@ -27,7 +27,8 @@ class CountingVenue:
         self.instrument_calls += 1
         settled = self.clock.now() >= T0 + timedelta(hours=5)
         return Instrument("sim", symbol, "binary", symbol, "weather", "EVT", status="settled" if settled else "open",
-                          close_time=T0 + timedelta(hours=4), result="yes" if settled else None)
+                          close_time=T0 + timedelta(hours=4), result="yes" if settled else None,
+                          strike_type="between", floor_strike=D("31"), cap_strike=D("32"))
 
     def candles(self, symbol: str, granularity_s: int, count: int) -> list[Candle]:
         self.candle_counts.append(count)
@@ -75,3 +76,33 @@ def test_a_bracket_reads_only_the_bars_it_has_not_checked(tmp_path: Path) -> Non
         venue.clock.advance(timedelta(hours=1))
         assert resolver.tick() == []
     assert max(venue.candle_counts[5:]) <= 3  # never the whole history again
+
+
+class CountingClimate:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.final: int | None = None
+
+    def daily_high(self, station: str, day: object) -> int | None:
+        assert station == "KNYC"
+        self.calls += 1
+        return self.final
+
+
+def test_nws_settlement_is_asked_only_after_the_close_and_uses_the_final_report(tmp_path: Path) -> None:
+    log = JsonlLog(tmp_path / "trades.jsonl")
+    filled(log, category="weather", underlying="KXHIGHNY-25DEC27")
+    venue = CountingVenue()
+    venue.name = "kalshi"  # a live venue: the NWS source applies (the sim always settles as "sim")
+    climate = CountingClimate()
+    resolver = Resolver([SurfaceBook("kalshi_st", venue, log, log.reader())], climate=climate)  # type: ignore[arg-type]
+    for _ in range(10):  # trading hours: one venue lookup learns the close, the NWS is never asked
+        venue.clock.advance(timedelta(minutes=10))
+        assert resolver.tick() == []
+    assert climate.calls == 0 and venue.instrument_calls == 1
+    venue.clock.set(T0 + timedelta(hours=4, minutes=30))
+    assert resolver.tick() == [] and climate.calls == 1  # closed, but the final report is not out yet
+    climate.final = 32  # B31.5 is 31-32 °F inclusive
+    venue.clock.advance(timedelta(minutes=10))
+    [resolved] = resolver.tick()
+    assert resolved.resolution_source == "nws_observation" and resolved.pnl == 100 - 40 - 2
