@@ -27,6 +27,7 @@ from surfaces.resolver.service import usd_rate
 from surfaces.strategy import Proposal
 
 ONE = Decimal(1)
+FINGERPRINT_TTL_TICKS = 1000
 HUNDRED = Decimal(100)
 Kind = Literal["binary", "fx", "equity"]
 
@@ -74,11 +75,18 @@ class Decider:
         self.api_spend_cents = api_spend_cents
         self.fx_margin_rate = fx_margin_rate
         self.decisions = decisions
-        self._last_seen: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        # (symbol, side) -> (price, p_model, tick last seen): a proposal is re-decided only when it changes.
+        self._last_seen: dict[tuple[str, str], tuple[Decimal, float, int]] = {}
+        self._ticks = 0
 
     def sync(self) -> list[BreakerEvent]:
         """Start of a tick: STOP file, overrides, breakers and the ledger (the resolver appends resolutions).
         Returns the breaker trips and resets this appended."""
+        self._ticks += 1
+        if self._ticks % FINGERPRINT_TTL_TICKS == 0:
+            # Markets come and go (new Kalshi tickers daily): forget proposals not seen for a long while.
+            horizon = self._ticks - FINGERPRINT_TTL_TICKS
+            self._last_seen = {k: v for k, v in self._last_seen.items() if v[2] >= horizon}
         return self.chain.begin_tick()
 
     def after_execution(self) -> None:
@@ -88,9 +96,10 @@ class Decider:
     def decide(self, proposal: Proposal) -> Outcome | None:
         key = (proposal.instrument.symbol, proposal.side)
         fingerprint = (proposal.price, round(proposal.p_model, 3))
-        if self._last_seen.get(key) == fingerprint:
+        seen = self._last_seen.get(key)
+        self._last_seen[key] = (*fingerprint, self._ticks)
+        if seen is not None and seen[:2] == fingerprint:
             return None
-        self._last_seen[key] = fingerprint
         sized = self._size(proposal)
         candidate = Candidate(
             candidate_id=self.new_signal_id(),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +122,6 @@ def _value(default: Any) -> str:
         return ",".join(str(v) for v in default)
     if isinstance(default, bool):
         return "true" if default else "false"
-    if isinstance(default, Decimal | Path):
-        return str(default)
     return str(default)
 
 

@@ -47,6 +47,9 @@ class LongTermEnsembleStrategy:
             proposal = self._evaluate(tick, instrument)
             if proposal is not None:
                 yield proposal
+        # Closed markets leave the history: it holds only what is still listed.
+        for symbol in self._history.keys() - {i.symbol for i in markets}:
+            del self._history[symbol]
 
     def _evaluate(self, tick: TickContext, instrument: Instrument) -> Proposal | None:
         try:

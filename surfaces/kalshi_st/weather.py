@@ -58,12 +58,17 @@ class WeatherHighStrategy:
 
     def propose(self, tick: TickContext) -> Iterator[Proposal]:
         cache: dict[tuple[str, date], MemberStats] = {}
+        listed = set()
         for instrument in tick.instruments:
             if instrument.category != "weather" or instrument.status != "open":
                 continue
+            listed.add(instrument.symbol)
             proposal = self._evaluate(tick, instrument, cache)
             if proposal is not None:
                 yield proposal
+        # New tickers list every day: keep the memo to the markets still open, or it grows for ever.
+        for symbol in self._p_yes.keys() - listed:
+            del self._p_yes[symbol]
 
     def _evaluate(
         self, tick: TickContext, instrument: Instrument, cache: dict[tuple[str, date], MemberStats]

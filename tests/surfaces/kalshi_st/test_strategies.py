@@ -114,3 +114,15 @@ def test_btc_strategy_leans_with_price_above_strike_and_skips_dead_markets() -> 
     flat = [Candle("BTCUSDT", c.start, 60, D(100000), D(100000), D(100000), D(100000)) for c in candles]
     dead = FakeVenue(venue.quotes, venue.books, flat)
     assert list(Btc15mStrategy().propose(TickContext(dead, NOW, (market,)))) == []  # type: ignore[arg-type]
+
+
+def test_weather_memo_keeps_only_markets_still_listed() -> None:
+    between = weather("KXHIGHNY-25DEC27-B31.5", "between", "31", "32")
+    tail = weather("KXHIGHNY-25DEC27-T36", "greater", "36", None)
+    venue = FakeVenue({between.symbol: Quote(between.symbol, NOW, D("0.20"), D("0.22")),
+                       tail.symbol: Quote(tail.symbol, NOW, D("0.30"), D("0.33"))})
+    strategy = WeatherHighStrategy(Members([31.4, 31.8, 32.1, 31.0, 31.6]))
+    list(strategy.propose(TickContext(venue, NOW, (between, tail))))  # type: ignore[arg-type]
+    assert set(strategy._p_yes) == {between.symbol, tail.symbol}
+    list(strategy.propose(TickContext(venue, NOW, (tail,))))  # type: ignore[arg-type]
+    assert set(strategy._p_yes) == {tail.symbol}
