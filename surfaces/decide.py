@@ -129,12 +129,12 @@ class Decider:
         # models' context (the audit drawer shows them) before it is written, once.
         verdict = self.chain.check(candidate, api_spend_cents=self.api_spend_cents())
         edge = candidate_edge(candidate) if candidate.quantity > 0 else None
-        base = self.chain.decision(verdict)
-        decision = base.model_copy(update={
-            "edge": float(edge) if edge is not None else None,
-            "context": {**base.context, "sub_strategy_context": _jsonable(proposal.context),
-                        **{k: v for k, v in proposal.context.items() if k in ("model_answers", "ensemble")}},
-        })
+        decision = self.chain.decision(
+            verdict,
+            edge=float(edge) if edge is not None else None,
+            context={"sub_strategy_context": _jsonable(proposal.context),
+                     **{k: v for k, v in proposal.context.items() if k in ("model_answers", "ensemble")}},
+        )
         self.decisions.append(decision)
         if not decision.accepted:
             return Outcome(proposal, decision, None, None)

@@ -24,7 +24,9 @@ Open exposure is kept per market (instrument), underlying and category, plus the
 
 Reservations: the risk chain reserves an accepted candidate's exposure until its intent trade is applied, so two
 candidates decided in one tick cannot both take the last slot; they are not part of :meth:`state` (they are not in
-the log) and expire after ``reservation_ttl`` seconds if no trade ever arrives.
+the log) and expire after ``reservation_ttl`` seconds if no trade ever arrives. A reservation lives only until its
+intent is applied, a moment later in the same tick, so there are seldom more than a few: queries scan them instead
+of keeping aggregates, which makes reserving and releasing (once per accepted candidate) nearly free.
 """
 
 from __future__ import annotations
@@ -166,11 +168,6 @@ class LedgerState:
     signal_ids: frozenset[str]
 
 
-class _Reservation(NamedTuple):
-    holding: Holding
-    expires: float  # time.monotonic()
-
-
 class Ledger:
     """One surface's cash, exposure, realized P&L, peak equity and positions, for one trading mode."""
 
@@ -199,8 +196,8 @@ class Ledger:
         self.ignored = 0  # states of another mode or surface, or malformed lines, skipped
         self.version = 0  # bumped by every applied state: lets callers cache what they derive from the ledger
         self._book = _Book()
-        self._held = _Book()
-        self._reservations: dict[str, _Reservation] = {}
+        self._reserved: dict[str, tuple[Holding, float]] = {}  # signal id -> (holding, expiry by time.monotonic())
+        self._reserved_committed = 0
         self._latest: dict[str, Trade] = {}
         self._by_day: dict[date, int] = {}
         self._by_week: dict[date, int] = {}
@@ -330,23 +327,30 @@ class Ledger:
     # ---------------------------------------------------------------- reservations
     def reserve(self, holding: Holding) -> None:
         """Hold exposure for an accepted candidate (key = its signal id) until its trade arrives or it expires."""
-        self.release(holding.key)
-        self._held.add(holding)
-        self._reservations[holding.key] = _Reservation(holding, time.monotonic() + self.reservation_ttl)
+        key = holding.key
+        if key in self._reserved:
+            self.release(key)
+        self._reserved[key] = (holding, time.monotonic() + self.reservation_ttl)
+        self._reserved_committed += holding.cost_cents + holding.fees_cents
 
     def release(self, signal_id: str) -> bool:
         """Drop a reservation (its trade arrived, or the caller gave up on it); True if there was one."""
-        if self._reservations.pop(signal_id, None) is None:
+        entry = self._reserved.pop(signal_id, None)
+        if entry is None:
             return False
-        self._held.remove(signal_id)
+        self._reserved_committed -= entry[0].cost_cents + entry[0].fees_cents
         return True
 
     def _expire_reservations(self) -> None:
-        if not self._reservations:
+        if not self._reserved:
             return
         now = time.monotonic()
-        for key in [k for k, r in self._reservations.items() if r.expires <= now]:
+        for key in [k for k, (_, expires) in self._reserved.items() if expires <= now]:
             self.release(key)
+
+    def reservations(self) -> list[Holding]:
+        """The exposure reserved for accepted candidates whose trades have not arrived yet."""
+        return [holding for holding, _ in self._reserved.values()]
 
     # ---------------------------------------------------------------- queries
     @property
@@ -357,17 +361,18 @@ class Ledger:
     @property
     def committed_cents(self) -> int:
         """Cash tied up by open and pending trades and reservations (cost plus entry fees)."""
-        return self._book.committed + self._held.committed
+        return self._book.committed + self._reserved_committed
 
     @property
     def cash_cents(self) -> int:
         """Cash free for new positions."""
-        return self.equity_cents - self.committed_cents
+        # Spelled out rather than through the two properties: the risk chain asks once per candidate.
+        return self.bankroll_cents + self.realized_cents - self._book.committed - self._reserved_committed
 
     @property
     def exposure_cents(self) -> int:
         """Total cost of open and pending positions (fees excluded)."""
-        return sum(self._book.by_market.values()) + sum(self._held.by_market.values())
+        return sum(self._book.by_market.values()) + sum(h.cost_cents for h, _ in self._reserved.values())
 
     @property
     def drawdown(self) -> Decimal:
@@ -378,7 +383,7 @@ class Ledger:
     @property
     def open_positions(self) -> int:
         """Open and pending trades plus reservations."""
-        return len(self._book.holdings) + len(self._held.holdings)
+        return len(self._book.holdings) + len(self._reserved)
 
     def realized_on(self, day: date) -> int:
         """Realized P&L of one trading day."""
@@ -397,26 +402,43 @@ class Ledger:
         return self._by_week.get(trading_week(now, self.day_boundary_tz), 0)
 
     def market_exposure(self, instrument: str) -> int:
-        return self._book.by_market.get(instrument, 0) + self._held.by_market.get(instrument, 0)
+        """Cost of the open, pending and reserved positions on one market."""
+        total = self._book.by_market.get(instrument, 0)
+        if self._reserved:
+            total += sum(h.cost_cents for h, _ in self._reserved.values() if h.instrument == instrument)
+        return total
 
     def underlying_exposure(self, underlying: str) -> int:
-        return self._book.by_underlying.get(underlying, 0) + self._held.by_underlying.get(underlying, 0)
+        """Cost of the open, pending and reserved positions on one underlying."""
+        total = self._book.by_underlying.get(underlying, 0)
+        if self._reserved and underlying:  # positions without an underlying are not aggregated under ""
+            total += sum(h.cost_cents for h, _ in self._reserved.values() if h.underlying == underlying)
+        return total
 
     def category_exposure(self, category: str) -> int:
-        return self._book.by_category.get(category, 0) + self._held.by_category.get(category, 0)
+        """Cost of the open, pending and reserved positions in one category."""
+        total = self._book.by_category.get(category, 0)
+        if self._reserved and category:
+            total += sum(h.cost_cents for h, _ in self._reserved.values() if h.category == category)
+        return total
 
     def is_open(self, instrument: str) -> bool:
         """True if a trade on ``instrument`` is open or pending (or reserved)."""
-        return instrument in self._book.count_by_market or instrument in self._held.count_by_market
+        if instrument in self._book.count_by_market:
+            return True
+        return bool(self._reserved) and any(h.instrument == instrument for h, _ in self._reserved.values())
 
     def holds_side(self, underlying: str, side: str) -> bool:
         """True if an open, pending or reserved position on ``underlying`` is on ``side``."""
-        key = (underlying, side)
-        return key in self._book.sides or key in self._held.sides
+        if (underlying, side) in self._book.sides:
+            return True
+        return bool(self._reserved and underlying) and any(
+            h.underlying == underlying and h.side == side for h, _ in self._reserved.values()
+        )
 
     def has_signal(self, signal_id: str) -> bool:
         """True if a trade or reservation already exists for this signal id."""
-        return signal_id in self._signal_ids or signal_id in self._reservations
+        return signal_id in self._signal_ids or signal_id in self._reserved
 
     def last_exit(self, instrument: str) -> datetime | None:
         """When the latest closed position on ``instrument`` resolved (venue time), if any."""

@@ -77,6 +77,8 @@ class Candidate:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
                 raise CandidateError(f"{name} must be a number")
+            if type(value) is not float:  # the decision record holds floats: an int 1 becomes 1.0, as validation would
+                object.__setattr__(self, name, float(value))
         if not isinstance(self.price, Decimal) or not isinstance(self.current_price, Decimal):
             raise CandidateError("price and current_price must be Decimal (never float)")
         if self.quantity < 0 or self.cost_cents < 0 or self.fee_cents < 0:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,14 +42,17 @@ from shared.killswitch import is_halted
 from shared.money.ledger import Holding, Ledger
 from shared.money.periods import day_period
 from shared.paths import open_stream
-from shared.records import BreakerEvent, Decision, GateOutcome
+from shared.records import SCHEMA_VERSION, BreakerEvent, Decision, GateOutcome, prevalidated
 from shared.risk.breakers import BreakerBoard, RapidExitMonitor
 from shared.risk.candidate import Candidate, ExitRequest
-from shared.risk.gates import GATES, Denial, GateContext, Limits
+from shared.risk.gates import GATES, Denial, GateContext, Limits, account_standing
 from shared.risk.ids import IdMint
 from shared.risk.overrides import OverrideFeed, OverrideSet
 
 log = logging.getLogger(__name__)
+
+# NamedTuples built without their Python-level __new__ (as namedtuple's own _make does): two per decision.
+_new_tuple = tuple.__new__
 
 NOT_EVALUATED = "not_evaluated"
 GATE_ERROR = "gate_error"
@@ -89,6 +92,7 @@ class RiskChain:
         self.wall = wall or WallClock()
         self.stop_check_seconds = stop_check_seconds
         self.gates = gates
+        self._numbered_gates = tuple((index, name, gate) for index, (name, gate) in enumerate(gates))
         # Outcomes are immutable, so the passed / not-evaluated ones are built once and shared by every decision.
         self._passed = tuple(GateOutcome(gate=name, passed=True) for name, _ in gates)
         self._skipped = tuple(GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED) for name, _ in gates)
@@ -99,18 +103,10 @@ class RiskChain:
         self.breakers = BreakerBoard(log_dir, self.surface, settings.day_boundary_tz)
         self._rapid = RapidExitMonitor(settings.rapid_exit_count, settings.rapid_exit_window_seconds)
         self._decisions: JsonlLog | None = open_stream(log_dir, self.surface, "decisions") if write_decisions else None
-        self._breaker_key: tuple[int, date, int, int] | None = None
+        self._ctx: GateContext | None = None  # kept between evaluations; see check()
+        self._seen_ledger_version = -1
+        self._seen_breakers_version = -1
         self._ids = IdMint()
-        self._template = Decision(
-            decided_at=self.wall.now(),
-            surface=self.surface,
-            sub_strategy="",
-            instrument="",
-            side="yes",
-            candidate_id="",
-            accepted=False,
-            gates=(),
-        )
         self._halted = True  # fail closed until the first check has run
         self._halt_checked = float("-inf")
         self._refresh_settings()
@@ -164,64 +160,100 @@ class RiskChain:
         exposure in the ledger either way, so use this only where the decision record is built and written anyway
         (e.g. in bulk with :meth:`decision` and ``JsonlLog.append_many``)."""
         now = self.clock.now()
-        halted = self._check_halt()
-        limits = self._limits
-        ledger = self.ledger
+        ctx = self._ctx
         period = self._period
-        if not period[0] <= now < period[1]:
-            period = self._period = day_period(now, limits.settings.day_boundary_tz)
-        day = period[2]
-        # Breakers change only with the ledger, the trading day, the settings or an operator's reset.
-        breakers = self.breakers
-        if (ledger.version, day, id(limits), breakers.version) != self._breaker_key:
-            breakers.update(now, ledger, limits.settings)
-            self._breaker_key = (ledger.version, day, id(limits), breakers.version)
-        ctx = GateContext(limits, ledger, now, day, period[3], halted, breakers.tripped_names, api_spend_cents)
-        stopped_by: str | None = None
-        reason: str | None = None
-        denial: Denial | None = None
-        index = 0
-        for index, (name, gate) in enumerate(self.gates):  # noqa: B007 - index is read after the loop
+        # The context's slow part follows the ledger's log, the trading day, the settings and the breakers.
+        if (
+            ctx is None
+            or not period[0] <= now < period[1]
+            or self.ledger.version != self._seen_ledger_version
+            or self.breakers.version != self._seen_breakers_version
+            or self._limits is not ctx.limits
+        ):
+            ctx = self._refresh_context(now)
+        ctx.now = now
+        ctx.halted = self._check_halt()
+        ctx.api_spend_cents = api_spend_cents
+        for index, name, gate in self._numbered_gates:
             try:
                 denial = gate(candidate, ctx)
             except Exception as exc:  # fail closed: a broken gate is a denial, never a pass
                 log.exception("%s: gate %s raised on %s", self.surface, name, candidate.candidate_id)
                 denial = Denial(GATE_ERROR, f"{type(exc).__name__}: {exc}"[:300])
             if denial is not None:
-                stopped_by, reason = name, denial.reason_code
-                break
-        if denial is None:
-            outcomes = self._passed
-        else:
-            stop = GateOutcome(gate=stopped_by or "", passed=False, reason_code=reason, detail=denial.detail)
-            outcomes = (*self._passed[:index], stop, *self._skipped[index + 1 :])
-        accepted = stopped_by is None
-        if accepted:
-            ledger.reserve(
-                Holding(
-                    candidate.candidate_id,
-                    candidate.candidate_id,
-                    candidate.instrument,
-                    candidate.underlying,
-                    candidate.category,
-                    candidate.side,
-                    candidate.cost_cents,
-                    candidate.fee_cents,
+                reason = denial.reason_code
+                stop = prevalidated(
+                    GateOutcome, {"gate": name, "passed": False, "reason_code": reason, "detail": denial.detail}
                 )
-            )
-        return Verdict(candidate, accepted, stopped_by, reason, outcomes, now)
+                outcomes = (*self._passed[:index], stop, *self._skipped[index + 1 :])
+                return _new_tuple(Verdict, (candidate, False, name, reason, outcomes, now))
+        signal_id = candidate.candidate_id
+        holding = (
+            signal_id,
+            signal_id,
+            candidate.instrument,
+            candidate.underlying,
+            candidate.category,
+            candidate.side,
+            candidate.cost_cents,
+            candidate.fee_cents,
+        )
+        self.ledger.reserve(_new_tuple(Holding, holding))
+        return _new_tuple(Verdict, (candidate, True, None, None, self._passed, now))
 
-    def decision(self, verdict: Verdict, decision_id: str | None = None) -> Decision:
-        """The decision record for a verdict: every gate's outcome, the candidate's numbers, the wall time.
+    def _refresh_context(self, now: datetime) -> GateContext:
+        """A new gate context at venue time ``now``: the trading day, the breakers (which may trip here) and the
+        ledger's standing."""
+        limits = self._limits
+        period = self._period
+        if not period[0] <= now < period[1]:
+            period = self._period = day_period(now, limits.settings.day_boundary_tz)
+        ledger, breakers = self.ledger, self.breakers
+        breakers.update(now, ledger, limits.settings)
+        tripped = breakers.tripped_names
+        day, week = period[2], period[3]
+        standing = account_standing(limits, ledger, day, week, tripped)
+        ctx = self._ctx = GateContext(limits, ledger, now, day, week, self._halted, tripped, 0, standing)
+        self._seen_ledger_version = ledger.version
+        self._seen_breakers_version = breakers.version
+        return ctx
 
-        Built by copying a validated template rather than validating each record again: every value comes from a
-        :class:`Candidate` (validated on construction), from the gates' own outcomes or from this chain, which
-        halves the cost of a decision. The tests round-trip these records through ``Decision.model_validate``.
+    def decision(
+        self,
+        verdict: Verdict,
+        decision_id: str | None = None,
+        *,
+        edge: float | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Decision:
+        """The decision record for a verdict: every gate's outcome, the candidate's numbers, the wall time, and
+        optionally the edge after fees and more ``context`` (a strategy's features, the models' answers).
+
+        Built with :func:`~shared.records.prevalidated`, not validated again: every value comes from a
+        :class:`Candidate` (validated on construction), from the gates' own outcomes or from this chain. That
+        keeps the record's cost below the ten gates'. The tests round-trip these records through
+        ``Decision.model_validate``.
         """
         c = verdict.candidate
         decided_at = self.wall.now()
-        return self._template.model_copy(
-            update={
+        audit = {
+            "venue_time": verdict.venue_time,
+            "price": c.price,
+            "current_price": c.current_price,
+            "quantity": c.quantity,
+            "cost_cents": c.cost_cents,
+            "fee_cents": c.fee_cents,
+            "category": c.category,
+            "underlying": c.underlying,
+        }
+        if context:
+            audit.update(context)
+        return prevalidated(
+            Decision,
+            {
+                "schema_version": SCHEMA_VERSION,
+                "ts": None,
+                "kind": "decision",
                 "id": decision_id or self._ids.next(decided_at),
                 "decided_at": decided_at,
                 "surface": c.surface,
@@ -235,20 +267,12 @@ class RiskChain:
                 "gates": verdict.outcomes,
                 "p_model": c.p_model,
                 "p_market": c.p_market,
+                "edge": edge,
                 "confidence": c.confidence,
                 "model_spread": c.model_spread,
                 "models": c.models,
-                "context": {
-                    "venue_time": verdict.venue_time,
-                    "price": c.price,
-                    "current_price": c.current_price,
-                    "quantity": c.quantity,
-                    "cost_cents": c.cost_cents,
-                    "fee_cents": c.fee_cents,
-                    "category": c.category,
-                    "underlying": c.underlying,
-                },
-            }
+                "context": audit,
+            },
         )
 
     # ---------------------------------------------------------------- exits

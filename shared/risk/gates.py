@@ -1,8 +1,9 @@
 """The ten risk gates, in order. Each is a small pure function ``gate(candidate, ctx) -> Denial | None``.
 
 ``None`` is a pass; a :class:`Denial` carries a reason code (stable, machine-readable) and a human detail. Gates
-read the :class:`GateContext` snapshot the chain builds for each evaluation (effective settings, the surface's
-ledger, venue time, the STOP state, tripped breakers, today's API spend) and change nothing.
+read the :class:`GateContext` the chain keeps up to date for each evaluation (effective settings, the surface's
+ledger and its :class:`Standing`, venue time, the STOP state, tripped breakers, today's API spend) and change
+nothing.
 
 | # | gate | reason codes |
 |---|---|---|
@@ -72,6 +73,7 @@ class Limits:
     underlying_concentration: tuple[int, int]
     max_drawdown: tuple[int, int]
     slippage: tuple[int, int]
+    edge_factor: Decimal  # 1 + MIN_EDGE: edge >= floor  <=>  p_model >= (1 + floor) × stake
 
     @classmethod
     def from_settings(cls, settings: SurfaceSettings) -> Limits:
@@ -88,15 +90,60 @@ class Limits:
             underlying_concentration=settings.underlying_concentration_pct.as_integer_ratio(),
             max_drawdown=settings.max_drawdown_pct.as_integer_ratio(),
             slippage=settings.slippage_tolerance.as_integer_ratio(),
+            edge_factor=1 + settings.min_edge,
         )
+
+
+class Standing(NamedTuple):
+    """Account-level facts the gates need, derived from the ledger's realized P&L and peak (not from its open
+    positions), so the chain derives them once per ledger state rather than once per candidate."""
+
+    denial: Denial | None  # quarantine, a loss breaker or the drawdown limit: no new risk at all
+    equity_cents: int
+    position_cap_cents: int  # min(MAX_POSITION_PCT of equity, MAX_POSITION_CENTS)
+    category_cap_cents: int  # CATEGORY_CONCENTRATION_PCT of equity, rounded down
+    underlying_cap_cents: int  # UNDERLYING_CONCENTRATION_PCT of equity, rounded down
+
+
+def account_standing(limits: Limits, ledger: Ledger, day: date, week: date, tripped: frozenset[str]) -> Standing:
+    """The :class:`Standing` of ``ledger`` on trading ``day`` (whose week starts on ``week``)."""
+    s = limits.settings
+    equity = ledger.equity_cents
+    denial: Denial | None = None
+    today = ledger.realized_on(day)
+    this_week = ledger.realized_in_week(week)
+    peak = ledger.peak_equity_cents
+    num, den = limits.max_drawdown
+    if QUARANTINE in tripped:
+        denial = Denial("quarantined", "rapid exits quarantined the surface; `tbot resume SURFACE` lifts it")
+    elif DAILY_LOSS in tripped or -today >= s.daily_loss_limit_cents:
+        denial = Denial("daily_loss_breaker", f"today's P&L {today}c, limit -{s.daily_loss_limit_cents}c")
+    elif WEEKLY_LOSS in tripped or -this_week >= s.weekly_loss_limit_cents:
+        denial = Denial("weekly_loss_breaker", f"this week's P&L {this_week}c, limit -{s.weekly_loss_limit_cents}c")
+    elif DRAWDOWN in tripped or (peak - equity) * den >= peak * num:
+        denial = Denial("max_drawdown", f"drawdown {ledger.drawdown:.4f} >= {s.max_drawdown_pct}")
+    num, den = limits.max_position
+    # For an integer total, total × den > equity × num  <=>  total > floor(equity × num / den): caps in cents.
+    return Standing(
+        denial=denial,
+        equity_cents=equity,
+        position_cap_cents=max(0, min(equity * num // den, s.max_position_cents)),
+        category_cap_cents=_share(equity, limits.category_concentration),
+        underlying_cap_cents=_share(equity, limits.underlying_concentration),
+    )
+
+
+def _share(equity: int, fraction: tuple[int, int]) -> int:
+    return equity * fraction[0] // fraction[1]
 
 
 @dataclass(slots=True)
 class GateContext:
-    """What the gates see for one evaluation (a snapshot: gates read it, never change it).
+    """What the gates see for one evaluation: gates read it, never change it.
 
-    Build it with :meth:`at`, which derives the trading day and week. Not frozen only because a frozen dataclass
-    costs a few microseconds more to build, once per decision on the hot path.
+    Build it with :meth:`at`, which derives the trading day, the week and the standing. The chain keeps one per
+    surface and updates it between evaluations (``now``, ``halted``, ``api_spend_cents`` each time; the rest when
+    the ledger, the day, the settings or a breaker changes) rather than building one per decision.
     """
 
     limits: Limits
@@ -107,6 +154,7 @@ class GateContext:
     halted: bool
     tripped: frozenset[str]
     api_spend_cents: int
+    standing: Standing
 
     @classmethod
     def at(
@@ -121,7 +169,9 @@ class GateContext:
     ) -> GateContext:
         """The context for an evaluation at venue time ``now``."""
         day = trading_day(now, limits.settings.day_boundary_tz)
-        return cls(limits, ledger, now, day, week_of(day), halted, tripped, api_spend_cents)
+        week = week_of(day)
+        standing = account_standing(limits, ledger, day, week, tripped)
+        return cls(limits, ledger, now, day, week, halted, tripped, api_spend_cents, standing)
 
 
 Gate = Callable[[Candidate, GateContext], Denial | None]
@@ -183,47 +233,33 @@ def category_suspension(c: Candidate, ctx: GateContext) -> Denial | None:
 
 
 def risk_validation(c: Candidate, ctx: GateContext) -> Denial | None:
-    """6. Breakers, bankroll, position cap, open-position count and concentration per category and underlying."""
-    limits = ctx.limits
-    s = limits.settings
+    """6. Breakers, drawdown, bankroll, position cap, open-position count and concentration per category and
+    underlying (the account-level checks come precomputed in ``ctx.standing``)."""
     ledger = ctx.ledger
     if c.surface != ledger.surface:
         return Denial("wrong_surface", f"candidate for {c.surface} on the {ledger.surface} ledger")
-    if c.quantity <= 0 or c.cost_cents <= 0:
-        return Denial("invalid_size", f"quantity {c.quantity}, cost {c.cost_cents}c")
-    tripped = ctx.tripped
-    if QUARANTINE in tripped:
-        return Denial("quarantined", "rapid exits quarantined the surface; `tbot resume SURFACE` lifts it")
-    today = ledger.realized_on(ctx.day)
-    if DAILY_LOSS in tripped or -today >= s.daily_loss_limit_cents:
-        return Denial("daily_loss_breaker", f"today's P&L {today}c, limit -{s.daily_loss_limit_cents}c")
-    week = ledger.realized_in_week(ctx.week)
-    if WEEKLY_LOSS in tripped or -week >= s.weekly_loss_limit_cents:
-        return Denial("weekly_loss_breaker", f"this week's P&L {week}c, limit -{s.weekly_loss_limit_cents}c")
-    equity = ledger.equity_cents
-    peak = ledger.peak_equity_cents
-    num, den = limits.max_drawdown
-    if DRAWDOWN in tripped or (peak - equity) * den >= peak * num:
-        return Denial("max_drawdown", f"drawdown {ledger.drawdown:.4f} >= {s.max_drawdown_pct}")
-    need = c.cost_cents + c.fee_cents
+    cost = c.cost_cents
+    if c.quantity <= 0 or cost <= 0:
+        return Denial("invalid_size", f"quantity {c.quantity}, cost {cost}c")
+    standing = ctx.standing
+    if standing.denial is not None:
+        return standing.denial
+    need = cost + c.fee_cents
     cash = ledger.cash_cents
     if need > cash:
         return Denial("insufficient_bankroll", f"needs {need}c, free cash {cash}c")
-    num, den = limits.max_position
-    cap = max(0, min(equity * num // den, s.max_position_cents))
-    if c.cost_cents > cap:
-        return Denial("position_cap", f"cost {c.cost_cents}c > position cap {cap}c")
+    if cost > standing.position_cap_cents:
+        return Denial("position_cap", f"cost {cost}c > position cap {standing.position_cap_cents}c")
+    s = ctx.limits.settings
     if ledger.open_positions >= s.max_open_positions:
         return Denial("max_open_positions", f"{ledger.open_positions} open >= {s.max_open_positions}")
     if c.category:
-        total = ledger.category_exposure(c.category) + c.cost_cents
-        num, den = limits.category_concentration
-        if total * den > equity * num:
+        total = ledger.category_exposure(c.category) + cost
+        if total > standing.category_cap_cents:
             return Denial("category_concentration", f"{c.category} {total}c > {s.category_concentration_pct} of equity")
     if c.underlying:
-        total = ledger.underlying_exposure(c.underlying) + c.cost_cents
-        num, den = limits.underlying_concentration
-        if total * den > equity * num:
+        total = ledger.underlying_exposure(c.underlying) + cost
+        if total > standing.underlying_cap_cents:
             return Denial(
                 "underlying_concentration", f"{c.underlying} {total}c > {s.underlying_concentration_pct} of equity"
             )
@@ -269,18 +305,21 @@ def candidate_edge(c: Candidate) -> Decimal | None:
 
 def min_edge(c: Candidate, ctx: GateContext) -> Denial | None:
     """8. Edge after fees (profit per dollar at risk) at least ``MIN_EDGE``."""
-    floor = ctx.limits.settings.min_edge
-    if c.side in BINARY_SIDES and c.quantity > 0 and ZERO < c.price < ONE:
-        # edge = ev / stake >= floor  <=>  ev >= floor × stake (stake > 0): no division on the hot path.
-        fee_per_contract = Decimal(c.fee_cents) / c.quantity
-        stake = c.price + fee_per_contract
-        if c.p_model_decimal - stake >= floor * stake:
+    limits = ctx.limits
+    quantity = c.quantity
+    if c.side in BINARY_SIDES and quantity > 0 and ZERO < c.price < ONE:
+        # edge = (p − stake) / stake with stake = price + fee / quantity. Times quantity, edge >= floor  <=>
+        # p × quantity >= (1 + floor) × (price × quantity + fee): exact, with no division unless it is denied.
+        value = c.p_model_decimal * quantity
+        stake = c.price * quantity + c.fee_cents
+        if value >= limits.edge_factor * stake:
             return None
+        return Denial("min_edge", f"edge {value / stake - 1:.4f} < {limits.settings.min_edge}")
     edge = candidate_edge(c)
     if edge is None:
         return Denial("missing_bracket", f"{c.side} candidate without take_profit / stop_loss")
-    if edge < floor:
-        return Denial("min_edge", f"edge {edge:.4f} < {floor}")
+    if edge < limits.settings.min_edge:
+        return Denial("min_edge", f"edge {edge:.4f} < {limits.settings.min_edge}")
     return None
 
 

@@ -10,15 +10,19 @@ across processes.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.ids import new_id
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Two Crockford characters per 10 bits: 80 bits of entropy become 8 table lookups.
 _PAIRS = tuple(_CROCKFORD[i >> 5] + _CROCKFORD[i & 31] for i in range(1024))
-_SHIFTS = (70, 60, 50, 40, 30, 20, 10, 0)
-_ENTROPY_MASK = (1 << 80) - 1
+_LOW_BITS = 20
+_LOW_MASK = (1 << _LOW_BITS) - 1
+_HIGH_MASK = (1 << 60) - 1
+_HIGH_SHIFTS = (50, 40, 30, 20, 10, 0)
+_ONE_MS = timedelta(milliseconds=1)
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class IdMint:
@@ -28,22 +32,30 @@ class IdMint:
         raw = os.urandom(10) if seed is None else seed
         if len(raw) != 10:
             raise ValueError("seed must be exactly 10 bytes")
-        self._entropy = int.from_bytes(raw, "big")
-        self._millis = -1
+        entropy = int.from_bytes(raw, "big")
+        # The 80 entropy bits as a 60-bit high part and a 20-bit counter: the counter is a small int (cheap to
+        # increment and encode); the high part changes only when it wraps, and its 12 characters are cached.
+        self._high = entropy >> _LOW_BITS
+        self._low = entropy & _LOW_MASK
+        self._start = self._end = _NEVER  # the millisecond [start, end) that _head's prefix encodes; empty at first
         self._prefix = ""
-        self._high = -1  # entropy >> 20, whose 12 characters are cached in _middle
-        self._middle = ""
+        self._head = ""  # time prefix + the high part's characters
 
     def next(self, moment: datetime) -> str:
         """A new id stamped with ``moment`` (an aware datetime)."""
-        millis = int(moment.timestamp() * 1000)
-        if millis != self._millis:
-            self._millis = millis
-            self._prefix = new_id(moment, b"\0" * 10)[:10]
-        value = self._entropy = (self._entropy + 1) & _ENTROPY_MASK
-        # Consecutive ids differ in the low bits only: re-encode the upper 60 bits when they change (every 2^20).
-        high = value >> 20
-        if high != self._high:
-            self._high = high
-            self._middle = "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS[:6]])
-        return self._prefix + self._middle + _PAIRS[(value >> 10) & 1023] + _PAIRS[value & 1023]
+        low = self._low + 1
+        if low > _LOW_MASK:
+            low = 0
+            self._high = (self._high + 1) & _HIGH_MASK
+            self._head = ""
+        self._low = low
+        # Two datetime comparisons tell whether the millisecond is unchanged, cheaper than moment.timestamp().
+        if not self._start <= moment < self._end:
+            start = moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+            self._start, self._end = start, start + _ONE_MS
+            self._prefix = new_id(start, bytes(10))[:10]
+            self._head = ""
+        if not self._head:
+            high = self._high
+            self._head = self._prefix + "".join([_PAIRS[(high >> shift) & 1023] for shift in _HIGH_SHIFTS])
+        return self._head + _PAIRS[low >> 10] + _PAIRS[low & 1023]

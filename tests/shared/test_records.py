@@ -29,6 +29,7 @@ from shared.records import (
     Trade,
     parse_any,
     parse_record,
+    prevalidated,
 )
 
 # ------------------------------------------------------------------ strategies
@@ -311,3 +312,24 @@ def test_canonical_bytes_exclude_signature_and_ts_and_are_stable() -> None:
     assert b"signature" not in signal.canonical_bytes() and b'"ts"' not in signal.canonical_bytes()
     assert signal.canonical_bytes() != _signal(edge=0.09).canonical_bytes()
     assert json.loads(signal.canonical_bytes())["limit_price"] == "0.42"
+
+
+def test_prevalidated_builds_the_record_validation_would() -> None:
+    values = {"gate": "min_edge", "passed": False, "reason_code": "min_edge", "detail": "edge 0.01 < 0.03"}
+    built = prevalidated(GateOutcome, dict(values))
+    assert built == GateOutcome(**values) and built.model_dump_json() == GateOutcome(**values).model_dump_json()
+    assert built.model_fields_set == set(values)
+    copied = built.model_copy(update={"detail": "x"})  # copies its fields set, never changes the shared one
+    assert copied.detail == "x" and built.detail == values["detail"]
+    with pytest.raises(ValueError, match="detail"):
+        prevalidated(GateOutcome, {"gate": "g", "passed": True, "reason_code": None})
+
+
+def test_prevalidated_refuses_a_mutable_model() -> None:
+    from pydantic import BaseModel
+
+    class Loose(BaseModel):
+        value: int
+
+    with pytest.raises(TypeError, match="not frozen"):
+        prevalidated(Loose, {"value": 1})

@@ -353,7 +353,7 @@ def test_exits_bypass_stop_and_breakers(rig: Any, make_candidate: MakeCandidate,
 
 
 def test_decision_records_are_valid_records(rig: Any, make_candidate: MakeCandidate, monkeypatch: Any) -> None:
-    """Decisions are copied from a template, not re-validated: prove every kind validates as a Decision."""
+    """Decisions are built without validation (records.prevalidated): prove every kind validates as a Decision."""
     decisions = [
         rig.chain.evaluate(make_candidate()),  # accepted
         rig.chain.evaluate(make_candidate(candidate_id="B", p_model=0.41, instrument="B")),  # denied

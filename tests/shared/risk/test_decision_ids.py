@@ -40,3 +40,17 @@ def test_encoding_across_the_cached_high_bits() -> None:
     mint = IdMint(start.to_bytes(10, "big"))
     for k in range(1, 5):
         assert mint.next(moment) == new_id(moment, (start + k).to_bytes(10, "big"))
+
+
+def test_the_time_prefix_follows_every_millisecond_boundary() -> None:
+    # The prefix is cached per millisecond: moments either side of a boundary (microsecond-exact, where float
+    # timestamps round the wrong way) and the same instant in another zone must carry new_id's time.
+    from zoneinfo import ZoneInfo
+
+    mint = IdMint()
+    base = datetime(2025, 3, 3, 12, 0, 0, tzinfo=UTC)
+    moments = [base + timedelta(microseconds=us) for us in (0, 999, 1000, 1001, 999_999, 1_000_000, 2_003_000)]
+    moments.append((base + timedelta(microseconds=5_250)).astimezone(ZoneInfo("America/New_York")))
+    moments.append(base + timedelta(microseconds=1))  # back in time: the cache must not keep the later prefix
+    for moment in moments:
+        assert mint.next(moment)[:10] == new_id(moment, bytes(10))[:10], moment
