@@ -6,7 +6,10 @@ with a ledger holding open positions. Figures, each the median of several runs:
 - ``evaluate``: all ten gates plus the validated ``records.Decision`` (what a loop writes): the headline figure;
 - ``check``: the ten gates and the verdict only (no record built);
 - ``evaluate, STOP stat every decision``: the reference run with the STOP-file cache disabled, so each decision
-  pays two ``stat`` calls: the cost the per-tick cache saves.
+  pays two ``stat`` calls: the cost the per-tick cache saves;
+- ``interpreter reference``: a fixed pure-Python loop timed in the same rounds. On a shared VM the host can slow a
+  vCPU down (on the 2-vCPU development box, by 1.7-1.9x for minutes at a time) and every figure moves with it, so
+  each is also given as its cost in reference loops, and the reference tells a slow run from a slowed core.
 
 Decision records are not written (``write_decisions=False``): appending is I/O, measured by the bus benchmarks.
 Usage: ``tbot bench risk_chain [--n 20000] [--repeats 5]`` or ``.venv/bin/python bench/risk_chain.py``.
@@ -146,15 +149,29 @@ class Config(NamedTuple):
     record: bool
 
 
-def measure(configs: list[Config], cands: list[Candidate], repeats: int) -> list[float]:
-    """Median CPU-time rate of each configuration. Runs are interleaved (one of each per round), so a change in
-    machine load during the benchmark affects every configuration alike instead of biasing the ratios."""
+REFERENCE_LOOPS = 20_000
+
+
+def reference_ns() -> float:
+    """CPU nanoseconds per ``sum(range(20))``: the interpreter's speed on this core right now."""
+    start = time.process_time()
+    for _ in range(REFERENCE_LOOPS):
+        sum(range(20))
+    return (time.process_time() - start) / REFERENCE_LOOPS * 1e9
+
+
+def measure(configs: list[Config], cands: list[Candidate], repeats: int) -> tuple[list[float], float]:
+    """Median CPU-time rate of each configuration, and the median reference loop in ns. Runs are interleaved (one
+    of each per round), so a change in machine load during the benchmark affects every configuration alike instead
+    of biasing the ratios."""
     for config in configs:
         run(config.chain, config.ledger, cands[: min(len(cands), 2_000)], config.record)  # warm-up
     rates: list[list[float]] = [[] for _ in configs]
     wall_rates: list[list[float]] = [[] for _ in configs]
+    reference: list[float] = []
     accepted = [0] * len(configs)
     for _ in range(repeats):
+        reference.append(reference_ns())
         for k, config in enumerate(configs):
             cpu, wall, accepted[k] = run(config.chain, config.ledger, cands, config.record)
             rates[k].append(len(cands) / max(cpu, 1e-9))
@@ -168,7 +185,12 @@ def measure(configs: list[Config], cands: list[Candidate], repeats: int) -> list
             f" max {max(rates[k]):,.0f}); wall {statistics.median(wall_rates[k]):,.0f}/s;"
             f" {accepted[k] / len(cands):.0%} accepted"
         )
-    return medians
+    ref = statistics.median(reference)
+    print(
+        f"{'interpreter reference':<38} {ref:>9,.0f} ns per sum(range(20)) (median of {repeats}; min"
+        f" {min(reference):,.0f}, max {max(reference):,.0f})"
+    )
+    return medians, ref
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"risk chain: {args.n:,} candidates per run, one surface, 20 open positions, no decision writes")
         print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures are per CPU-second of this process)")
-        full, gates, reference = measure(
+        (full, gates, reference), ref_ns = measure(
             [
                 Config("evaluate (gates + Decision record)", chain, ledger, True),
                 Config("check (gates + verdict only)", chain, ledger, False),
@@ -198,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         ref_chain.close()
     print(f"ratio evaluate / reference (STOP cached per tick vs stat per decision): {full / reference:.2f}x")
     print(f"ratio check / evaluate (cost of building the pydantic Decision): {gates / full:.2f}x")
+    for label, rate in (("evaluate", full), ("check", gates)):
+        print(f"cost of one {label}: {1e9 / rate / ref_ns:.1f} reference loops")
     for label, rate in (("evaluate", full), ("check", gates)):
         verdict = "meets" if rate >= TARGET_PER_SECOND else "is below"
         print(f"target {TARGET_PER_SECOND:,}/s on one core: {label} {verdict} it ({rate / TARGET_PER_SECOND:.2f}x)")

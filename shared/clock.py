@@ -6,10 +6,8 @@ and its outcome are measured on one clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
-
-from shared.timeutil import utcnow
 
 
 class Clock(Protocol):
@@ -20,7 +18,7 @@ class Clock(Protocol):
 
 class WallClock:
     def now(self) -> datetime:
-        return utcnow()
+        return datetime.now(UTC)  # utcnow() without its extra call: the risk chain stamps every decision with it
 
 
 class ReplayClock:
