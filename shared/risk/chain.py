@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 # NamedTuples built without their Python-level __new__ (as namedtuple's own _make does): two per decision.
 _new_tuple = tuple.__new__
+_monotonic = time.monotonic
 
 NOT_EVALUATED = "not_evaluated"
 GATE_ERROR = "gate_error"
@@ -95,7 +96,9 @@ class RiskChain:
         self._numbered_gates = tuple((index, name, gate) for index, (name, gate) in enumerate(gates))
         # Outcomes are immutable, so the passed / not-evaluated ones are built once and shared by every decision.
         self._passed = tuple(GateOutcome(gate=name, passed=True) for name, _ in gates)
-        self._skipped = tuple(GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED) for name, _ in gates)
+        skipped = tuple(GateOutcome(gate=name, passed=False, reason_code=NOT_EVALUATED) for name, _ in gates)
+        # For a denial at gate i: the outcomes before it (passed) and after it (not evaluated).
+        self._around = tuple((self._passed[:i], skipped[i + 1 :]) for i in range(len(gates)))
         self._period = day_period(clock.now(), settings.day_boundary_tz)
         self._overrides = OverrideSet(settings)
         self._override_feed = OverrideFeed(log_dir, self.surface, self._overrides)
@@ -175,7 +178,7 @@ class RiskChain:
         ):
             ctx = self._refresh_context(now)
         ctx.now = now
-        ctx.halted = self._check_halt()
+        ctx.halted = self._halted if _monotonic() - self._halt_checked < self.stop_check_seconds else self._check_halt()
         ctx.api_spend_cents = api_spend_cents
         for index, name, gate in self._numbered_gates:
             try:
@@ -188,7 +191,8 @@ class RiskChain:
                 stop = prevalidated(
                     GateOutcome, {"gate": name, "passed": False, "reason_code": reason, "detail": denial.detail}
                 )
-                outcomes = (*self._passed[:index], stop, *self._skipped[index + 1 :])
+                before, after = self._around[index]
+                outcomes = (*before, stop, *after)
                 return _new_tuple(Verdict, (candidate, False, name, reason, outcomes, now))
         signal_id = candidate.candidate_id
         holding = (

@@ -14,6 +14,7 @@ def test_bench_runs_small(capsys: Any) -> None:
     assert module["main"](["--n", "300", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "evaluate (gates + Decision record)" in out and "reference" in out and "ratio" in out
+    assert "interpreter reference" in out and "ns per sum(range(20))" in out
     # The mix exercises acceptances and denials alike.
     accepted = [line for line in out.splitlines() if "accepted" in line]
     assert accepted and all(" 0% accepted" not in line and "100% accepted" not in line for line in accepted)
