@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 # NamedTuples built without their Python-level __new__ (as namedtuple's own _make does): two per decision.
 _new_tuple = tuple.__new__
-_monotonic = time.monotonic
 
 NOT_EVALUATED = "not_evaluated"
 GATE_ERROR = "gate_error"
@@ -178,7 +177,7 @@ class RiskChain:
         ):
             ctx = self._refresh_context(now)
         ctx.now = now
-        ctx.halted = self._halted if _monotonic() - self._halt_checked < self.stop_check_seconds else self._check_halt()
+        ctx.halted = self._check_halt()
         ctx.api_spend_cents = api_spend_cents
         for index, name, gate in self._numbered_gates:
             try:

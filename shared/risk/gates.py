@@ -99,7 +99,6 @@ class Standing(NamedTuple):
     positions), so the chain derives them once per ledger state rather than once per candidate."""
 
     denial: Denial | None  # quarantine, a loss breaker or the drawdown limit: no new risk at all
-    equity_cents: int
     position_cap_cents: int  # min(MAX_POSITION_PCT of equity, MAX_POSITION_CENTS)
     category_cap_cents: int  # CATEGORY_CONCENTRATION_PCT of equity, rounded down
     underlying_cap_cents: int  # UNDERLYING_CONCENTRATION_PCT of equity, rounded down
@@ -126,7 +125,6 @@ def account_standing(limits: Limits, ledger: Ledger, day: date, week: date, trip
     # For an integer total, total × den > equity × num  <=>  total > floor(equity × num / den): caps in cents.
     return Standing(
         denial=denial,
-        equity_cents=equity,
         position_cap_cents=max(0, min(equity * num // den, s.max_position_cents)),
         category_cap_cents=_share(equity, limits.category_concentration),
         underlying_cap_cents=_share(equity, limits.underlying_concentration),
