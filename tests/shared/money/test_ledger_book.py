@@ -12,31 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.bus import JsonlLog
-from shared.ids import derive_id
 from shared.money.ledger import Holding, Ledger
 from shared.paths import open_stream
 from shared.records import Trade
 
+from .trades import trade
+
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)  # a Monday
-
-
-def trade(sig: str, status: str, **kw: Any) -> Trade:
-    base: dict[str, Any] = {
-        "id": derive_id("trade", sig),
-        "signal_id": sig,
-        "client_order_id": derive_id("coid", sig),
-        "status": status,
-        "surface": "kalshi_st",
-        "venue": "sim",
-        "instrument": f"MKT-{sig}",
-        "side": "yes",
-        "category": "weather",
-        "underlying": f"EVT-{sig}",
-        "count": 1_000,
-        "cost_cents": 400,
-    }
-    base.update(kw)
-    return Trade(**base)
 
 
 def lifecycle(sig: str, pnl: int, resolved_at: datetime, **kw: Any) -> list[Trade]:

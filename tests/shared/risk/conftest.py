@@ -13,11 +13,12 @@ import pytest
 
 from shared.clock import SteppedClock
 from shared.config import SurfaceSettings
-from shared.ids import derive_id
 from shared.money.ledger import Ledger
 from shared.records import Trade
 from shared.risk.candidate import Candidate
 from shared.risk.chain import RiskChain
+
+from ..money.trades import trade
 
 VENUE_T0 = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)  # a Monday afternoon
 
@@ -48,23 +49,7 @@ def _make_candidate(**changes: Any) -> Candidate:
     return replace(BASE_CANDIDATE, **changes)
 
 
-def _make_trade(sig: str, status: str, **kw: Any) -> Trade:
-    base: dict[str, Any] = {
-        "id": derive_id("trade", sig),
-        "signal_id": sig,
-        "client_order_id": derive_id("coid", sig),
-        "status": status,
-        "surface": "kalshi_st",
-        "venue": "sim",
-        "instrument": f"MKT-{sig}",
-        "side": "yes",
-        "category": "weather",
-        "underlying": f"EVT-{sig}",
-        "count": 1_000,
-        "cost_cents": 400,
-    }
-    base.update(kw)
-    return Trade(**base)
+_make_trade = trade
 
 
 class Rig:
