@@ -25,9 +25,10 @@ from shared.records import (
     parse_record,
 )
 from shared.risk.overrides import OverrideError, OverrideSet
+from shared.surfaces import SURFACE_TABLE
 from shared.timeutil import from_iso
 
-ENV_FILES = {"kalshi_st": "st.env", "kalshi_lt": "lt.env", "fx": "fx.env", "stocks": "stk.env"}
+ENV_FILES = {spec.name: spec.env_file for spec in SURFACE_TABLE.values()}
 CAP_KEYS = (
     "bankroll_cents",
     "max_position_cents",

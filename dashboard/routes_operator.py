@@ -9,7 +9,7 @@ import asyncio
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
@@ -20,11 +20,11 @@ from dashboard.operator_state import downsample, total_equity
 from dashboard.state import DashboardState
 from shared import killswitch
 from shared.paths import open_stream, stop_file
-from shared.records import SURFACES, SettingsOverride
+from shared.records import SURFACES, SettingsOverride, Surface
 from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
 from shared.timeutil import to_iso, utcnow
 
-SurfaceName = Literal["kalshi_st", "kalshi_lt", "fx", "stocks"]
+SurfaceName = Surface  # the records' Literal, kept equal to the table in shared/surfaces.py by a test
 LIST_ACTIONS = ("suspend_category", "resume_category", "suspend_sub_strategy", "resume_sub_strategy")
 
 

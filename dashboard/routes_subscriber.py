@@ -19,12 +19,12 @@ from dashboard.cursor import CursorError, decode_cursor, encode_cursor
 from dashboard.feed_http import authenticate_subscriber, handle_feed
 from dashboard.state import DashboardState
 from dashboard.subscribers import Subscriber
-from shared.records import SURFACES, Callback
+from shared.records import SURFACES, Callback, Surface
 from shared.timeutil import utcnow
 
 router = APIRouter(tags=["subscriber"])
 
-SurfaceName = Literal["kalshi_st", "kalshi_lt", "fx", "stocks"]
+SurfaceName = Surface  # the records' Literal, kept equal to the table in shared/surfaces.py by a test
 
 
 class FeedResponse(BaseModel):

@@ -22,6 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from shared.ids import new_id
+from shared.surfaces import SURFACE_NAMES
 
 SCHEMA_VERSION = 1
 
@@ -48,7 +49,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]. Probabilities are ratios, not money, so a float is exact enough."""
 
 Surface = Literal["kalshi_st", "kalshi_lt", "fx", "stocks"]
-SURFACES: tuple[str, ...] = ("kalshi_st", "kalshi_lt", "fx", "stocks")
+SURFACES: tuple[str, ...] = SURFACE_NAMES  # the table in shared/surfaces.py; a test keeps ``Surface`` equal to it
 Side = Literal["yes", "no", "long", "short"]
 Venue = Literal["sim", "kalshi", "oanda", "ibkr"]
 Mode = Literal["paper", "live"]

@@ -9,13 +9,10 @@ import sys
 from pathlib import Path
 
 from shared.config import load_or_exit
+from shared.surfaces import SURFACE_TABLE
 
-SURFACE_PACKAGES = {
-    "kalshi_st": ("surfaces.kalshi_st.surface", "envs/st.env", "st-bot-loop"),
-    "kalshi_lt": ("surfaces.kalshi_lt.surface", "envs/lt.env", "st-lt-loop"),
-    "fx": ("surfaces.fx.surface", "envs/fx.env", "st-forex-loop"),
-    "stocks": ("surfaces.stocks.surface", "envs/stk.env", "st-stocks-loop"),
-}
+# (module, default env file, PM2 process name) per surface, read from the one table in shared/surfaces.py.
+SURFACE_PACKAGES = {spec.name: (spec.module, spec.default_env, spec.process) for spec in SURFACE_TABLE.values()}
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:

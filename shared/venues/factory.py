@@ -14,12 +14,13 @@ from typing import Any, cast
 from shared.clock import Clock, WallClock
 from shared.config import ConfigError, SurfaceSettings
 from shared.datasources.forecast import ClimateReport, HighTempForecast
+from shared.surfaces import LIVE_VENUE_NAMES, surfaces_of_venue
 from shared.venues.base import Venue
 from shared.venues.sim import SimClimateReport, SimForecast, build_sim_venue
 from shared.venues.sim.replay import existing_replay_clock, replay_clock
 
 # Which live venue serves which surface (and the surface a live venue implies when none is named).
-LIVE_VENUES: dict[str, tuple[str, ...]] = {"kalshi": ("kalshi_st", "kalshi_lt"), "oanda": ("fx",), "ibkr": ("stocks",)}
+LIVE_VENUES: dict[str, tuple[str, ...]] = {venue: surfaces_of_venue(venue) for venue in LIVE_VENUE_NAMES}
 
 
 def sim_clock(surface: str, settings: SurfaceSettings) -> Clock:

@@ -21,6 +21,7 @@ from shared.bus import JsonlLog, LogReader
 from shared.datasources.forecast import ClimateReport
 from shared.ids import derive_id
 from shared.records import ResolutionSource, Trade, parse_record
+from shared.surfaces import surface_spec
 from shared.venues.base import Venue, VenueError
 from surfaces.kalshi_st.weather import SERIES_STATIONS, climate_day
 from surfaces.resolver.outcomes import binary_pnl_cents, bracket_exit, price_pnl, to_cents
@@ -52,7 +53,7 @@ class SurfaceBook:
 
     @property
     def binary(self) -> bool:
-        return self.surface in ("kalshi_st", "kalshi_lt")
+        return surface_spec(self.surface).binary
 
     def follow(self) -> None:
         for entry in self.reader.read():
