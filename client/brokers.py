@@ -243,6 +243,12 @@ def open_live_venue(config: ClientConfig) -> Venue:
     values = {key.lower(): value for key, value in secrets.items()}
     values.setdefault("venue", config.broker.kind)
     values.setdefault("trading_mode", "live")
+    if values["trading_mode"] != "live":
+        # A live broker sends real orders with the subscriber's keys: a file that says paper must not build one
+        # (paper is broker.kind = "paper", which never builds a live adapter).
+        raise ConfigError(config.resolve(config.broker.secrets_file or Path("?")), "TRADING_MODE",
+                          f"broker.kind = {config.broker.kind!r} trades live; for paper set broker.kind = \"paper\" "
+                          "(paper on a live venue's data is not built yet)")
     try:
         settings = SurfaceSettings.model_validate(values)
     except ValidationError as exc:

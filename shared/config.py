@@ -94,6 +94,24 @@ class ProcessSettings(BaseSettings):
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
 
 
+PAPER_ON_LIVE_VENUE = (
+    "paper mode trades only on VENUE=sim; paper on a live venue's data is not built yet "
+    "(set VENUE=sim, or TRADING_MODE=live with credentials)"
+)
+
+
+def paper_venue_refusal(trading_mode: str, venue: str) -> str | None:
+    """Why this mode may not use this venue, or None.
+
+    Paper never sends an order. The live adapters' order methods reach the venue, so until paper on a live venue's
+    data exists (quotes from the venue, fills kept local), paper runs only on the sim; anything but ``live`` counts
+    as paper here, so an unexpected mode fails closed.
+    """
+    if trading_mode != "live" and venue != "sim":
+        return PAPER_ON_LIVE_VENUE
+    return None
+
+
 class SurfaceSettings(ProcessSettings):
     """Keys shared by the four surface loops: venue, cadence, bankroll and every risk threshold."""
 
@@ -156,7 +174,10 @@ class SurfaceSettings(ProcessSettings):
     deepseek_api_key: SecretStr | None = None
 
     @model_validator(mode="after")
-    def _live_needs_credentials(self) -> SurfaceSettings:
+    def _mode_fits_venue(self) -> SurfaceSettings:
+        refusal = paper_venue_refusal(self.trading_mode, self.venue)
+        if refusal is not None:
+            raise ValueError(f"VENUE: {refusal}")
         if self.trading_mode != "live":
             return self
         if self.venue == "sim":

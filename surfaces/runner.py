@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from shared.config import load_or_exit
+from shared.config import EXIT_CONFIG, ConfigError, load_or_exit
 from shared.surfaces import SURFACE_TABLE
 
 # (module, default env file, PM2 process name) per surface, read from the one table in shared/surfaces.py.
@@ -34,12 +34,19 @@ def run(args: argparse.Namespace) -> int:
 def run_surface(name: str, args: argparse.Namespace) -> int:
     module_name, default_env, process_name = SURFACE_PACKAGES[name]
     module = importlib.import_module(module_name)
-    settings = load_or_exit(module.SETTINGS, args.env or Path(default_env))
+    env_path = args.env or Path(default_env)
+    settings = load_or_exit(module.SETTINGS, env_path)
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    loop = module.build(settings, process_name=process_name, allow_uncalibrated=args.allow_uncalibrated)
+    try:
+        loop = module.build(settings, process_name=process_name, allow_uncalibrated=args.allow_uncalibrated)
+    except ConfigError as exc:
+        # Checks made while building (the venue factory refusing a live venue in paper mode) are config errors
+        # too: one line naming the file and key, exit 2, never a traceback.
+        print(ConfigError(exc.path or env_path, exc.key, exc.message), file=sys.stderr)
+        return EXIT_CONFIG
     loop.install_signal_handlers()
     code: int = loop.run(max_ticks=args.max_ticks)
     return code

@@ -1,8 +1,9 @@
 """Choose a surface's venue (and weather data sources): the sim replaying ``data/`` or a live adapter.
 
 ``VENUE=sim`` (the default) builds the surface's sim venue on the fleet's shared replay clock; ``kalshi``,
-``oanda`` and ``ibkr`` build the live adapter from ``shared.venues.<name>.execution``. Live packages are imported
-only when asked for, so paper mode on the sim never needs them (nor their dependencies).
+``oanda`` and ``ibkr`` build the live adapter from ``shared.venues.<name>.execution``, in live mode only: paper
+never sends an order, so a live venue in paper mode is refused. Live packages are imported only when asked for, so
+paper mode on the sim never needs them (nor their dependencies).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from shared.clock import Clock, WallClock
-from shared.config import ConfigError, SurfaceSettings
+from shared.config import ConfigError, SurfaceSettings, paper_venue_refusal
 from shared.datasources.forecast import ClimateReport, HighTempForecast
 from shared.surfaces import LIVE_VENUE_NAMES, surfaces_of_venue
 from shared.venues.base import Venue
@@ -40,6 +41,11 @@ def build_venue(
         settings, surface = surface, LIVE_VENUES.get(surface.venue, ("",))[0]
     if settings is None:
         raise TypeError("build_venue needs the surface's settings")
+    # The settings model already refuses this; settings made without validation (model_copy, model_construct)
+    # must not reach a live adapter either, because its order methods send real orders.
+    refusal = paper_venue_refusal(settings.trading_mode, settings.venue)
+    if refusal is not None:
+        raise ConfigError(None, "VENUE", refusal)
     if settings.venue == "sim":
         return build_sim_venue(
             surface, clock or sim_clock(surface, settings), settings.log_dir, settings.sim_seed,

@@ -37,7 +37,10 @@ def build_resolver(settings: ResolverSettings) -> Resolver:
             raise ConfigError(None, "SURFACE_ENVS", f"expected surface=path entries, got {item!r}")
         module = importlib.import_module(SURFACE_PACKAGES[surface][0])
         surface_settings = load_settings(module.SETTINGS, env_path)
-        venue = build_venue(surface, surface_settings)
+        try:
+            venue = build_venue(surface, surface_settings)
+        except ConfigError as exc:  # e.g. a live venue in paper mode: name the surface's env file, not none
+            raise ConfigError(exc.path or Path(env_path), exc.key, exc.message) from None
         trades = open_stream(settings.log_dir, surface, "trades")
         book = SurfaceBook(
             surface=surface, venue=venue, trades=trades, reader=trades.reader(),

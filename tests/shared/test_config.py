@@ -123,6 +123,20 @@ def test_live_mode_names_the_second_credential_too(tmp_path: Path) -> None:
     assert "OANDA_ACCOUNT_ID" in line and SECRET not in line
 
 
+@pytest.mark.parametrize("venue", ["kalshi", "oanda", "ibkr"])
+def test_paper_mode_on_a_live_venue_exits_2_naming_venue(tmp_path: Path, venue: str) -> None:
+    # Complete live credentials do not help: paper never sends an order, and a live adapter's order methods do.
+    credentials = {
+        "kalshi": f"KALSHI_API_KEY_ID=id\nKALSHI_PRIVATE_KEY_PATH={tmp_path / 'k.pem'}\n",
+        "oanda": f"OANDA_API_TOKEN={SECRET}\nOANDA_ACCOUNT_ID=101-001-1-001\n",
+        "ibkr": "IBKR_ACCOUNT_ID=U1234567\n",
+    }[venue]
+    for mode_line in ("TRADING_MODE=paper\n", ""):  # paper is also the default
+        line = _one_error_line(_load(tmp_path, f"{mode_line}VENUE={venue}\n{credentials}"))
+        assert line.startswith(f"config error: {tmp_path / 'x.env'}: VENUE: paper mode trades only on VENUE=sim")
+        assert "not built yet" in line and SECRET not in line
+
+
 def test_secrets_are_never_printed(tmp_path: Path) -> None:
     result = _load(tmp_path, f"ANTHROPIC_API_KEY={SECRET}\nOANDA_API_TOKEN='{SECRET}'\n")
     assert result.returncode == 0, result.stderr

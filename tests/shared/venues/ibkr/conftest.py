@@ -37,7 +37,8 @@ def body_validate(openapi3: Callable[[Path], Any]) -> Callable[[str, str, Any], 
 
 @pytest.fixture
 def settings() -> SurfaceSettings:
-    return SurfaceSettings(venue="ibkr", ibkr_gateway_url="https://localhost:5000", ibkr_account_id="DU1234567")
+    return SurfaceSettings(trading_mode="live", venue="ibkr", ibkr_gateway_url="https://localhost:5000",
+                           ibkr_account_id="DU1234567")
 
 
 @pytest.fixture

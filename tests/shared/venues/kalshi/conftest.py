@@ -57,6 +57,7 @@ def key_path(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> Path:
 @pytest.fixture
 def settings(key_path: Path) -> SurfaceSettings:
     return SurfaceSettings(
+        trading_mode="live",
         venue="kalshi",
         kalshi_env="demo",
         kalshi_base_url=BASE,

@@ -66,7 +66,8 @@ def server(rsa_key: rsa.RSAPrivateKey) -> Iterator[tuple[str, list[str]]]:
 def test_signed_request_over_loopback(server: tuple[str, list[str]], key_path: Path, tmp_path: Path) -> None:
     base_url, seen = server
     settings = SurfaceSettings(
-        venue="kalshi", kalshi_base_url=base_url, kalshi_api_key_id="key-1", kalshi_private_key_path=key_path
+        trading_mode="live", venue="kalshi", kalshi_base_url=base_url, kalshi_api_key_id="key-1",
+        kalshi_private_key_path=key_path,
     )
     venue = KalshiVenue.from_settings(settings, SteppedClock(datetime(2025, 12, 27, tzinfo=UTC)))
     assert venue.balance().cash_cents == 5000

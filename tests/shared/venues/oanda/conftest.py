@@ -51,7 +51,8 @@ def body_validate() -> Callable[[str, str, Any], None]:
 @pytest.fixture
 def settings() -> SurfaceSettings:
     return SurfaceSettings(
-        venue="oanda", oanda_base_url="https://oanda.test", oanda_api_token="tok-SECRET-123", oanda_account_id=ACCOUNT
+        trading_mode="live", venue="oanda", oanda_base_url="https://oanda.test", oanda_api_token="tok-SECRET-123",
+        oanda_account_id=ACCOUNT,
     )
 
 

@@ -76,7 +76,8 @@ def test_sim_forecast_and_climate_report(log_dir: Path) -> None:
 
 
 def test_live_venue_is_built_lazily_from_settings(log_dir: Path) -> None:
-    settings = SurfaceSettings(log_dir=log_dir, venue="oanda", oanda_api_token="practice-token",
+    settings = SurfaceSettings(log_dir=log_dir, trading_mode="live", venue="oanda",
+                               oanda_api_token="practice-token",
                                oanda_account_id="101-001-1-001")
     venue = build_venue("fx", settings)
     assert venue.name == "oanda" and isinstance(venue, Venue)

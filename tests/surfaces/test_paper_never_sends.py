@@ -1,0 +1,137 @@
+"""Paper never sends an order: a surface (or the resolver) told TRADING_MODE=paper with a live VENUE refuses at start.
+
+Each live venue's base URL points at a loopback fake that records every request it gets. In paper mode the process
+exits 2 with one line naming the env file and VENUE, and the fake sees nothing at all (no order, no read). The same
+file switched to live mode does reach the fake, so "nothing arrived" means refused, not misrouted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.config import EXIT_CONFIG, SurfaceSettings, load_settings, repo_root
+from shared.venues.factory import build_venue
+
+
+class Fake:
+    """A loopback HTTP server answering 401 to everything and remembering each request line."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                seen.append(f"{self.command} {self.path}")
+                body = b'{"error": "unauthorized"}'
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+            def log_message(self, format: str, *args: object) -> None:  # keep the test output quiet
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture
+def fake() -> Iterator[Fake]:
+    server = Fake()
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def kalshi_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kalshi") / "kalshi.pem"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
+
+
+# venue -> (surface it serves, env lines pointing it at the fake with complete credentials)
+def _venue_lines(venue: str, url: str, kalshi_key: Path) -> tuple[str, str]:
+    if venue == "kalshi":
+        return "kalshi_st", (f"KALSHI_BASE_URL={url}/trade-api/v2\nKALSHI_API_KEY_ID=key-1\n"
+                             f"KALSHI_PRIVATE_KEY_PATH={kalshi_key}\nKALSHI_ENV=prod\n")
+    if venue == "oanda":
+        return "fx", f"OANDA_BASE_URL={url}\nOANDA_API_TOKEN=tok-1\nOANDA_ACCOUNT_ID=101-001-1-001\nOANDA_ENV=live\n"
+    return "stocks", f"IBKR_GATEWAY_URL={url}\nIBKR_ACCOUNT_ID=U1234567\n"
+
+
+def _env_file(tmp_path: Path, mode: str, venue: str, venue_lines: str) -> Path:
+    path = tmp_path / f"{mode}.env"
+    path.write_text(f"TRADING_MODE={mode}\nVENUE={venue}\nLOG_DIR={tmp_path / 'logs'}\n"
+                    f"SIGNAL_KEY_PATH={tmp_path / 'keys' / 'op.pem'}\n{venue_lines}")
+    path.chmod(0o600)
+    return path
+
+
+def _clean_env() -> dict[str, str]:
+    # A declared key inherited from the test runner (an exported VENUE, say) would change the outcome.
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/")}
+
+
+def _tbot(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=repo_root(), env=_clean_env(),
+                          capture_output=True, text=True, timeout=60)
+
+
+def _assert_refused(result: subprocess.CompletedProcess[str], env_file: Path) -> None:
+    assert result.returncode == EXIT_CONFIG, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # one clear line, no traceback
+    assert lines[0].startswith(f"config error: {env_file}: VENUE: paper mode trades only on VENUE=sim")
+    assert "not built yet" in lines[0]
+
+
+@pytest.mark.parametrize("venue", ["kalshi", "oanda", "ibkr"])
+def test_a_surface_in_paper_mode_on_a_live_venue_exits_2_and_sends_nothing(
+    venue: str, fake: Fake, kalshi_key: Path, tmp_path: Path
+) -> None:
+    surface, lines = _venue_lines(venue, fake.url, kalshi_key)
+    paper = _env_file(tmp_path, "paper", venue, lines)
+    result = _tbot("surface", surface, "--env", str(paper), "--max-ticks", "3")
+    _assert_refused(result, paper)
+    assert fake.seen == []
+
+    # The same file in live mode reaches the fake: the refusal above is what kept it silent.
+    settings = load_settings(SurfaceSettings, _env_file(tmp_path, "live", venue, lines))
+    with contextlib.suppress(Exception):  # the fake answers 401; only whether the request arrived matters here
+        build_venue(surface, settings).balance()
+    assert fake.seen, "the live adapter never reached the fake: the base URL override is not wired"
+
+
+def test_the_resolver_refuses_a_surface_env_in_paper_mode_on_a_live_venue(
+    fake: Fake, kalshi_key: Path, tmp_path: Path
+) -> None:
+    _, lines = _venue_lines("kalshi", fake.url, kalshi_key)
+    surface_env = _env_file(tmp_path, "paper", "kalshi", lines)
+    resolver_env = tmp_path / "resolver.env"
+    resolver_env.write_text(f"LOG_DIR={tmp_path / 'logs'}\nSURFACE_ENVS=kalshi_st={surface_env}\n")
+    result = _tbot("resolver", "--env", str(resolver_env), "--max-ticks", "1")
+    _assert_refused(result, surface_env)
+    assert fake.seen == []
