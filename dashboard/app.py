@@ -112,6 +112,7 @@ def create_app(settings: DashboardSettings, state: DashboardState | None = None)
         finally:
             state.hub.close()  # held long-polls answer now (empty, cursor unchanged) instead of being cut
             state.tailer.stop()
+            state.close()
 
     app = FastAPI(
         title="tbot dashboard",

@@ -19,7 +19,7 @@ from dashboard.auth import COOKIE, operator_bearer, operator_token, require_oper
 from dashboard.operator_state import downsample, total_equity
 from dashboard.state import DashboardState
 from shared import killswitch
-from shared.paths import open_stream, stop_file
+from shared.paths import stop_file
 from shared.records import SURFACES, SettingsOverride, Surface
 from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
 from shared.timeutil import to_iso, utcnow
@@ -346,7 +346,7 @@ async def post_override(request: Request, body: OverrideBody) -> dict[str, Any]:
     except OverrideError as exc:
         raise HTTPException(422, [{"loc": ["body", "value"], "msg": str(exc), "type": "value_error"}]) from None
     record = SettingsOverride(surface=body.surface, at=utcnow(), key=key, value=body.value)
-    open_stream(state.log_dir, body.surface, "overrides").append(record)
+    state.surface_log(body.surface, "overrides").append(record)
     state.refresh()
     return {"status": "recorded", "surface": body.surface, "key": key}
 

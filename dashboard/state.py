@@ -17,8 +17,8 @@ from dashboard.pm2 import Pm2Status
 from dashboard.ratelimit import RateLimiter
 from dashboard.subscribers import SubscriberBook
 from dashboard.tail import Followed, Tailer
-from shared.bus import Entry, LogReader
-from shared.paths import feed_path, open_feed, stream_path
+from shared.bus import Entry, JsonlLog, LogReader
+from shared.paths import feed_path, open_feed, open_stream, stream_path
 from shared.records import SURFACES
 from shared.risk.overrides import OverrideSet
 from shared.signing import load_or_create_key, public_key_pem
@@ -42,6 +42,9 @@ class DashboardState:
             s: SurfaceView(s, OverrideSet(surface_settings(Path(settings.env_dir), s))) for s in SURFACES
         }
         self._signal_facts: dict[str, tuple[str, str, Decimal]] = {}
+        # Logs the dashboard appends to, by (feed or surface, name). Handlers run on the event loop, not in a
+        # thread pool, so this plain dict needs no lock.
+        self._logs: dict[tuple[str, str], JsonlLog] = {}
         self.tailer = Tailer()
         self._signal_readers: dict[str, LogReader] = {}
         self._signal_follows: list[Followed] = []
@@ -147,5 +150,22 @@ class DashboardState:
         refs = self.surfaces[surface].trade_refs.get(trade_id, [])
         return [data for offset, length in refs if (data := read_line(path, offset, length)) is not None]
 
-    def feed_log(self, name: str) -> Any:
-        return open_feed(self.log_dir, name)
+    def feed_log(self, name: str) -> JsonlLog:
+        """The feed log ``name`` (callbacks, commission), opened once and kept: one descriptor per log, not one
+        per request (a fresh log per POST leaked its descriptor until the process hit its limit)."""
+        log = self._logs.get(("feed", name))
+        if log is None:
+            log = self._logs[("feed", name)] = open_feed(self.log_dir, name)
+        return log
+
+    def surface_log(self, surface: str, stream: str) -> JsonlLog:
+        """A surface's stream the dashboard appends to (overrides), opened once like :meth:`feed_log`."""
+        log = self._logs.get((surface, stream))
+        if log is None:
+            log = self._logs[(surface, stream)] = open_stream(self.log_dir, surface, stream)
+        return log
+
+    def close(self) -> None:
+        """Close the logs this state appends to (at shutdown; a later append would reopen its log)."""
+        for log in self._logs.values():
+            log.close()
