@@ -60,6 +60,9 @@ class BreakerBoard:
         self.tripped: dict[str, Trip] = {}
         self._frozen: frozenset[str] = frozenset()
         self.version = 0  # bumped whenever a breaker trips or resets
+        # Wall time (epoch seconds) of the latest quarantine reset: exits written before it were forgiven by the
+        # operator and must not quarantine a surface that restarts and re-reads them.
+        self.quarantine_lifted_at = 0.0
         self.refresh()
 
     @property
@@ -81,6 +84,8 @@ class BreakerBoard:
             if event.surface != self.surface:
                 continue
             self._set(event)
+            if event.breaker == QUARANTINE and event.action == "reset" and event.ts is not None:
+                self.quarantine_lifted_at = max(self.quarantine_lifted_at, event.ts.timestamp())
             seen += 1
         return seen
 
@@ -105,6 +110,8 @@ class BreakerBoard:
             # A reset that cannot be written does not happen: the breaker stays tripped and is retried later.
             self._log.append(event)
             self._set(event)
+            if breaker == QUARANTINE:
+                self.quarantine_lifted_at = time.time()
         log.warning("%s breaker %s %s: %s", self.surface, breaker, action, reason)
         return event
 
@@ -171,18 +178,24 @@ class BreakerBoard:
 
 
 class RapidExitMonitor:
-    """Counts exits in a sliding wall-time window; says when ``count`` of them fall within ``window_seconds``."""
+    """Counts exits in a sliding wall-time window; says when ``count`` of them fall within ``window_seconds``.
+
+    Times are wall-clock epoch seconds: exits reach a surface as the resolver's records on its trade log, stamped
+    by the bus in wall time, so an exit written before a restart still counts if it is inside the window.
+    """
 
     def __init__(self, count: int, window_seconds: float) -> None:
         self.count = count
         self.window_seconds = window_seconds
         self._times: deque[float] = deque()
 
-    def record(self, at: float | None = None) -> bool:
-        """Note one exit (monotonic seconds); True if the window now holds ``count`` or more."""
-        now = time.monotonic() if at is None else at
-        self._times.append(now)
-        while self._times and now - self._times[0] > self.window_seconds:
+    def record(self, at: float | None = None, now: float | None = None) -> bool:
+        """Note one exit at ``at`` (epoch seconds, default now); True if the window ending at ``now`` (default
+        ``at``) now holds ``count`` or more exits."""
+        moment = time.time() if at is None else at
+        end = moment if now is None else now
+        self._times.append(moment)
+        while self._times and end - self._times[0] > self.window_seconds:
             self._times.popleft()
         return len(self._times) >= self.count
 

@@ -133,7 +133,33 @@ class RiskChain:
         if was_quarantined and not self.quarantined:
             self._rapid.clear()  # the operator resumed it (tbot resume): earlier exits no longer count
         self.ledger.sync()
-        return self.breakers.update(self.clock.now(), self.ledger, self.settings)
+        events = self._count_exits()
+        return events + self.breakers.update(self.clock.now(), self.ledger, self.settings)
+
+    def _count_exits(self) -> list[BreakerEvent]:
+        """Feed the positions the resolver closed (its records on this surface's log) to the rapid-exit monitor.
+
+        The resolver runs in another process, so its exits reach the surface that owns the positions through the
+        trade log; the quarantine trips here, where new risk is decided.
+        """
+        exits = self.ledger.take_exits()
+        if not exits:
+            return []
+        wall_now = time.time()
+        events: list[BreakerEvent] = []
+        for item in exits:
+            at = item.written_at.timestamp() if item.written_at is not None else wall_now
+            if at <= self.breakers.quarantine_lifted_at:
+                continue  # forgiven by an operator resume
+            if self._rapid.record(at, wall_now) and not self.quarantined:
+                event = self.breakers.trip_quarantine(
+                    self.clock.now(),
+                    f"{self._rapid.count} exits within {self._rapid.window_seconds}s; last {item.trade.instrument}"
+                    f" ({item.trade.reason or 'closed'})",
+                )
+                if event is not None:
+                    events.append(event)
+        return events
 
     def _refresh_settings(self) -> None:
         settings = self._overrides.settings

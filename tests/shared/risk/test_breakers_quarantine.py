@@ -4,6 +4,7 @@ until the operator resumes it (``tbot resume SURFACE``)."""
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,8 @@ from shared.paths import open_stream
 from shared.records import BreakerEvent, parse_record
 from shared.risk.breakers import BreakerBoard, RapidExitMonitor
 from shared.risk.candidate import Candidate, ExitRequest
+
+from .conftest import VENUE_T0
 
 MakeCandidate = Callable[..., Candidate]
 
@@ -160,3 +163,71 @@ def test_a_trip_holds_even_if_it_cannot_be_written(
     monkeypatch.undo()
     rig.chain.begin_tick()
     assert "daily_loss" not in rig.chain.breakers.tripped_names
+
+
+def _fx_trade(sig: str, status: str, **kw: Any) -> Any:
+    from ..money.trades import trade
+
+    return trade(sig, status, surface="fx", instrument="EUR_USD", underlying="EUR_USD", category="fx", side="long",
+                 count=None, units=1_000, **kw)
+
+
+def test_resolver_exits_on_the_log_quarantine_the_owning_surface(rig_factory: Any, capsys: Any) -> None:
+    """The resolver closes positions in another process; its resolved records are what the surface counts."""
+    from shared.paths import open_stream
+
+    rig = rig_factory("fx", rapid_exit_count=3, rapid_exit_window_seconds=60)
+    trades = open_stream(rig.log_dir, "fx", "trades")
+    try:
+        for i in range(3):
+            trades.append(_fx_trade(f"S{i}", "filled", opened_at=VENUE_T0))
+        rig.chain.begin_tick()
+        assert not rig.chain.quarantined  # fills are not exits
+        for i in range(3):
+            trades.append(_fx_trade(f"S{i}", "resolved", opened_at=VENUE_T0, resolved_at=VENUE_T0, pnl=-100,
+                                    reason="stop_loss"))
+        appended = rig.chain.begin_tick()
+        assert rig.chain.quarantined
+        assert [(e.breaker, e.action) for e in appended] == [("quarantine", "trip")]
+        assert "3 exits within 60" in appended[0].reason
+
+        code = run_resume(argparse.Namespace(log_dir=rig.log_dir, surface="fx"))
+        assert code == 0 and "quarantine" in capsys.readouterr().out
+        rig.chain.begin_tick()
+        assert not rig.chain.quarantined
+        # A surface restarted right after the resume re-reads the same exits: forgiven, they do not count again.
+        restarted = rig_factory("fx", rapid_exit_count=3, rapid_exit_window_seconds=60)
+        assert not restarted.chain.quarantined
+    finally:
+        trades.close()
+
+
+def test_old_exits_do_not_quarantine_a_restarted_surface(rig_factory: Any, log_dir: Path) -> None:
+    from shared.paths import open_stream
+
+    trades = open_stream(log_dir, "fx", "trades")
+    try:
+        for i in range(3):
+            trades.append(_fx_trade(f"S{i}", "resolved", opened_at=VENUE_T0, resolved_at=VENUE_T0, pnl=-1))
+    finally:
+        trades.close()
+    # A surface started after the window has passed ignores them; one whose window still holds them quarantines.
+    time.sleep(1.1)
+    later = rig_factory("fx", rapid_exit_count=3, rapid_exit_window_seconds=1)
+    assert not later.chain.quarantined
+    recent = rig_factory("fx", rapid_exit_count=3, rapid_exit_window_seconds=60)
+    assert recent.chain.quarantined
+
+
+def test_binary_settlements_are_not_exits(rig_factory: Any, make_trade: Any, log_dir: Path) -> None:
+    from shared.paths import open_stream
+
+    rig = rig_factory(rapid_exit_count=2, rapid_exit_window_seconds=60)
+    trades = open_stream(log_dir, "kalshi_st", "trades")
+    try:
+        for i in range(3):
+            trades.append(make_trade(f"K{i}", "resolved", opened_at=VENUE_T0, resolved_at=VENUE_T0, pnl=-10))
+    finally:
+        trades.close()
+    rig.chain.begin_tick()
+    assert not rig.chain.quarantined
