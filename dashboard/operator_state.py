@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from shared.bus import Entry
 from shared.config import ConfigError, SurfaceSettings, parse_env_file
+from shared.money.periods import trading_day
+from shared.money.portfolio import Portfolio
 from shared.records import (
     TERMINAL_STATUSES,
     BreakerEvent,
@@ -77,23 +79,40 @@ def surface_settings(env_dir: Path, surface: str) -> SurfaceSettings:
     return SurfaceSettings.model_validate({})
 
 
+def surface_mode(env_dir: Path, surface: str, default: str = "paper") -> str:
+    """The surface's ``TRADING_MODE`` from its env file (or example): the ledger the dashboard shows is that mode's."""
+    name = ENV_FILES[surface]
+    for candidate in (env_dir / name, env_dir / f"{name}.example"):
+        if not candidate.exists():
+            continue
+        try:
+            mode = parse_env_file(candidate).get("TRADING_MODE", "")
+        except ConfigError:
+            break
+        return mode if mode in ("paper", "live") else default
+    return default
+
+
+def _portfolio(name: str, mode: str, settings: SurfaceSettings) -> Portfolio:
+    return Portfolio(name, mode, bankroll_cents=settings.bankroll_cents, day_boundary_tz=settings.day_boundary_tz)
+
+
 @dataclass(slots=True)
 class SurfaceView:
     """One surface's state as the logs say."""
 
     name: str
     override_set: OverrideSet
+    mode: str = "paper"
+    # The money: the one portfolio fold (shared/money/portfolio.py) per trading mode, the same fold the loop's
+    # risk chain and breakers use, so the panel and the breaker beside it cannot disagree.
+    portfolios: dict[str, Portfolio] = field(default_factory=dict)
+    # Display indexes over the log (latest line per trade, byte ranges for the audit drawer): no money here.
     trades: dict[str, dict[str, Any]] = field(default_factory=dict)
     trade_refs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     trades_by_signal: dict[str, str] = field(default_factory=dict)
     recent_trades: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
-    realized_cents: int = 0
-    fees_cents: int = 0
-    resolved: int = 0
-    wins: int = 0
-    orders: int = 0
-    fills: int = 0
-    by_source: Counter[str] = field(default_factory=Counter)
+    # (bus time, cumulative realized P&L of the shown mode) at each resolution: when the result was booked.
     equity: list[tuple[float, int]] = field(default_factory=list)
     resolved_log: list[tuple[int, int, float, str]] = field(default_factory=list)
     decisions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=300))
@@ -105,6 +124,16 @@ class SurfaceView:
     heartbeats: dict[str, dict[str, Any]] = field(default_factory=dict)
     invalid_records: int = 0
 
+    def __post_init__(self) -> None:
+        settings = self.override_set.base
+        for mode in ("paper", "live"):
+            self.portfolios.setdefault(mode, _portfolio(self.name, mode, settings))
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """The fold of the mode this surface trades in."""
+        return self.portfolios[self.mode]
+
     # ------------------------------------------------------------------ folding
     def apply_trades(self, entries: list[Entry]) -> None:
         for entry in entries:
@@ -113,27 +142,56 @@ class SurfaceView:
             except ValidationError:
                 self.invalid_records += 1
                 continue
-            previous = self.trades.get(trade.id)
+            portfolio = self.portfolios.get(trade.mode)
+            previous = portfolio.trade(trade.id) if portfolio is not None else None
+            if portfolio is None or not portfolio.apply(trade):
+                continue  # another surface's line, or a stale state the fold ignores
             data = trade.to_json_dict()
             data["ts"] = entry.ts
             self.trades[trade.id] = data
             self.trade_refs.setdefault(trade.id, []).append((entry.offset, entry.next_offset - entry.offset))
             self.trades_by_signal[trade.signal_id] = trade.id
             self.recent_trades.append(trade.id)
-            if trade.status == "placed" and (previous is None or previous["status"] == "intent"):
-                self.orders += 1
-            if trade.status == "filled":
-                self.fills += 1
-            if trade.status == "resolved" and (previous is None or previous["status"] != "resolved"):
-                pnl = trade.pnl or 0
-                self.realized_cents += pnl
-                self.fees_cents += trade.fees
-                self.resolved += 1
-                self.wins += pnl > 0
-                self.by_source[trade.resolution_source or "unknown"] += 1
+            if trade.status == "resolved" and (previous is None or previous.status != "resolved"):
                 moment = from_iso(entry.ts).timestamp()
-                self.equity.append((moment, self.realized_cents))
+                if trade.mode == self.mode:
+                    self.equity.append((moment, portfolio.realized_cents))
                 self.resolved_log.append((entry.offset, entry.next_offset, moment, trade.id))
+
+    @property
+    def realized_cents(self) -> int:
+        return self.portfolio.realized_cents
+
+    @property
+    def fees_cents(self) -> int:
+        return self.portfolio.fees_realized_cents
+
+    @property
+    def resolved(self) -> int:
+        return self.portfolio.resolved
+
+    @property
+    def wins(self) -> int:
+        return self.portfolio.wins
+
+    @property
+    def orders(self) -> int:
+        return self.portfolio.placed
+
+    @property
+    def fills(self) -> int:
+        return self.portfolio.filled
+
+    def venue_now(self) -> datetime:
+        """The surface's venue clock as its loop last reported it (a sim replays history); wall time otherwise."""
+        for beat in self.heartbeats.values():
+            stamp = beat["detail"].get("venue_time")
+            if isinstance(stamp, str):
+                try:
+                    return from_iso(stamp)
+                except ValueError:
+                    break
+        return datetime.now(UTC)
 
     def apply_decisions(self, entries: list[Entry]) -> None:
         for entry in entries:
@@ -184,6 +242,8 @@ class SurfaceView:
             except ValidationError:
                 self.invalid_records += 1
                 continue
+            for portfolio in self.portfolios.values():
+                portfolio.apply_event(event)
             self.breakers[event.breaker] = {
                 "breaker": event.breaker,
                 "tripped": event.action == "trip",
@@ -227,43 +287,37 @@ class SurfaceView:
     def allocation(self) -> dict[str, Any]:
         effective = self.override_set.settings
         caps = {key: int(getattr(effective, key)) for key in CAP_KEYS}
-        open_trades = [t for t in self.open_trades() if t["status"] in ("placed", "filled")]
-        exposure = sum(int(t.get("cost_cents") or 0) for t in open_trades)
-        bankroll = caps["bankroll_cents"] + self.realized_cents
-        for beat in self.heartbeats.values():
-            # A loop that reports its own ledger is the authority; the fold above is the fallback.
-            detail = beat["detail"]
-            if isinstance(detail.get("bankroll_cents"), int):
-                bankroll = detail["bankroll_cents"]
-            if isinstance(detail.get("exposure_cents"), int):
-                exposure = detail["exposure_cents"]
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-        start_of_day = 0
-        for moment, cumulative in self.equity:
-            if moment < today:
-                start_of_day = cumulative
-        daily = self.realized_cents - start_of_day
+        portfolio = self.portfolio
+        now = self.venue_now()
         return {
             "surface": self.name,
-            "bankroll_cents": bankroll,
+            "mode": self.mode,
+            "bankroll_cents": caps["bankroll_cents"] + portfolio.realized_cents,
             "starting_bankroll_cents": caps["bankroll_cents"],
-            "exposure_cents": exposure,
-            "open_positions": len(open_trades),
+            "exposure_cents": portfolio.exposure_cents,
+            "open_positions": portfolio.open_positions,
             "caps": caps,
-            "daily_pnl_cents": daily,
+            # The breakers' day: the venue day of the loop's clock in the surface's DAY_BOUNDARY_TZ.
+            "venue_day": trading_day(now, portfolio.day_boundary_tz).isoformat(),
+            "daily_pnl_cents": portfolio.realized_today(now),
+            "weekly_pnl_cents": portfolio.realized_this_week(now),
+            "drawdown": float(portfolio.drawdown),
             "breakers": sorted(self.breakers.values(), key=lambda b: b["breaker"]),
             "breaker_tripped": any(b["tripped"] for b in self.breakers.values()),
         }
 
     def performance(self) -> dict[str, Any]:
+        portfolio = self.portfolio
         return {
             "surface": self.name,
-            "realized_cents": self.realized_cents,
-            "fees_cents": self.fees_cents,
-            "resolved": self.resolved,
-            "wins": self.wins,
-            "win_rate": (self.wins / self.resolved) if self.resolved else None,
-            "by_resolution_source": dict(self.by_source),
+            "realized_cents": portfolio.realized_cents,
+            "fees_cents": portfolio.fees_realized_cents,
+            "resolved": portfolio.resolved,
+            "wins": portfolio.wins,
+            "win_rate": (portfolio.wins / portfolio.resolved) if portfolio.resolved else None,
+            "by_resolution_source": dict(portfolio.by_source),
+            "realized_by_source_cents": dict(portfolio.realized_by_source),
+            "pnl_by_venue_day_cents": {day.isoformat(): pnl for day, pnl in portfolio.daily_pnl().items()},
         }
 
 

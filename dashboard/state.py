@@ -12,7 +12,7 @@ from dashboard.callbacks import CallbackStore, CommissionStore
 from dashboard.config import DashboardSettings
 from dashboard.feed import FeedHub, SignalIndex
 from dashboard.metrics import Histogram
-from dashboard.operator_state import SurfaceView, read_line, surface_settings
+from dashboard.operator_state import SurfaceView, read_line, surface_mode, surface_settings
 from dashboard.pm2 import Pm2Status
 from dashboard.ratelimit import RateLimiter
 from dashboard.subscribers import SubscriberBook
@@ -39,7 +39,12 @@ class DashboardState:
         self.callbacks = CallbackStore(self.signal_facts)
         self.commission = CommissionStore()
         self.surfaces = {
-            s: SurfaceView(s, OverrideSet(surface_settings(Path(settings.env_dir), s))) for s in SURFACES
+            s: SurfaceView(
+                s,
+                OverrideSet(surface_settings(Path(settings.env_dir), s)),
+                mode=surface_mode(Path(settings.env_dir), s, settings.trading_mode),
+            )
+            for s in SURFACES
         }
         self._signal_facts: dict[str, tuple[str, str, Decimal]] = {}
         # Logs the dashboard appends to, by (feed or surface, name). Handlers run on the event loop, not in a
