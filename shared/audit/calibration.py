@@ -5,16 +5,22 @@ that the chosen side wins. For a model it is its answer in the decision that acc
 (``context["model_answers"]``, abstentions left out), which the ensemble states as P(YES) / P(long wins)
 (shared/ai/schema.py), so the outcome scored is "YES / long happened": the trade won on a yes/long side or
 lost on a no/short side (the same convention as shared/ai/history.py). The math is shared/ai/calibration.py's.
+
+Beside it, skill against the market (shared/audit/skill.py): per result kind (synthetic sim, real-data paper,
+live), surface and sub-strategy, the strategy's Brier next to the market's own, the skill score and realized
+against claimed edge. Calibration alone cannot tell a forecaster that merely echoes the price from one that
+knows more than it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.ai.calibration import Pair, brier_score, expected_calibration_error, log_loss, reliability_table
+from shared.audit.skill import SkillStats, skill_by_surface
 from shared.records import Signal, Trade
 
 BUCKETS = 10
@@ -54,6 +60,7 @@ class CalibrationSection:
     trades_without_signal: int
     trades_without_answers: int
     invalid_answers: int
+    skill: list[SkillStats] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[str]:
@@ -123,7 +130,8 @@ def model_pairs(trades: Iterable[Trade], answers: dict[str, list[dict[str, Any]]
 def build_calibration(trades: Sequence[Trade], signals: dict[str, Signal], answers: dict[str, list[dict[str, Any]]],
                       tolerance: float = DEFAULT_TOLERANCE,
                       min_samples: int = DEFAULT_MIN_SAMPLES) -> CalibrationSection:
-    """Score every surface and every model over the resolved trades of the window."""
+    """Score every surface and every model over the resolved trades of the window, and each surface against the
+    market."""
     by_surface, no_signal = surface_pairs(trades, signals)
     by_model, no_answers, invalid = model_pairs(trades, answers)
     return CalibrationSection(
@@ -131,4 +139,5 @@ def build_calibration(trades: Sequence[Trade], signals: dict[str, Signal], answe
         surfaces=[assess(k, v, tolerance, min_samples) for k, v in sorted(by_surface.items())],
         models=[assess(k, v, tolerance, min_samples) for k, v in sorted(by_model.items())],
         trades_without_signal=no_signal, trades_without_answers=no_answers, invalid_answers=invalid,
+        skill=skill_by_surface(trades, signals),
     )

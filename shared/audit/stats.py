@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 DAYS_PER_YEAR = 365  # prediction markets and FX trade every day; the annualization is stated in the output
@@ -68,3 +69,33 @@ def median(values: Sequence[float]) -> float | None:
 
 def ratio(numerator: int, denominator: int) -> float | None:
     return None if denominator == 0 else numerator / denominator
+
+
+Z_95 = 1.96  # two-sided 95 % normal quantile
+
+
+@dataclass(frozen=True, slots=True)
+class MeanInterval:
+    """A sample mean with its normal-approximation 95 % interval: mean ± 1.96 · s / √n (s the sample sd)."""
+
+    n: int
+    mean: float
+    low: float | None  # None under 2 values: one value gives no spread to judge
+    high: float | None
+
+    @property
+    def half_width(self) -> float | None:
+        return None if self.high is None else self.high - self.mean
+
+
+def mean_interval(values: Sequence[float], z: float = Z_95) -> MeanInterval | None:
+    """The mean of ``values`` with mean ± z·s/√n; None for no values."""
+    n = len(values)
+    if n == 0:
+        return None
+    mean = math.fsum(values) / n
+    if n < 2:
+        return MeanInterval(n, mean, None, None)
+    variance = math.fsum((x - mean) ** 2 for x in values) / (n - 1)
+    half = z * math.sqrt(variance / n)
+    return MeanInterval(n, mean, mean - half, mean + half)

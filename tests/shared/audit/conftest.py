@@ -62,11 +62,19 @@ def make_signal(signal_id: str, surface: str, *, p: float, sub: str = "weather",
                   eta_hours=eta)
 
 
+LIVE_VENUE_OF = {"kalshi_resolution": "kalshi", "nws_observation": "kalshi", "oanda_candles": "oanda",
+                 "ibkr_position": "ibkr"}
+
+
 def make_trade(trade_id: str, surface: str, *, status: str = "resolved", pnl: int | None = None, fees: int = 0,
                source: str | None = "sim", sub: str = "weather", opened: str | None = None,
-               resolved: str | None = None, eta: float | None = None, side: str = "yes") -> Trade:
+               resolved: str | None = None, eta: float | None = None, side: str = "yes",
+               venue: str | None = None, mode: str = "paper", count: int | None = None) -> Trade:
+    # A real resolution source implies the live venue that settled it (a sim venue always tags ``sim``).
+    venue = venue or LIVE_VENUE_OF.get(source or "sim", "sim")
     return Trade(id=trade_id, signal_id=f"S{trade_id}", client_order_id=f"C{trade_id}", status=status,
-                 surface=surface, sub_strategy=sub, venue="sim", instrument=f"INST-{trade_id}", side=side,
+                 surface=surface, sub_strategy=sub, venue=venue, mode=mode, count=count,
+                 instrument=f"INST-{trade_id}", side=side,
                  fees=fees, pnl=pnl, resolution_source=source if status == "resolved" else None,
                  opened_at=at(opened) if opened else None, resolved_at=at(resolved) if resolved else None,
                  eta_hours=eta)
