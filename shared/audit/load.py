@@ -25,6 +25,7 @@ from shared.audit.progress import Progress
 from shared.audit.scan import FileStats, Line, line_ts, scan_backward, scan_range, window_range
 from shared.audit.window import Window
 from shared.bus import JsonlLog
+from shared.money.portfolio import Portfolio
 from shared.paths import feed_path, stream_path
 from shared.records import SURFACES, Callback, Decision, Record, Signal, Trade, parse_record
 
@@ -108,25 +109,27 @@ class Loader:
         yield from scan_range(path, start, end, self.sources.stats(path), self.progress)
 
     def resolved_trades(self) -> list[Trade]:
-        """Trades whose resolved record was written inside the window, in ledger (bus ts) order."""
+        """Trades whose resolved record was written inside the window, in ledger (bus ts) order.
+
+        They go through the portfolio fold (shared/money/portfolio.py), as every other reader of a trade log does:
+        a resolution written twice (a resolver restarted mid-settlement) counts once, as it does in the ledger.
+        """
         trades: list[Trade] = []
-        seen: set[tuple[str, str]] = set()
         for surface in self.surfaces:
             path = stream_path(self.log_dir, surface, "trades")
             stats = self.sources.stats(path)
+            portfolio = Portfolio(surface, None)  # both modes: the report partitions by resolution source
             for offset, line in self._windowed(path):
                 if RESOLVED_MARK not in line:
                     continue
                 trade = parse_line(Trade, offset, line, stats)
                 if trade is None or trade.status != "resolved" or trade.pnl is None:
                     continue
-                key = (trade.surface, trade.id)
-                if key in seen:
-                    # A resolver that restarted mid-settlement may write a resolution twice: count it once.
+                if portfolio.trade(trade.id) is not None:
                     self.duplicate_resolutions += 1
-                    continue
-                seen.add(key)
-                trades.append(trade)
+                    continue  # the first resolution stands, as in the loop's ledger order of arrival
+                portfolio.apply(trade)
+            trades.extend(t for t in portfolio.trades() if t.status == "resolved")
         trades.sort(key=_ts_key)
         return trades
 

@@ -1,16 +1,17 @@
 """P&L section: per resolution source, surface and sub-strategy; real and simulated outcomes never share a row.
 
-A trade counts on the day its resolved record reached the bus (the ledger's day). ``pnl`` is after fees,
-so net = pnl, gross = pnl + fees. A trade won iff pnl > 0.
+A trade counts on the venue day it resolved (its ``resolved_at`` in the surface's ``DAY_BOUNDARY_TZ``, UTC unless
+given), the same day the portfolio fold and the breakers give it, so a replay or backtest has one row per venue day
+and a real daily Sharpe. ``pnl`` is after fees, so net = pnl, gross = pnl + fees. A trade won iff pnl > 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shared.audit.load import bus_day
 from shared.audit.stats import annualize, daily_series, max_drawdown_cents, ratio, sharpe
+from shared.money.portfolio import venue_day
 from shared.records import Signal, Trade
 
 SIM_SOURCE = "sim"
@@ -70,15 +71,22 @@ def thin(curve: list[tuple[str, int]], limit: int = MAX_CURVE_POINTS) -> list[tu
     return kept if kept[-1] == curve[-1] else [*kept, curve[-1]]
 
 
-def summarize(source: str, surface: str, sub_strategy: str, trades: Sequence[Trade]) -> PnlRow:
-    """Figures for one group of resolved trades given in ledger order."""
+def summarize(source: str, surface: str, sub_strategy: str, trades: Sequence[Trade],
+              day_tz: Mapping[str, str] | None = None) -> PnlRow:
+    """Figures for one group of resolved trades given in ledger order; days are venue days (``day_tz`` maps a
+    surface to its DAY_BOUNDARY_TZ, UTC when absent)."""
     pnls = [t.pnl or 0 for t in trades]
     fees = sum(t.fees for t in trades)
     net = sum(pnls)
     wins = sum(1 for p in pnls if p > 0)
     by_day: dict[str, int] = {}
     for trade, pnl in zip(trades, pnls, strict=True):
-        day = bus_day(trade)
+        when = venue_day(trade, (day_tz or {}).get(trade.surface, "UTC"))
+        if when is None and trade.ts is not None:
+            when = trade.ts.date()  # a record without venue times: the day it was written is all there is
+        if when is None:
+            continue
+        day = when.isoformat()
         by_day[day] = by_day.get(day, 0) + pnl
     daily = daily_series(by_day)
     daily_sharpe = sharpe(daily)
@@ -97,7 +105,8 @@ def sub_strategy_of(trade: Trade, signals: dict[str, Signal]) -> str:
     return signal.sub_strategy if signal is not None and signal.sub_strategy else "(none)"
 
 
-def build_pnl(trades: Iterable[Trade], signals: dict[str, Signal]) -> PnlSection:
+def build_pnl(trades: Iterable[Trade], signals: dict[str, Signal],
+              day_tz: Mapping[str, str] | None = None) -> PnlSection:
     """Group resolved trades (ledger order) and summarize every group, plus the real-vs-sim summary."""
     ordered = list(trades)
     groups: dict[tuple[str, str, str], list[Trade]] = {}
@@ -108,9 +117,9 @@ def build_pnl(trades: Iterable[Trade], signals: dict[str, Signal]) -> PnlSection
         groups.setdefault((source, trade.surface, sub_strategy_of(trade, signals)), []).append(trade)
         per_surface.setdefault((source, trade.surface), []).append(trade)
         per_class.setdefault(source_class(source), []).append(trade)
-    rows = [summarize(*key, group) for key, group in sorted(groups.items())]
-    surfaces = [summarize(src, surface, ALL, group) for (src, surface), group in sorted(per_surface.items())]
-    summary = [summarize(cls, ALL, ALL, group) for cls, group in per_class.items()]
+    rows = [summarize(*key, group, day_tz) for key, group in sorted(groups.items())]
+    surfaces = [summarize(src, surface, ALL, group, day_tz) for (src, surface), group in sorted(per_surface.items())]
+    summary = [summarize(cls, ALL, ALL, group, day_tz) for cls, group in per_class.items()]
     equity: dict[str, list[tuple[str, int]]] = {}
     for (src, surface), group in sorted(per_surface.items()):
         total = 0

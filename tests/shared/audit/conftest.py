@@ -129,13 +129,14 @@ SCENARIO_GATES = ("stop_file", "dedup", "min_edge")
 def build_scenario(b: LogBuilder) -> None:
     """The constructed fleet log the section tests work out by hand (window: 2026-11-02 .. 2026-11-03).
 
-    Resolved trades (bus ts of the resolved record; pnl after fees, cents):
+    Resolved trades (bus ts of the resolved record; pnl after fees, cents; they count on the venue day of their
+    ``resolved_at``, shown in brackets):
       T0 kalshi_st weather sim      2026-11-01 09:00  +1000  (before the window)
-      T1 kalshi_st weather sim      2026-11-02 01:00  +300  fees 20  p .70  eta 2h  actual 3h
-      T4 kalshi_st btc     kalshi   2026-11-02 03:00  +100  fees  5  p .55  eta -(signal 1h) actual 1h
-      T2 kalshi_st weather sim      2026-11-02 05:00  -500  fees 30  p .60  eta 4h  actual 2h
-      T3 kalshi_st weather sim      2026-11-03 02:00  +400  fees 10  p .80  eta 10h actual 5h
-      T5 fx        atr     oanda    2026-11-03 10:00  -200  fees  0  p .60  no opened_at
+      T1 kalshi_st weather sim      2026-11-02 01:00  +300  fees 20  p .70  eta 2h  actual 3h  [2025-01-01]
+      T4 kalshi_st btc     kalshi   2026-11-02 03:00  +100  fees  5  p .55  eta -(signal 1h) actual 1h  [01-02]
+      T2 kalshi_st weather sim      2026-11-02 05:00  -500  fees 30  p .60  eta 4h  actual 2h  [01-03]
+      T3 kalshi_st weather sim      2026-11-03 02:00  +400  fees 10  p .80  eta 10h actual 5h  [01-04]
+      T5 fx        atr     oanda    2026-11-03 10:00  -200  fees  0  p .60  no opened_at      [01-03]
       T6 kalshi_st weather sim      2026-11-04 01:00  +700  (after the window)
     """
     def resolved(tid: str, surface: str, ts: str, **kw: Any) -> None:
@@ -153,7 +154,7 @@ def build_scenario(b: LogBuilder) -> None:
     resolved("3", "kalshi_st", "2026-11-03 02:00", pnl=400, fees=10, eta=10.0,
              opened="2025-01-04 00:00", resolved="2025-01-04 05:00")
     resolved("5", "fx", "2026-11-03 10:00", pnl=-200, fees=0, source="oanda_candles", sub="atr", eta=3.0,
-             side="short")
+             side="short", resolved="2025-01-03 10:00")
     resolved("6", "kalshi_st", "2026-11-04 01:00", pnl=700, fees=7)
     # A torn line (a writer killed mid-append) inside the window: skipped and counted.
     b.stream("kalshi_st", "trades", at("2026-11-02 02:00"), b'{"ts":"2026-11-02T02:00:00.000000Z","kind":"tr\n')

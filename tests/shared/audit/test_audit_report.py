@@ -32,11 +32,12 @@ def test_pnl_rows_partitioned_by_source(log_dir: Path, scenario: Any) -> None:
     assert weather.win_rate == pytest.approx(2 / 3)
     # Equity 300, -200, 200: peak 300, trough -200 -> drawdown 500 cents.
     assert weather.max_drawdown_cents == 500
-    # Daily: 11-02 = 300 - 500 = -200, 11-03 = +400 -> mean 100, sample sd sqrt(2 * 300^2) = 424.264
-    # -> Sharpe 100 / 424.264 = 0.235702; annualized x sqrt(365) = 19.10497 -> 4.50309.
-    assert weather.days == 2
-    assert weather.sharpe_daily == pytest.approx(0.235702, abs=1e-6)
-    assert weather.sharpe_annualized == pytest.approx(4.50309, abs=1e-4)
+    # Venue days (resolved_at), not the days the records were written: 2025-01-01 +300, 01-02 0, 01-03 -500,
+    # 01-04 +400 -> mean 50, sample sd sqrt((250^2 + 50^2 + 550^2 + 350^2) / 3) = 404.145
+    # -> Sharpe 50 / 404.145 = 0.123718; annualized x sqrt(365) = 19.10497 -> 2.36363.
+    assert weather.days == 4
+    assert weather.sharpe_daily == pytest.approx(0.123718, abs=1e-6)
+    assert weather.sharpe_annualized == pytest.approx(2.36363, abs=1e-4)
     btc = rows[("kalshi_resolution", "kalshi_st", "btc")]
     # One winning trade: +100 net, 5 fees, gross 105; no drawdown; one day: no Sharpe.
     assert (btc.trades, btc.wins, btc.net_cents, btc.gross_cents, btc.max_drawdown_cents, btc.sharpe_daily) == \
