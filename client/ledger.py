@@ -2,6 +2,9 @@
 
 It is a fold over the client's own records (``orders.jsonl`` trade lines and ``money.jsonl`` money lines), so it
 can always be rebuilt from them; ``run`` keeps it up to date incrementally and the two must agree.
+The trade lines go through the operator's own portfolio fold (``shared.money.portfolio.Portfolio``), so a
+subscriber's positions and P&L follow exactly the rules the operator's ledger, dashboard and audit follow; this
+module adds only the subscriber's money (deposits, withdrawals, commission) and the per-day stake cap.
 All amounts are integer cents.
 
 Cash = deposits − withdrawals − commission + realized P&L − (cost + entry fees of open positions).
@@ -20,6 +23,7 @@ from pydantic import Field
 
 from client.commission import DEFAULT_RATE, Crystallization, accrued, crystallize
 from shared.bus import Entry
+from shared.money.portfolio import Portfolio, cost_cents
 from shared.records import Record, Trade, UtcTime, parse_record
 from shared.timeutil import utcnow
 
@@ -62,50 +66,57 @@ class Ledger:
         self.deposits_cents = 0
         self.withdrawals_cents = 0
         self.commission_cents = 0
-        self.realized_pnl_cents = 0
-        self.fees_cents = 0
         self.hwm_cents = 0
-        self.wins = 0
-        self.losses = 0
-        self.positions: dict[str, OpenPosition] = {}
+        # Every surface and both modes: the subscriber's records are one account.
+        self.portfolio = Portfolio(None, None, bankroll_cents=0)
         self._stake_by_signal: dict[str, tuple[date, int]] = {}
-        self._trade_status: dict[str, str] = {}
         self._money_ids: set[str] = set()
 
     # ------------------------------------------------------------------ folding records
     def apply_trade(self, trade: Trade) -> None:
         """Fold one order-lifecycle line. Repeated states of one trade are harmless (idempotent)."""
-        previous = self._trade_status.get(trade.signal_id)
-        if previous == trade.status or previous in ("resolved", "rejected", "cancelled"):
+        previous = self.portfolio.trade_for_signal(trade.signal_id)
+        if not self.portfolio.apply(trade) or (previous is not None and previous.status == trade.status):
             return
-        self._trade_status[trade.signal_id] = trade.status
         day = (trade.opened_at or trade.ts or utcnow()).date()
         if trade.status == "intent":
             self._stake_by_signal[trade.signal_id] = (day, trade.cost_cents or 0)
         elif trade.status == "filled":
-            cost = trade.cost_cents or 0
-            self._stake_by_signal[trade.signal_id] = (self._stake_by_signal.get(trade.signal_id, (day, 0))[0], cost)
-            self.fees_cents += trade.fees
-            self.positions[trade.signal_id] = OpenPosition(
-                trade.signal_id, trade.surface, trade.instrument, trade.side,
-                trade.count if trade.count is not None else (trade.units or 0),
-                trade.fill_price or Decimal(0), cost, trade.fees, trade.opened_at,
-            )
-        elif trade.status == "resolved":
-            position = self.positions.pop(trade.signal_id, None)
-            entry_fees = position.fees_cents if position is not None else 0
-            self.fees_cents += max(0, trade.fees - entry_fees)  # resolved.fees = entry + exit
-            pnl = trade.pnl or 0
-            self.realized_pnl_cents += pnl
-            if pnl > 0:
-                self.wins += 1
-            else:
-                self.losses += 1
+            first_day = self._stake_by_signal.get(trade.signal_id, (day, 0))[0]
+            self._stake_by_signal[trade.signal_id] = (first_day, trade.cost_cents or 0)
         elif trade.status in ("rejected", "cancelled"):
             day_stake = self._stake_by_signal.get(trade.signal_id)
             if day_stake is not None:
                 self._stake_by_signal[trade.signal_id] = (day_stake[0], 0)
-            self.positions.pop(trade.signal_id, None)
+
+    @property
+    def positions(self) -> dict[str, OpenPosition]:
+        """Filled positions not yet resolved, by signal id."""
+        return {
+            t.signal_id: OpenPosition(
+                t.signal_id, t.surface, t.instrument, t.side,
+                t.count if t.count is not None else (t.units or 0),
+                t.fill_price or Decimal(0), cost_cents(t), t.fees, t.opened_at,
+            )
+            for t in self.portfolio.open_trades(("filled",))
+        }
+
+    @property
+    def realized_pnl_cents(self) -> int:
+        return self.portfolio.realized_cents
+
+    @property
+    def fees_cents(self) -> int:
+        """Fees paid: entry and exit fees of resolved trades plus entry fees of open positions."""
+        return self.portfolio.fees_realized_cents + self.open_fees_cents
+
+    @property
+    def wins(self) -> int:
+        return self.portfolio.wins
+
+    @property
+    def losses(self) -> int:
+        return self.portfolio.resolved - self.portfolio.wins
 
     def apply_money(self, event: MoneyEvent) -> None:
         if event.id in self._money_ids:
@@ -139,11 +150,11 @@ class Ledger:
     # ------------------------------------------------------------------ derived figures
     @property
     def open_cost_cents(self) -> int:
-        return sum(p.cost_cents for p in self.positions.values())
+        return sum(cost_cents(t) for t in self.portfolio.open_trades(("filled",)))
 
     @property
     def open_fees_cents(self) -> int:
-        return sum(p.fees_cents for p in self.positions.values())
+        return sum(t.fees for t in self.portfolio.open_trades(("filled",)))
 
     @property
     def cash_cents(self) -> int:
@@ -161,10 +172,11 @@ class Ledger:
         return sum(stake for d, stake in self._stake_by_signal.values() if d == day)
 
     def knows(self, signal_id: str) -> bool:
-        return signal_id in self._trade_status
+        return self.portfolio.has_signal(signal_id)
 
     def status_of(self, signal_id: str) -> str | None:
-        return self._trade_status.get(signal_id)
+        trade = self.portfolio.trade_for_signal(signal_id)
+        return None if trade is None else trade.status
 
     def commission_accrued_cents(self) -> int:
         return accrued(self.realized_pnl_cents, self.hwm_cents, self.rate)
