@@ -28,6 +28,7 @@ from shared.ai.calibration import (
     reliability_table,
 )
 from shared.ai.settings import OFFLINE_MODEL
+from shared.money.portfolio import Portfolio
 from shared.paths import open_stream
 from shared.records import Trade, parse_record
 
@@ -53,8 +54,8 @@ class ModelCalibration:
 
 
 def _resolved_trades(log_dir: Path, surface: str) -> dict[str, Trade]:
-    """signal id -> the trade's resolved state."""
-    resolved: dict[str, Trade] = {}
+    """signal id -> the trade's resolved state, through the portfolio fold (both modes: calibration is per model)."""
+    portfolio = Portfolio(surface, None, bankroll_cents=0)
     for entry in open_stream(log_dir, surface, "trades").reader().read():
         if entry.data.get("kind") != "trade" or entry.data.get("status") != "resolved":
             continue
@@ -64,8 +65,8 @@ def _resolved_trades(log_dir: Path, surface: str) -> dict[str, Trade]:
             log.warning("%s: skipped an invalid trade record stamped %s", surface, entry.ts)
             continue
         if trade.pnl is not None:
-            resolved[trade.signal_id] = trade
-    return resolved
+            portfolio.apply(trade)
+    return {t.signal_id: t for t in portfolio.trades() if t.status == "resolved"}
 
 
 def _yes_happened(side: str, won: bool) -> bool:
