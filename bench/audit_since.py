@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
               f"read {whole_bytes / (1 << 20):.1f} MiB ({whole_bytes / (1 << 20) / whole_median:.0f} MiB/s)")
         print(f"ratio one-day / whole: {day_median / whole_median:.4f} of the time "
               f"({whole_median / day_median:.1f}x faster), {day_bytes / max(1, whole_bytes):.4f} of the bytes")
-        first = next(line for line in day_text.splitlines() if line.startswith("real  "))
+        first = next(line for line in day_text.splitlines() if line.startswith("real data "))
         print(f"one-day report sample row: {first}")
     finally:
         if not args.keep and args.dir is None:

@@ -14,12 +14,14 @@ knows more than it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.ai.calibration import Pair, brier_score, expected_calibration_error, log_loss, reliability_table
+from shared.audit.provenance import RESULT_KINDS, result_kind, result_label
 from shared.audit.skill import SkillStats, skill_by_surface
 from shared.records import Signal, Trade
 
@@ -49,6 +51,9 @@ class CalibrationStats:
     ece: float | None
     table: list[BucketRow]
     status: Status
+    # Where the pairs came from, in words ("synthetic (sim)", "real-data paper", "live", joined by " + " when the
+    # window mixes them: pass --source real to judge real data alone).
+    sources: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,11 @@ def model_pairs(trades: Iterable[Trade], answers: dict[str, list[dict[str, Any]]
     return pairs, without, invalid
 
 
+def sources_label(kinds: set[str]) -> str:
+    """The result kinds present, in words and a fixed order: "synthetic (sim) + real-data paper"."""
+    return " + ".join(result_label(k) for k in RESULT_KINDS if k in kinds)
+
+
 def build_calibration(trades: Sequence[Trade], signals: dict[str, Signal], answers: dict[str, list[dict[str, Any]]],
                       tolerance: float = DEFAULT_TOLERANCE,
                       min_samples: int = DEFAULT_MIN_SAMPLES) -> CalibrationSection:
@@ -134,9 +144,15 @@ def build_calibration(trades: Sequence[Trade], signals: dict[str, Signal], answe
     market."""
     by_surface, no_signal = surface_pairs(trades, signals)
     by_model, no_answers, invalid = model_pairs(trades, answers)
+    kinds: dict[str, set[str]] = {}
+    for trade in trades:
+        if trade.signal_id in signals:
+            kinds.setdefault(trade.surface, set()).add(result_kind(trade))
+    surfaces = [dataclasses.replace(assess(k, v, tolerance, min_samples), sources=sources_label(kinds.get(k, set())))
+                for k, v in sorted(by_surface.items())]
     return CalibrationSection(
         tolerance=tolerance, min_samples=min_samples,
-        surfaces=[assess(k, v, tolerance, min_samples) for k, v in sorted(by_surface.items())],
+        surfaces=surfaces,
         models=[assess(k, v, tolerance, min_samples) for k, v in sorted(by_model.items())],
         trades_without_signal=no_signal, trades_without_answers=no_answers, invalid_answers=invalid,
         skill=skill_by_surface(trades, signals),

@@ -16,7 +16,7 @@ from pathlib import Path
 from shared.audit import svg
 from shared.audit.cli import add_window_arguments, bad_input, options_from_args
 from shared.audit.pnl import PnlRow
-from shared.audit.render import money, num, pct
+from shared.audit.render import SKILL_HEADERS, SKILL_NOTE, money, num, pct, skill_cells, source_label
 from shared.audit.report import SECTIONS, AuditReport, BadOption, build_report
 from shared.audit.window import BadDate
 
@@ -57,7 +57,7 @@ _PNL_HEADERS = ("source", "surface", "sub-strategy", "trades", "win rate", "gros
 
 
 def _pnl_row(r: PnlRow) -> list[str]:
-    return [r.source, r.surface, r.sub_strategy, str(r.trades), pct(r.win_rate), money(r.gross_cents),
+    return [source_label(r.source), r.surface, r.sub_strategy, str(r.trades), pct(r.win_rate), money(r.gross_cents),
             money(r.fees_cents), money(r.net_cents), money(r.max_drawdown_cents), str(r.days),
             num(r.sharpe_daily, 2), num(r.sharpe_annualized, 2)]
 
@@ -67,30 +67,37 @@ def _pnl(report: AuditReport) -> str:
     if section is None:
         return ""
     series = {
-        key: [(datetime.fromisoformat(ts).timestamp(), cents / 100) for ts, cents in curve if ts]
+        _curve_label(key): [(datetime.fromisoformat(ts).timestamp(), cents / 100) for ts, cents in curve if ts]
         for key, curve in section.equity.items()
     }
     chart = svg.line_chart("Equity: cumulative net P&L by source / surface", series, "bus time (UTC)", "dollars",
                            x_format="epoch")
     return "".join([
-        "<h2>P&amp;L</h2><p class=muted>Partitioned by resolution source: real and simulated outcomes never share "
-        "a row. Net is P&amp;L after fees; gross = net + fees.</p>",
-        "<h3>Real vs sim</h3>", _table(_PNL_HEADERS, [_pnl_row(r) for r in section.summary], 3),
+        "<h2>P&amp;L</h2><p class=muted>Partitioned by resolution source: real-data and synthetic (sim) outcomes "
+        "never share a row. Synthetic (sim) results come from paper trading on a sim venue: they test the machinery "
+        "and show no skill. Net is P&amp;L after fees; gross = net + fees.</p>",
+        "<h3>Real data vs synthetic (sim)</h3>", _table(_PNL_HEADERS, [_pnl_row(r) for r in section.summary], 3),
         "<h3>By source and surface</h3>", _table(_PNL_HEADERS, [_pnl_row(r) for r in section.surfaces], 3),
         "<h3>By source, surface and sub-strategy</h3>", _table(_PNL_HEADERS, [_pnl_row(r) for r in section.rows], 3),
         f"<div class=charts>{chart}</div>",
     ])
 
 
+def _curve_label(key: str) -> str:
+    """An equity curve's legend: "synthetic (sim) / kalshi_st" rather than "sim/kalshi_st"."""
+    source, _, surface = key.partition("/")
+    return f"{source_label(source)} / {surface}"
+
+
 def _calibration(report: AuditReport) -> str:
     section = report.calibration
     if section is None:
         return ""
-    headers = ("name", "status", "n", "Brier", "log loss", "ECE")
+    headers = ("name", "status", "n", "Brier", "log loss", "ECE", "from")
 
     def stats_rows(kind: str) -> list[list[str]]:
         items = section.surfaces if kind == "surface" else section.models
-        return [[s.key, s.status, str(s.n), num(s.brier), num(s.log_loss), num(s.ece)] for s in items]
+        return [[s.key, s.status, str(s.n), num(s.brier), num(s.log_loss), num(s.ece), s.sources] for s in items]
 
     charts = [svg.reliability_diagram(f"Reliability: {s.key} (n={s.n})", s.table) for s in section.surfaces]
     charts += [svg.reliability_diagram(f"Reliability: model {s.key} (n={s.n})", s.table) for s in section.models]
@@ -99,8 +106,11 @@ def _calibration(report: AuditReport) -> str:
     return "".join([
         f"<h2>Calibration</h2><p class=muted>ECE tolerance {section.tolerance:.3f}; judged at n &ge; "
         f"{section.min_samples}. A pair is (probability the chosen side wins, whether it won).</p>", flagged,
-        "<h3>Per surface</h3>", _table(headers, stats_rows("surface"), 2),
-        "<h3>Per model</h3>", _table(headers, stats_rows("model"), 2),
+        "<h3>Per surface</h3><p class=muted>Every source in the window, named under &ldquo;from&rdquo;; "
+        "<code>--source real</code> judges real data alone.</p>", _table(headers, stats_rows("surface"), 2, True),
+        "<h3>Per model</h3>", _table(headers, stats_rows("model"), 2, True),
+        "<h3>Skill against the market</h3>", f"<p class=muted>{escape(SKILL_NOTE.strip('()'))}</p>",
+        _table(SKILL_HEADERS, [skill_cells(r) for r in section.skill], 3),
         f"<div class=charts>{''.join(charts)}</div>",
     ])
 

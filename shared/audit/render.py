@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from shared.audit.calibration import CalibrationSection, CalibrationStats
 from shared.audit.eta import EtaSection
 from shared.audit.gates import GatesSection
-from shared.audit.pnl import PnlRow, PnlSection
+from shared.audit.pnl import SIM_SOURCE, PnlRow, PnlSection
+from shared.audit.provenance import result_label
 from shared.audit.report import AuditReport
+from shared.audit.skill import SkillStats, points
 from shared.audit.subscribers import SubscribersSection
 
 
@@ -51,25 +53,33 @@ _PNL_HEADERS = ("source", "surface", "sub_strategy", "trades", "win rate", "gros
                 "days", "sharpe/d", "sharpe/y")
 
 
+def source_label(source: str) -> str:
+    """A P&L row's source in words: sim rows are synthetic, and say so wherever they appear."""
+    if source == SIM_SOURCE:
+        return result_label("sim")
+    return "real data" if source == "real" else source
+
+
 def _pnl_cells(row: PnlRow) -> list[str]:
-    return [row.source, row.surface, row.sub_strategy, str(row.trades), pct(row.win_rate), money(row.gross_cents),
-            money(row.fees_cents), money(row.net_cents), money(row.max_drawdown_cents), str(row.days),
-            num(row.sharpe_daily, 2), num(row.sharpe_annualized, 2)]
+    return [source_label(row.source), row.surface, row.sub_strategy, str(row.trades), pct(row.win_rate),
+            money(row.gross_cents), money(row.fees_cents), money(row.net_cents), money(row.max_drawdown_cents),
+            str(row.days), num(row.sharpe_daily, 2), num(row.sharpe_annualized, 2)]
 
 
 def render_pnl(section: PnlSection) -> str:
-    parts = ["== P&L (resolved trades by resolution source; real and sim never mixed) ==",
-             "real vs sim:", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.summary], 3)]
+    parts = ["== P&L (resolved trades by resolution source; real data and synthetic (sim) never mixed) ==",
+             "real data vs synthetic (sim):", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.summary], 3)]
     if section.surfaces:
         parts += ["by source and surface:", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.surfaces], 3),
                   "by source, surface and sub-strategy:", table(_PNL_HEADERS, [_pnl_cells(r) for r in section.rows], 3)]
-    parts.append("(net = pnl after fees; gross = net + fees; sharpe/d = mean/sd of daily net P&L, "
+    parts.append("(synthetic (sim) = paper on a sim venue: it tests the machinery and shows no skill; "
+                 "net = pnl after fees; gross = net + fees; sharpe/d = mean/sd of daily net P&L, "
                  "sharpe/y = sharpe/d x sqrt(365); days = calendar days from first to last resolution)")
     return "\n".join(parts)
 
 
 def _calibration_rows(stats: Sequence[CalibrationStats]) -> list[list[str]]:
-    return [[s.key, s.status, str(s.n), num(s.brier), num(s.log_loss), num(s.ece)] for s in stats]
+    return [[s.key, s.status, str(s.n), num(s.brier), num(s.log_loss), num(s.ece), s.sources] for s in stats]
 
 
 def _reliability(stats: CalibrationStats) -> str:
@@ -78,15 +88,46 @@ def _reliability(stats: CalibrationStats) -> str:
     return f"reliability: {stats.key}\n" + table(("bucket", "n", "predicted", "realized"), rows)
 
 
+SKILL_HEADERS = ("source", "surface", "sub_strategy", "n", "won", "p_market", "p_model", "brier", "brier mkt",
+                 "skill", "skill 95% CI", "realized edge", "edge 95% CI", "claimed edge")
+SKILL_NOTE = ("(market = the signal's p_market at decision time as a forecast that the side bought wins: the price "
+              "of that side for a binary, sl/(sl+tp) for a bracket; skill = 1 - brier/brier mkt, > 0 = better than "
+              "the market, its CI from the paired squared-error difference; edge in cents per $1 of payoff "
+              "(binary: outcome - price - fee per contract), realized = pnl, claimed = p_model - p_market - fees; "
+              "CI = mean +- 1.96 s/sqrt(n); synthetic (sim) rows show no skill by construction)")
+
+
+def _interval(low: float | None, high: float | None, fmt: str = "signed") -> str:
+    if low is None or high is None:
+        return "-"
+    if fmt == "points":
+        return f"{points(low)} to {points(high)}"
+    return f"{low:+.3f} to {high:+.3f}"
+
+
+def skill_cells(row: SkillStats) -> list[str]:
+    """One skill row as text cells, its source in words (shared with the HTML report)."""
+    return [row.label, row.surface, row.sub_strategy, str(row.n), pct(row.win_rate), pct(row.mean_p_market),
+            pct(row.mean_p_model), num(row.brier_model, 4), num(row.brier_market, 4),
+            "-" if row.skill is None else f"{row.skill:+.3f}", _interval(row.skill_low, row.skill_high),
+            points(row.realized_edge), _interval(row.realized_edge_low, row.realized_edge_high, "points"),
+            points(row.claimed_edge)]
+
+
 def render_calibration(section: CalibrationSection) -> str:
-    headers = ("name", "status", "n", "brier", "log loss", "ECE")
+    headers = ("name", "status", "n", "brier", "log loss", "ECE", "from")
     parts = [f"== Calibration (ECE tolerance {section.tolerance:.3f}, judged at n >= {section.min_samples}) ==",
-             "per surface (signal p_model):", table(headers, _calibration_rows(section.surfaces), 2),
-             "per model (ensemble answers):", table(headers, _calibration_rows(section.models), 2)]
+             "per surface (signal p_model; every source in the window, named under 'from': --source real for real "
+             "data alone):", table(headers, _calibration_rows(section.surfaces), 2, text_last=True),
+             "per model (ensemble answers):", table(headers, _calibration_rows(section.models), 2, text_last=True),
+             "skill against the market, per source, surface and sub-strategy:",
+             table(SKILL_HEADERS, [skill_cells(r) for r in section.skill], 3), SKILL_NOTE]
     parts += [_reliability(s) for s in section.surfaces if s.n]
     if section.flagged:
         parts.append("FLAGGED (miscalibrated; cannot start live without --allow-uncalibrated): "
                      + ", ".join(section.flagged))
+    parts.append("live start: needs real-data evidence (see shared/audit/guard.py): realized edge lower bound > 0, "
+                 "skill > 0 and ECE within tolerance over the minimum sample; synthetic (sim) results never count")
     parts.append(f"resolved trades without a signal: {section.trades_without_signal}; without model answers: "
                  f"{section.trades_without_answers}; invalid model answers: {section.invalid_answers}")
     return "\n".join(parts)

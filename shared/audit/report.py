@@ -104,6 +104,8 @@ class AuditReport:
         data["bytes_scanned"] = self.bytes_scanned
         if self.calibration is not None:
             data["calibration"]["flagged"] = self.calibration.flagged
+            # Each skill row with its source in words, so no reader shows a sim figure unlabelled.
+            data["calibration"]["skill"] = [row.to_json() for row in self.calibration.skill]
         return data
 
 

@@ -21,10 +21,11 @@ def test_text_report(log_dir: Path, scenario: Any, capsys: pytest.CaptureFixture
     code, out, _ = audit(capsys, "all", "--since", "2026-11-02", "--until", "2026-11-03", "--log-dir", str(log_dir),
                          "--min-samples", "4")
     assert code == 0
-    assert "real vs sim:" in out
-    # The sim weather row: 3 trades, win rate 66.7%, gross $2.60, fees $0.60, net $2.00, max dd $5.00.
-    assert any(line.split()[:3] == ["sim", "kalshi_st", "weather"] and "$2.60" in line and "$5.00" in line
-               for line in out.splitlines())
+    assert "real data vs synthetic (sim):" in out
+    # The sim weather row, labelled synthetic: 3 trades, win rate 66.7%, gross $2.60, fees $0.60, net $2.00, max dd
+    # $5.00.
+    assert any(line.split()[:4] == ["synthetic", "(sim)", "kalshi_st", "weather"] and "$2.60" in line
+               and "$5.00" in line for line in out.splitlines())
     assert "FLAGGED (miscalibrated; cannot start live without --allow-uncalibrated): kalshi_st" in out
     assert "skipped 1 corrupt lines" in out
 

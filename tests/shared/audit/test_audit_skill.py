@@ -20,14 +20,14 @@ def signal(sid: str, *, p_model: float, p_market: float, side: str = "yes", surf
     return Signal(id=sid, published_at=T, expires_at=T, surface=surface, sub_strategy=sub, venue=venue,
                   instrument=str(extra.pop("instrument", "M")), side=side, limit_price=Decimal("0.5"),
                   size_fraction=Decimal("0.01"), p_model=p_model, p_market=p_market, edge=0.0, confidence=0.5,
-                  **extra)  # type: ignore[arg-type]
+                  **extra)
 
 
 def trade(sid: str, *, pnl: int, fees: int = 0, side: str = "yes", surface: str = "kalshi_st",
           venue: str = "kalshi", mode: str = "paper", source: str = "kalshi_resolution", **extra: object) -> Trade:
     return Trade(id=f"T{sid}", signal_id=sid, client_order_id=f"C{sid}", status="resolved", mode=mode,
                  surface=surface, venue=venue, instrument=str(extra.pop("instrument", "M")), side=side, fees=fees,
-                 pnl=pnl, resolution_source=source, **extra)  # type: ignore[arg-type]
+                 pnl=pnl, resolution_source=source, **extra)
 
 
 def test_result_kind_from_venue_mode_and_source() -> None:
