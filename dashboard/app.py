@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dashboard import routes_operator, routes_public, routes_subscriber
 from dashboard.config import DashboardSettings
+from dashboard.errors import has_non_finite_number, install_error_handlers, is_json_request, non_finite_reply
 from dashboard.feed_http import FEED_PATH, serve_feed_asgi
 from dashboard.routes_public import STATIC_DIR
 from dashboard.state import DashboardState
@@ -70,6 +71,10 @@ class Edge:
                     await _plain(send, 413, b'{"detail":"request body too large"}')
                     return
                 more = message.get("more_body", False)
+            if body.strip() and is_json_request(scope["headers"]) and has_non_finite_number(body):
+                # Refused here, before any route: a NaN reaching a model or a log line became a 500.
+                await _plain(send, 422, non_finite_reply())
+                return
             receive = _replay(body, receive)
 
         async def secured_send(message: Message) -> None:
@@ -123,6 +128,7 @@ def create_app(settings: DashboardSettings, state: DashboardState | None = None)
         redoc_url=None,
     )
     app.state.dashboard = state
+    install_error_handlers(app)
     app.include_router(routes_subscriber.router)
     app.include_router(routes_operator.session_router)
     app.include_router(routes_operator.router)

@@ -332,6 +332,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _override_error(key: str, value: Any, message: str) -> list[dict[str, Any]]:
+    """The field and what is wrong, never what was sent (a value pasted into the wrong box may be a secret)."""
+    message = message.removeprefix(f"{key}: ")
+    field = "key" if message.startswith("not a setting") else "value"
+    sent = "" if value is None else str(value).strip()
+    if len(sent) >= 3 and sent in message:  # short values ("0", "-1") also occur in bounds, and are no secret
+        message = "invalid value for this setting"
+    return [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+
+
 @router.post("/overrides", status_code=201, responses={422: {}})
 async def post_override(request: Request, body: OverrideBody) -> dict[str, Any]:
     """Write a SettingsOverride record; the surface's loop applies it within a tick."""
@@ -344,7 +354,7 @@ async def post_override(request: Request, body: OverrideBody) -> dict[str, Any]:
         trial.settings = state.surfaces[body.surface].override_set.settings
         trial.apply(key, body.value)
     except OverrideError as exc:
-        raise HTTPException(422, [{"loc": ["body", "value"], "msg": str(exc), "type": "value_error"}]) from None
+        raise HTTPException(422, _override_error(key, body.value, str(exc))) from None
     record = SettingsOverride(surface=body.surface, at=utcnow(), key=key, value=body.value)
     state.surface_log(body.surface, "overrides").append(record)
     state.refresh()

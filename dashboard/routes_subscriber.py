@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from dashboard.auth import state_of, subscriber_bearer
 from dashboard.callbacks import BODY_MODELS, CommissionBody, CommissionRecord, same_commission
@@ -19,6 +19,7 @@ from dashboard.cursor import CursorError, decode_cursor, encode_cursor
 from dashboard.feed_http import authenticate_subscriber, handle_feed
 from dashboard.state import DashboardState
 from dashboard.subscribers import Subscriber
+from shared.audit.provenance import ResultKind, result_kind
 from shared.records import SURFACES, Callback, Surface
 from shared.timeutil import utcnow
 
@@ -45,6 +46,8 @@ class HistoryItem(BaseModel):
     exit_price: str | None
     resolved_at: str | None
     resolution_source: str | None
+    result_kind: ResultKind = Field(description="Where this result comes from: sim (synthetic: a sim venue), "
+                                    "real_data_paper (paper on a live venue's data) or live")
     pnl_cents: int
     outcome: Literal["win", "loss", "void"]
 
@@ -135,7 +138,7 @@ async def callback(
     state = state_of(request)
     state.refresh()
     if state.signal_facts(signal_id) is None:
-        raise HTTPException(404, f"unknown signal {signal_id}")
+        raise HTTPException(404, "unknown signal")  # never echo what was sent
     try:
         parsed = BODY_MODELS[kind].model_validate(body or {})
     except ValidationError as exc:
@@ -225,6 +228,7 @@ def _history_page(
                 exit_price=trade.get("exit_price"),
                 resolved_at=trade.get("resolved_at"),
                 resolution_source=trade.get("resolution_source"),
+                result_kind=result_kind(trade),
                 pnl_cents=pnl,
                 outcome="win" if pnl > 0 else "loss" if pnl < 0 else "void",
             )
@@ -253,7 +257,7 @@ async def commission(
     existing = state.commission.seen.get((subscriber.subscriber_id, body.id))
     if existing is not None:
         if not same_commission(existing, body.amount_cents, body.crystallized_at):
-            raise HTTPException(409, f"commission report {body.id} was already recorded with other values")
+            raise HTTPException(409, "this commission report id was already recorded with other values")
         response.status_code = 200
         return CommissionResponse(status="duplicate", id=body.id)
     record = CommissionRecord(
