@@ -7,6 +7,7 @@ file switched to live mode does reach the fake, so "nothing arrived" means refus
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import subprocess
@@ -135,3 +136,26 @@ def test_the_resolver_refuses_a_surface_env_in_paper_mode_on_a_live_venue(
     result = _tbot("resolver", "--env", str(resolver_env), "--max-ticks", "1")
     _assert_refused(result, surface_env)
     assert fake.seen == []
+
+
+def test_the_runner_turns_a_refusal_while_building_into_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Settings that slipped past validation (here: a copy switched to kalshi) meet the factory's own refusal;
+    the runner reports it like any config error: one line naming the env file and VENUE, exit 2."""
+    import importlib
+
+    from surfaces.runner import SURFACE_PACKAGES, run_surface
+
+    module = importlib.import_module(SURFACE_PACKAGES["kalshi_st"][0])
+
+    def build(settings: SurfaceSettings, **_: object) -> object:
+        return build_venue("kalshi_st", settings.model_copy(update={"venue": "kalshi"}))
+
+    monkeypatch.setattr(module, "build", build)
+    env = tmp_path / "st.env"
+    env.write_text(f"LOG_DIR={tmp_path / 'logs'}\n")
+    args = argparse.Namespace(env=env, max_ticks=1, allow_uncalibrated=False)
+    assert run_surface("kalshi_st", args) == EXIT_CONFIG
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"config error: {env}: VENUE: paper mode trades only on VENUE=sim"), line
