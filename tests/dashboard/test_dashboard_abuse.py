@@ -163,3 +163,13 @@ def test_json_request_rule_matches_fastapi() -> None:
 def test_error_bodies_are_standard_json(app_client: TestClient) -> None:
     reply = app_client.post("/api/operator/session", content=b'{"token": NaN}', headers=JSON)
     json.loads(reply.text, parse_constant=lambda name: pytest.fail(f"non-standard JSON constant {name}"))
+
+
+def test_malformed_bodies_never_get_a_5xx(app_client: TestClient, tools: Any, operator_headers: dict[str, str]) -> None:
+    bodies = [b"\xff\xfe\x00bad", b"[" * 8000, b'{"a": ' + b"9" * 5000 + b"}", b"", b"null", b'"text"', b"[]",
+              b'{"token": "\\ud800"}', b"\x00", b'{"token": "a"} trailing']
+    endpoints = {path: headers for path, headers, _ in _endpoints(tools, operator_headers)}
+    for path, headers in endpoints.items():
+        for body in bodies:
+            reply = app_client.post(path, content=body, headers=headers)
+            assert reply.status_code < 500, (path, body[:20], reply.status_code, reply.text)
