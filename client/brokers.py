@@ -17,14 +17,14 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from client.config import BrokerSection, ClientConfig
-from client.pricing import cost_cents, entry_fee_cents, is_buy, kind_of
+from client.pricing import FeeTerms, SeriesFee, UnsupportedInstrument, fee_cents, is_buy, kind_of
 from shared.bus import Durability, JsonlLog
 from shared.clock import WallClock
 from shared.config import ConfigError, SurfaceSettings
 from shared.ids import derive_id
 from shared.records import Signal
 from shared.timeutil import from_iso, to_iso, utcnow
-from shared.venues.base import NotFoundError, OrderRequest, OrderResult, Quote, Venue, VenueError
+from shared.venues.base import Instrument, NotFoundError, OrderRequest, OrderResult, Quote, Venue, VenueError
 
 
 class Broker(Protocol):
@@ -40,6 +40,7 @@ class Broker(Protocol):
 
 
 QuoteSource = Callable[[Signal], Quote | None]
+InstrumentSource = Callable[[Signal], Instrument | None]
 
 
 class PaperBroker:
@@ -47,7 +48,9 @@ class PaperBroker:
 
     With no quote for the instrument (the sim cannot quote it, or no quote source is wired), the fill price is
     the signal's limit price moved against the subscriber by the configured slippage. An order whose fill price
-    would be worse than its limit is rejected, like a live IOC limit order.
+    would be worse than its limit is rejected, like a live IOC limit order. Fees come from ``shared.money.fees``;
+    a Kalshi market's series schedule (fee type, multiplier) from ``instruments`` where it knows the market, else
+    Kalshi's standard schedule.
     """
 
     name = "paper"
@@ -58,11 +61,14 @@ class PaperBroker:
         settings: BrokerSection,
         *,
         quotes: QuoteSource | None = None,
+        instruments: InstrumentSource | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._journal = journal
         self._settings = settings
+        self._fees = FeeTerms.of(settings)
         self._quotes = quotes
+        self._instruments = instruments
         self._now = now
         self._orders: dict[str, OrderResult] = {}
         self._reader = journal.reader()
@@ -90,18 +96,26 @@ class PaperBroker:
             result = OrderResult(request.client_order_id, venue_id, "rejected", 0, None, 0, at,
                                  f"price {price} beyond limit {limit} ({source})")
         else:
-            notional = cost_cents(signal.surface, signal.instrument, price, request.quantity)
-            fee = entry_fee_cents(
-                signal.surface, price, request.quantity, notional_cents=notional,
-                stock_per_share=self._settings.stock_commission_per_share,
-                stock_min_cents=self._settings.stock_min_commission_cents,
-                stock_max_pct=self._settings.stock_max_commission_pct,
-                fx_per_million_cents=self._settings.fx_commission_per_million_cents,
-            )
-            result = OrderResult(request.client_order_id, venue_id, "filled", request.quantity, price, fee, at, source)
+            try:
+                fee = fee_cents(signal.surface, signal.instrument, price, request.quantity, self._fees,
+                                series=SeriesFee.of(self._instrument(signal)))
+                result = OrderResult(request.client_order_id, venue_id, "filled", request.quantity, price, fee, at,
+                                     source)
+            except UnsupportedInstrument as exc:  # no honest fee (a flat-fee series): no paper fill either
+                result = OrderResult(request.client_order_id, venue_id, "rejected", 0, None, 0, at, str(exc))
         self._journal.append(_result_to_json(result))
         self._orders[result.client_order_id] = result
         return result
+
+    def _instrument(self, signal: Signal) -> Instrument | None:
+        """The market's instrument (its fee schedule) where the source knows this very market, else None."""
+        if self._instruments is None:
+            return None
+        try:
+            found = self._instruments(signal)
+        except (VenueError, LookupError, ValueError):
+            return None
+        return found if found is not None and found.symbol == signal.instrument else None
 
     def _in_band(self, quote: Quote, signal: Signal) -> bool:
         """Whether a quote prices the market the signal saw (and not another moment of a replay)."""
@@ -191,30 +205,30 @@ def _adapter_from_settings(config: ClientConfig, settings: Any) -> Any:
     return factory(settings, WallClock())
 
 
-def sim_quote_source(log_dir: Path) -> QuoteSource | None:
-    """Quotes from the shared sim venues (``shared.venues.factory``), or None where they are not installed.
+class SimMarkets:
+    """The shared sim venues as the paper broker's market: a signal's quote and its instrument (fee schedule).
 
     The sim replays history on the clock of a running fleet, whose epoch file lives in its ``logs/``: point
     ``broker.paper_sim_log_dir`` there (the operator's demo box, or your own paper fleet) to fill at the sim's
     quotes. Without a fleet epoch the factory raises and every fill uses the signal's price plus slippage; a
     quote far from the signal's price (another replay moment) is discarded by :class:`PaperBroker`'s band check.
     """
-    try:
-        factory = importlib.import_module("shared.venues.factory")
-    except ImportError:
-        return None
-    build = getattr(factory, "build_sim_quote_venue", None)
-    if build is None:
-        return None
-    venues: dict[str, Venue | None] = {}
 
-    def quote(signal: Signal) -> Quote | None:
-        if signal.surface not in venues:
+    def __init__(self, build: Callable[[str, Path], Venue], log_dir: Path) -> None:
+        self._build = build
+        self._log_dir = log_dir
+        self._venues: dict[str, Venue | None] = {}
+
+    def _venue(self, surface: str) -> Venue | None:
+        if surface not in self._venues:
             try:
-                venues[signal.surface] = build(signal.surface, log_dir)
-            except Exception:  # no fleet epoch under log_dir, or no sim: just "no quote"
-                venues[signal.surface] = None
-        venue = venues[signal.surface]
+                self._venues[surface] = self._build(surface, self._log_dir)
+            except Exception:  # no fleet epoch under log_dir, or no sim: just "no market"
+                self._venues[surface] = None
+        return self._venues[surface]
+
+    def quote(self, signal: Signal) -> Quote | None:
+        venue = self._venue(signal.surface)
         if venue is None:
             return None
         try:
@@ -222,18 +236,42 @@ def sim_quote_source(log_dir: Path) -> QuoteSource | None:
         except VenueError:  # a market this replay does not list (or no longer quotes): fill from the signal
             return None
 
-    return quote
+    def instrument(self, signal: Signal) -> Instrument | None:
+        venue = self._venue(signal.surface)
+        if venue is None:
+            return None
+        try:
+            return venue.instrument(signal.instrument)
+        except VenueError:
+            return None
+
+
+def sim_markets(log_dir: Path) -> SimMarkets | None:
+    """The sim venues of ``shared.venues.factory`` over a fleet's ``log_dir``, or None where they are not installed."""
+    try:
+        factory = importlib.import_module("shared.venues.factory")
+    except ImportError:
+        return None
+    build = getattr(factory, "build_sim_quote_venue", None)
+    return None if build is None else SimMarkets(build, log_dir)
+
+
+def sim_quote_source(log_dir: Path) -> QuoteSource | None:
+    """Quotes from the shared sim venues (see :class:`SimMarkets`), or None where they are not installed."""
+    markets = sim_markets(log_dir)
+    return None if markets is None else markets.quote
 
 
 def open_broker(config: ClientConfig) -> Broker:
     """The broker the config names: paper (standalone), or a live adapter built from the subscriber's keys."""
     if config.broker.kind == "paper":
         journal = JsonlLog(config.state_dir / "paper_orders.jsonl", Durability.FSYNC)
-        quotes = None
+        markets = None
         if config.broker.paper_quotes == "sim":
-            log_dir = config.resolve(config.broker.paper_sim_log_dir or config.state.dir / "sim")
-            quotes = sim_quote_source(log_dir)
-        return PaperBroker(journal, config.broker, quotes=quotes)
+            markets = sim_markets(config.resolve(config.broker.paper_sim_log_dir or config.state.dir / "sim"))
+        if markets is None:
+            return PaperBroker(journal, config.broker)
+        return PaperBroker(journal, config.broker, quotes=markets.quote, instruments=markets.instrument)
     return VenueBroker(open_live_venue(config))
 
 

@@ -25,11 +25,12 @@ from client.config import ClientConfig
 from client.ledger import Ledger, MoneyEvent, format_cents
 from client.outbox import Outbox
 from client.pricing import (
+    FeeTerms,
     UnsupportedInstrument,
     binary_payout_pnl,
     bracket_pnl,
     cost_cents,
-    entry_fee_cents,
+    fee_cents,
     kind_of,
 )
 from client.sizing import size
@@ -37,14 +38,14 @@ from client.store import StatePaths
 from shared.ids import derive_id
 from shared.records import Signal, Trade, parse_record
 from shared.signing import verify_signal
+from shared.surfaces import LIVE_VENUE_NAMES, surfaces_of_venue
 from shared.timeutil import from_iso, to_iso, utcnow
 from shared.venues.base import OrderRequest, OrderResult
 
 log = logging.getLogger(__name__)
 
-# What each live broker can trade; the paper broker trades every surface.
-BROKER_SURFACES: dict[str, tuple[str, ...]] = {"kalshi": ("kalshi_st", "kalshi_lt"), "oanda": ("fx",),
-                                               "ibkr": ("stocks",)}
+# What each live broker can trade (read from the table of surfaces); the paper broker trades every surface.
+BROKER_SURFACES: dict[str, tuple[str, ...]] = {venue: surfaces_of_venue(venue) for venue in LIVE_VENUE_NAMES}
 
 FAULT_ENV = "TBOT_CLIENT_FAULT"
 """Crash-test hook: ``after_intent`` or ``after_place`` SIGKILLs the client at that point (tests only)."""
@@ -276,7 +277,7 @@ class Follower:
     def _place(self, signal: Signal, quantity: int, limit: Decimal, coid: str) -> Outcome:
         request = OrderRequest(
             client_order_id=coid, symbol=signal.instrument, side=signal.side,
-            action="buy" if signal.side != "short" else "sell", quantity=quantity, limit_price=limit,
+            intent="open", quantity=quantity, limit_price=limit,
             time_in_force="ioc", stop_loss=signal.stop_loss, take_profit=signal.take_profit,
         )
         try:
@@ -417,13 +418,7 @@ def settle(
         return binary_payout_pnl(quantity, fill, result), 0, None
     exit_price = _exit_price(signal, item, result, fill)
     gross = bracket_pnl(signal.instrument, signal.surface, signal.side, quantity, fill, exit_price)
-    broker = config.broker
-    exit_fees = entry_fee_cents(
-        signal.surface, exit_price, quantity,
-        notional_cents=cost_cents(signal.surface, signal.instrument, exit_price, quantity),
-        stock_per_share=broker.stock_commission_per_share, stock_min_cents=broker.stock_min_commission_cents,
-        stock_max_pct=broker.stock_max_commission_pct, fx_per_million_cents=broker.fx_commission_per_million_cents,
-    )
+    exit_fees = fee_cents(signal.surface, signal.instrument, exit_price, quantity, FeeTerms.of(config.broker))
     return gross, exit_fees, exit_price
 
 

@@ -23,7 +23,7 @@ from client.commission import crystallize
 from client.config import ClientConfig
 from client.engine import settle
 from client.ledger import Ledger, MoneyEvent, format_cents
-from client.pricing import UnsupportedInstrument, cost_cents, entry_fee_cents, is_buy, kind_of
+from client.pricing import FeeTerms, UnsupportedInstrument, cost_cents, fee_cents, is_buy, kind_of
 from client.sizing import size
 from shared.ids import derive_id
 from shared.records import Signal, Trade, parse_record
@@ -155,12 +155,7 @@ def _enter(config: ClientConfig, ledger: Ledger, signal: Signal, item: dict[str,
     if (buy and price > decision.worst_price) or (not buy and price < decision.worst_price):
         return  # the order's limit would not have filled
     cost = cost_cents(signal.surface, signal.instrument, price, decision.quantity)
-    broker = config.broker
-    fee = entry_fee_cents(
-        signal.surface, price, decision.quantity, notional_cents=cost,
-        stock_per_share=broker.stock_commission_per_share, stock_min_cents=broker.stock_min_commission_cents,
-        stock_max_pct=broker.stock_max_commission_pct, fx_per_million_cents=broker.fx_commission_per_million_cents,
-    )
+    fee = fee_cents(signal.surface, signal.instrument, price, decision.quantity, FeeTerms.of(config.broker))
     ledger.apply_trade(_trade(signal, "intent", decision.quantity, None, cost, 0, at))
     ledger.apply_trade(_trade(signal, "filled", decision.quantity, price, cost, fee, at))
 

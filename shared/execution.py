@@ -111,7 +111,7 @@ class OrderLifecycle:
             client_order_id=plan.client_order_id,
             symbol=plan.instrument,
             side=plan.side,
-            action="buy",
+            intent="open",
             quantity=plan.quantity,
             limit_price=plan.limit_price,
             time_in_force="ioc",

@@ -19,10 +19,24 @@ from shared.clock import Clock
 
 InstrumentKind = Literal["binary", "fx", "equity"]
 OrderSide = Literal["yes", "no", "long", "short"]
-OrderAction = Literal["buy", "sell"]
+OrderIntent = Literal["open", "close"]
+Direction = Literal["buy", "sell"]
 TimeInForce = Literal["ioc", "fok", "gtc", "day"]
 OrderStatus = Literal["filled", "partially_filled", "resting", "cancelled", "rejected"]
 MarketStatus = Literal["unopened", "open", "closed", "settled"]
+
+
+def direction(side: OrderSide, intent: OrderIntent) -> Direction:
+    """The wire direction of an order: what every adapter (and the sim) derives from ``side`` and ``intent``.
+
+    ``side`` says what is held (a YES or NO contract, a long or a short), ``intent`` whether the order opens or
+    closes it; direction follows from the two and from nothing else: open long = buy, open short = sell,
+    close long = sell, close short = buy; YES/NO binaries buy that side to open and sell it to close.
+    """
+    opening = intent == "open"
+    if side == "short":
+        return "sell" if opening else "buy"
+    return "buy" if opening else "sell"
 
 
 class VenueError(Exception):
@@ -126,8 +140,8 @@ class Candle:
 class OrderRequest:
     client_order_id: str
     symbol: str
-    side: OrderSide
-    action: OrderAction
+    side: OrderSide  # what the order opens or closes: a YES/NO contract, a long or a short
+    intent: OrderIntent  # open or close that side; the wire direction is ``direction(side, intent)``
     quantity: int  # centi-contracts, FX units or shares
     limit_price: Decimal | None = None  # binary: price of the side bought, in dollars
     time_in_force: TimeInForce = "ioc"
@@ -153,7 +167,7 @@ class Fill:
     client_order_id: str | None
     symbol: str
     side: OrderSide
-    action: OrderAction
+    intent: OrderIntent  # the fill opened or closed ``side``; ``direction(side, intent)`` is its buy/sell
     quantity: int
     price: Decimal
     fees_cents: int

@@ -25,7 +25,7 @@ def _broker(path: Path, quotes: dict[str, Quote] | None = None) -> PaperBroker:
 
 
 def _request(signal: Signal, quantity: int, limit: Decimal) -> OrderRequest:
-    return OrderRequest(f"coid-{signal.id}", signal.instrument, signal.side, "buy", quantity, limit)
+    return OrderRequest(f"coid-{signal.id}", signal.instrument, signal.side, "open", quantity, limit)
 
 
 def test_binary_yes_lifts_the_ask_and_no_pays_one_minus_the_bid(tmp_path: Path, make_signal) -> None:
@@ -47,7 +47,7 @@ def test_fx_long_buys_the_ask_short_sells_the_bid(tmp_path: Path, make_signal) -
                        stop_loss=Decimal("1.09"), take_profit=Decimal("1.12"))
     assert broker.place(_request(long, 1_000, Decimal("1.10100")), long).avg_fill_price == Decimal("1.10012")
     short = make_signal(surface="fx", instrument="EUR_USD", side="short", limit_price=Decimal("1.10000"))
-    sell = OrderRequest(f"coid-{short.id}", "EUR_USD", "short", "sell", 1_000, Decimal("1.09900"))
+    sell = OrderRequest(f"coid-{short.id}", "EUR_USD", "short", "close", 1_000, Decimal("1.09900"))
     assert broker.place(sell, short).avg_fill_price == Decimal("1.10000")
 
 

@@ -8,17 +8,18 @@ import pytest
 
 from client.config import SizingSection
 from client.pricing import (
+    FeeTerms,
     UnsupportedInstrument,
     binary_payout_pnl,
     bracket_pnl,
     cost_cents,
-    entry_fee_cents,
+    fee_cents,
     quantity_for_stake,
 )
 from client.sizing import size, stake_for
 
-FEES = dict(stock_per_share=Decimal("0.005"), stock_min_cents=100, stock_max_pct=Decimal("0.01"),
-            fx_per_million_cents=0)
+FEES = FeeTerms(stock_per_share=Decimal("0.005"), stock_min_cents=100, stock_max_pct=Decimal("0.01"),
+                fx_per_million_cents=0)
 
 
 def test_binary_whole_contracts_and_cost() -> None:
@@ -30,13 +31,15 @@ def test_binary_whole_contracts_and_cost() -> None:
 
 def test_kalshi_fee_is_the_shared_fee_function() -> None:
     # 100 contracts at $0.10: 0.07 × 100 × 0.1 × 0.9 = $0.63 exactly (a float version says $0.64).
-    assert entry_fee_cents("kalshi_st", Decimal("0.10"), 10_000, notional_cents=1_000, **FEES) == 63
+    assert fee_cents("kalshi_st", "KX", Decimal("0.10"), 10_000, FEES) == 63
 
 
 def test_stock_commission_minimum_per_share_and_cap() -> None:
-    assert entry_fee_cents("stocks", Decimal("190.00"), 10, notional_cents=190_000, **FEES) == 100  # minimum $1
-    assert entry_fee_cents("stocks", Decimal("10.00"), 1_000, notional_cents=1_000_000, **FEES) == 500  # $0.005/sh
-    assert entry_fee_cents("stocks", Decimal("0.50"), 10_000, notional_cents=500_000, **FEES) == 5_000  # 1% cap
+    assert fee_cents("stocks", "AAPL", Decimal("190.00"), 10, FEES) == 100  # minimum $1
+    assert fee_cents("stocks", "AAPL", Decimal("10.00"), 1_000, FEES) == 500  # $0.005/sh
+    assert fee_cents("stocks", "AAPL", Decimal("0.50"), 10_000, FEES) == 5_000  # 1% cap
+    # Where 1% of the value is below the minimum, IBKR charges the 1%: 10 shares at $5 pay 50 cents, not $1.
+    assert fee_cents("stocks", "AAPL", Decimal("5.00"), 10, FEES) == 50
 
 
 def test_fx_quantities_need_usd_on_one_side() -> None:

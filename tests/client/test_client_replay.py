@@ -40,23 +40,25 @@ def test_replay_applies_sizing_fees_and_commission(make_config, make_signal, ope
     #    it wins $119.00: P&L 11900 − 4760 − 200 = +6940.
     # 2. NO at $0.71 (sized at $0.72): 69 contracts, cost $48.99, fee ⌈0.07·69·.71·.29 = 0.9945⌉ = $1.00; it loses:
     #    −4899 − 100 = −4999.
-    # 3. 2 shares at $20.03 (sized at the worst acceptable $20.04), out at $21.00: +$1.94 gross, $1.00 minimum
-    #    commission each way: −6. (A fill at $20.05, beyond that limit, would not have filled: see below.)
+    # 3. 2 shares at $20.03 (sized at the worst acceptable $20.04), out at $21.00: +$1.94 gross. IBKR's $1.00
+    #    minimum is capped at 1% of the value (shared.money.fees): ⌈40.06⌉ = 41 cents in, 42 out: +194 − 83 = +111.
+    #    (A fill at $20.05, beyond that limit, would not have filled: see below.)
     surfaces = result.rows
     assert (surfaces["kalshi_st"].traded, surfaces["kalshi_st"].wins, surfaces["kalshi_st"].losses) == (2, 1, 1)
     assert surfaces["kalshi_st"].pnl_cents == 6_940 - 4_999
     assert surfaces["kalshi_st"].fees_cents == 300
-    assert (surfaces["stocks"].pnl_cents, surfaces["stocks"].fees_cents) == (-6, 200)
+    assert (surfaces["stocks"].pnl_cents, surfaces["stocks"].fees_cents) == (111, 83)
     assert result.skipped_bad_signature == 1
-    realized = 6_940 - 4_999 - 6
-    assert result.equity_before_commission_cents == 100_000 + realized == 101_935
-    assert result.commission_cents == 290  # ⌊0.15 × 1935 = 290.25⌋
-    assert result.final_cents == 101_645
-    # Equity marks open positions at cost, so entry fees of still-open positions are already spent ($1 + $1).
-    assert [cents for _, cents in result.curve] == [100_000, 100_000 + 6_940 - 200, 100_000 + 1_941 - 100, 101_935]
+    realized = 6_940 - 4_999 + 111
+    assert result.equity_before_commission_cents == 100_000 + realized == 102_052
+    assert result.commission_cents == 307  # ⌊0.15 × 2052 = 307.8⌋
+    assert result.final_cents == 101_745
+    # Equity marks open positions at cost, so entry fees of still-open positions are spent (NO $1.00, stock $0.41).
+    assert [cents for _, cents in result.curve] == [100_000, 100_000 + 6_940 - 100 - 41, 100_000 + 1_941 - 41,
+                                                       102_052]
 
     table = render_table(result, 30)
-    assert "you would have $1,016.45" in table
+    assert "you would have $1,017.45" in table
     beyond = simulate(config, [_item(stock, "20.05", "win", exit_price="21.00")],
                       load_public_key(public_key_pem(operator_key)))
     assert beyond.rows["stocks"].traded == 0 and beyond.final_cents == 100_000

@@ -72,7 +72,7 @@ def test_crash_after_send_before_ack_is_recorded_from_the_venue_without_a_second
     plan = plan_for(venue)
     first = lifecycle(log_dir, venue)
     first.trades.append(first._base(plan))
-    venue.place_order(OrderRequest(plan.client_order_id, "EUR_USD", "long", "buy", plan.quantity, plan.limit_price,
+    venue.place_order(OrderRequest(plan.client_order_id, "EUR_USD", "long", "open", plan.quantity, plan.limit_price,
                                    stop_loss=plan.stop_loss, take_profit=plan.take_profit))
     # ... and dies before recording what the venue said.
     restarted = lifecycle(log_dir, venue_at(log_dir))
@@ -81,7 +81,7 @@ def test_crash_after_send_before_ack_is_recorded_from_the_venue_without_a_second
     statuses = [t.status for t in read_trades(trades_log(log_dir))]
     assert statuses == ["intent", "placed", "filled"]
     # Sending the same client order id again returns the first order: no second fill at the venue.
-    again = restarted.venue.place_order(OrderRequest(plan.client_order_id, "EUR_USD", "long", "buy", plan.quantity,
+    again = restarted.venue.place_order(OrderRequest(plan.client_order_id, "EUR_USD", "long", "open", plan.quantity,
                                                      plan.limit_price))
     assert again.venue_order_id == record.venue_order_id
     assert len([p for p in restarted.venue.positions() if p.client_order_id == plan.client_order_id]) == 1
@@ -93,7 +93,7 @@ def test_crash_after_fill_before_its_record_completes_the_record(log_dir: Path) 
     first = lifecycle(log_dir, venue)
     intent = first._base(plan)
     first.trades.append(intent)
-    result = venue.place_order(OrderRequest(plan.client_order_id, "EUR_USD", "long", "buy", plan.quantity,
+    result = venue.place_order(OrderRequest(plan.client_order_id, "EUR_USD", "long", "open", plan.quantity,
                                             plan.limit_price))
     first.trades.append(intent.model_copy(update={"status": "placed", "venue_order_id": result.venue_order_id}))
     restarted = lifecycle(log_dir, venue_at(log_dir))
@@ -105,7 +105,7 @@ def test_crash_after_fill_before_its_record_completes_the_record(log_dir: Path) 
 
 def test_a_venue_position_the_log_does_not_know_stops_the_restart(log_dir: Path) -> None:
     venue = venue_at(log_dir)
-    venue.place_order(OrderRequest("coid-unknown-to-the-log", "EUR_USD", "long", "buy", 1000,
+    venue.place_order(OrderRequest("coid-unknown-to-the-log", "EUR_USD", "long", "open", 1000,
                                    venue.quote("EUR_USD").ask))
     with pytest.raises(OrphanPositionError, match="coid-unknown-to-the-log"):
         lifecycle(log_dir, venue_at(log_dir)).reconcile()

@@ -96,9 +96,9 @@ def test_sigkill_storm_leaves_no_duplicate_no_torn_record_no_orphan(tmp_path: Pa
         # The venue's own memory: each client order id at most once, and each fill known to the log.
         orders = [json.loads(line) for line in (log_dir / "sim" / surface / "orders.jsonl").read_text().splitlines()
                   if line.strip()]
-        opened = Counter(o["client_order_id"] for o in orders if o.get("action") == "buy")
+        opened = Counter(o["client_order_id"] for o in orders if o["intent"] == "open")
         assert max(opened.values(), default=1) == 1, "the venue received a client order id twice"
-        filled_at_venue = {o["client_order_id"] for o in orders if o.get("action") == "buy" and o.get("fills")}
+        filled_at_venue = {o["client_order_id"] for o in orders if o["intent"] == "open" and o.get("fills")}
         known = {t.client_order_id for t in latest.values() if t.status in ("filled", "resolved")}
         assert filled_at_venue <= known, f"orphans at the venue: {sorted(filled_at_venue - known)[:3]}"
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -36,6 +36,7 @@ from shared.venues.base import (
     Quote,
     Settlement,
     VenueError,
+    direction,
 )
 from shared.venues.http import MalformedResponseError, RequestRejected, RetryPolicy, VenueTimeoutError, error_text
 from shared.venues.ibkr import schemas as w
@@ -44,6 +45,11 @@ from shared.venues.ibkr.client import IbkrClient
 from shared.venues.ibkr.config import IbkrConfig
 
 _TIF = {"ioc": "IOC", "gtc": "GTC", "day": "DAY"}
+
+
+def wire_side(request: OrderRequest) -> Literal["BUY", "SELL"]:
+    """The ticket's ``side`` from the order's side and intent: open long / close short buy, the others sell."""
+    return "BUY" if direction(request.side, request.intent) == "buy" else "SELL"
 US_EXCHANGES = ("NASDAQ", "NYSE", "ARCA", "AMEX", "BATS", "NYSE ARCA")
 MAX_POSITION_PAGES = 50
 
@@ -223,8 +229,8 @@ class IbkrVenue:
         tif = _TIF.get(request.time_in_force)
         if tif is None:
             raise OrderRejected(self.name, f"time_in_force_{request.time_in_force}_unsupported")
-        buys = (request.side == "long") == (request.action == "buy")
-        side, exit_side = ("BUY", "SELL") if buys else ("SELL", "BUY")
+        side = wire_side(request)
+        exit_side = "SELL" if side == "BUY" else "BUY"
         base = {"acctId": self.config.account_id, "conid": conid, "quantity": request.quantity}
         parent: dict[str, Any] = base | {
             "cOID": request.client_order_id,
@@ -236,7 +242,7 @@ class IbkrVenue:
         if request.limit_price is not None:
             parent["price"] = json_number(request.limit_price, "limit_price")
         orders = [parent]
-        if request.action == "buy":
+        if request.intent == "open":  # brackets protect what an order opens; a close has nothing to protect
             if request.stop_loss is not None:
                 orders.append(
                     base
@@ -349,7 +355,7 @@ class IbkrVenue:
             client_order_id=client_order_id,
             symbol=symbol,
             side=position.side,
-            action="sell",
+            intent="close",
             quantity=position.quantity,
             time_in_force="day",
         )
@@ -360,7 +366,8 @@ class IbkrVenue:
     def fills(self, since: datetime | None = None) -> list[Fill]:
         """Executions (at most the gateway's 7 days) since ``since``, oldest first.
 
-        Executions carry only a direction: B is reported as a long buy, S as a long sell.
+        Executions carry only a direction, not whether they opened or closed: B is reported as opening a long and
+        S as closing one, so ``direction(side, intent)`` gives back the execution's own buy or sell.
         """
         self._iserver()
         now = self.clock.now()
@@ -376,7 +383,7 @@ class IbkrVenue:
                     client_order_id=e.order_ref,
                     symbol=e.symbol,
                     side="long",
-                    action="buy" if e.side == "B" else "sell",
+                    intent="open" if e.side == "B" else "close",
                     quantity=w.whole(e.size, f"execution {e.execution_id}"),
                     price=e.price,
                     fees_cents=w.cost_cents(e.commission),

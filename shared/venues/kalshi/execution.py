@@ -29,6 +29,7 @@ from shared.venues.base import (
     Position,
     Quote,
     Settlement,
+    direction,
 )
 from shared.venues.http import RequestRejected, RetryPolicy, error_text
 from shared.venues.kalshi import schemas as w
@@ -39,6 +40,7 @@ from shared.venues.kalshi.config import KalshiConfig, OrderApi
 _TIF = {"ioc": "immediate_or_cancel", "fok": "fill_or_kill", "gtc": "good_till_canceled"}
 _FILTER: dict[str, str] = {"unopened": "unopened", "open": "open", "closed": "closed", "settled": "settled"}
 _PERIODS = {60: 1, 3600: 60, 86400: 1440}
+_BINARY_SIDES = ("yes", "no")
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("0.99")
 
@@ -143,10 +145,15 @@ class KalshiVenue:
             raise OrderRejected(self.name, f"time_in_force_{request.time_in_force}_unsupported")
         return tif
 
+    def wire_action(self, request: OrderRequest) -> Literal["buy", "sell"]:
+        """Kalshi's ``action`` on a YES/NO side: buy that side to open it, sell it to close."""
+        if request.side not in _BINARY_SIDES:
+            raise OrderRejected(self.name, f"side_{request.side}_not_binary")
+        return direction(request.side, request.intent)
+
     def build_v1_body(self, request: OrderRequest) -> dict[str, Any]:
         """The CreateOrderRequest body: a limit order priced on the side traded, no ``type`` field."""
-        if request.side not in ("yes", "no"):
-            raise OrderRejected(self.name, f"side_{request.side}_not_binary")
+        action = self.wire_action(request)
         if request.limit_price is None:
             raise OrderRejected(self.name, "limit_price_required")
         tif = self._tif(request)
@@ -159,20 +166,22 @@ class KalshiVenue:
             "ticker": request.symbol,
             "client_order_id": request.client_order_id,
             "side": request.side,
-            "action": request.action,
+            "action": action,
             "count_fp": count,
             f"{request.side}_price_dollars": price,
             "time_in_force": tif,
             # Only a resting order can be post-only; an IOC/FOK that must not cross would never fill.
             "post_only": False,
         }
+        if request.intent == "close":
+            body["reduce_only"] = True  # a close never opens the other side when the holding is smaller
         return body
 
     def build_v2_body(self, request: OrderRequest) -> dict[str, Any]:
         """The CreateOrderV2Request body: YES book only, so buying NO at p is selling YES at 1 − p."""
         v1 = self.build_v1_body(request)
         assert request.limit_price is not None
-        buys_yes = (request.side == "yes") == (request.action == "buy")
+        buys_yes = (request.side == "yes") == (v1["action"] == "buy")
         yes_price = request.limit_price if request.side == "yes" else w.ONE - request.limit_price
         return {
             "ticker": request.symbol,
@@ -184,7 +193,7 @@ class KalshiVenue:
             "self_trade_prevention_type": "taker_at_cross",
             "post_only": False,
             # Selling what we hold must never open the opposite position.
-            "reduce_only": request.action == "sell",
+            "reduce_only": request.intent == "close",
         }
 
     def place_order(self, request: OrderRequest) -> OrderResult:
@@ -230,7 +239,7 @@ class KalshiVenue:
             client_order_id=client_order_id,
             symbol=symbol,
             side=position.side,
-            action="sell",
+            intent="close",
             quantity=position.quantity,
             limit_price=MIN_PRICE,
             time_in_force="ioc",

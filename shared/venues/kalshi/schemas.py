@@ -415,7 +415,8 @@ def to_fill(fill: WireFill) -> Fill:
         client_order_id=None,
         symbol=fill.ticker,
         side=fill.side,
-        action=fill.action,
+        # Kalshi buys a side to open it and sells it to close: its ``action`` is our intent on that side.
+        intent="open" if fill.action == "buy" else "close",
         quantity=fill.count_fp,
         price=fill.yes_price_dollars if fill.side == "yes" else fill.no_price_dollars,
         fees_cents=dollars_to_cents_up(fill.fee_cost),

@@ -29,6 +29,7 @@ from shared.venues.base import (
     Quote,
     Settlement,
     VenueError,
+    direction,
 )
 from shared.venues.http import MalformedResponseError, RequestRejected, RetryPolicy, VenueTimeoutError
 from shared.venues.oanda import schemas as w
@@ -36,6 +37,11 @@ from shared.venues.oanda.client import OandaClient
 from shared.venues.oanda.config import OandaConfig
 
 _TIF = {"ioc": "IOC", "fok": "FOK"}
+
+
+def signed_units(request: OrderRequest) -> int:
+    """OANDA's signed ``units``: positive buys, negative sells, from the order's side and intent alone."""
+    return request.quantity if direction(request.side, request.intent) == "buy" else -request.quantity
 
 
 def tick_size(pair: str) -> Decimal:
@@ -129,14 +135,13 @@ class OandaVenue:
         tif = _TIF.get(request.time_in_force)
         if tif is None:
             raise OrderRejected(self.name, f"time_in_force_{request.time_in_force}_unsupported_for_market_orders")
-        opening = request.action == "buy"
-        sign = 1 if (request.side == "long") == opening else -1
+        opening = request.intent == "open"
         tick = tick_size(request.symbol)
         extensions = {"id": request.client_order_id, "tag": "tbot"}
         order: dict[str, Any] = {
             "type": "MARKET",
             "instrument": request.symbol,
-            "units": str(sign * request.quantity),
+            "units": str(signed_units(request)),
             "timeInForce": tif,
             "positionFill": "DEFAULT" if opening else "REDUCE_ONLY",
             "clientExtensions": extensions,
@@ -145,9 +150,10 @@ class OandaVenue:
             order["tradeClientExtensions"] = dict(extensions)
         if request.limit_price is not None:
             order["priceBound"] = w.format_price(request.limit_price, tick)
-        if request.stop_loss is not None:
+        # Brackets ride on the trade an order opens; a reducing order has no trade of its own to carry them.
+        if opening and request.stop_loss is not None:
             order["stopLossOnFill"] = {"price": w.format_price(request.stop_loss, tick), "timeInForce": "GTC"}
-        if request.take_profit is not None:
+        if opening and request.take_profit is not None:
             order["takeProfitOnFill"] = {"price": w.format_price(request.take_profit, tick), "timeInForce": "GTC"}
         return order
 
@@ -255,7 +261,7 @@ class OandaVenue:
                     side=("short" if fill.units > 0 else "long")
                     if fill.closes
                     else ("long" if fill.units > 0 else "short"),
-                    action="sell" if fill.closes else "buy",
+                    intent="close" if fill.closes else "open",
                     quantity=abs(fill.units),
                     price=fill.price,
                     fees_cents=w.cost_cents(fill.commission) + w.cost_cents(fill.guaranteedExecutionFee),

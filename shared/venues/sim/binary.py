@@ -190,13 +190,13 @@ class BinarySimVenue(SimVenueBase):
             return reject("unknown_market")
         if spec.status(now) != "open":
             return reject(f"market_{spec.status(now)}")
-        if request.action == "sell":
+        if request.intent == "close":
             held = self._holdings(now).get((request.symbol, request.side), (0, Decimal(0)))[0]
             if held < request.quantity:
                 return reject(f"insufficient_position: hold {held}, selling {request.quantity}")
         yes_bids, yes_asks = source.book(spec, now)
         # The levels this order takes, as prices of the side it trades (NO prices are 1 − YES prices).
-        if request.action == "buy":
+        if request.intent == "open":
             levels = yes_asks if request.side == "yes" else [BookLevel(1 - b.price, b.size) for b in yes_bids]
             ok = (lambda p: p <= request.limit_price) if request.limit_price is not None else (lambda p: True)
         else:
@@ -215,7 +215,7 @@ class BinarySimVenue(SimVenueBase):
             return replace(reject("no_liquidity_within_limit"), status="cancelled")
         notional = sum((Decimal(p.quantity) * p.price for p in parts), Decimal(0))  # cents: centi × dollars
         fees = sum(p.fees_cents for p in parts)
-        if request.action == "buy":
+        if request.intent == "open":
             cash_delta = -int(notional.to_integral_value(ROUND_CEILING)) - fees
             if -cash_delta > self._cash(now):
                 return reject("insufficient_balance")
@@ -223,7 +223,7 @@ class BinarySimVenue(SimVenueBase):
             cash_delta = int(notional.to_integral_value(ROUND_FLOOR)) - fees
         return OrderRecord(
             client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
-            side=request.side, action=request.action, quantity=request.quantity,
+            side=request.side, intent=request.intent, quantity=request.quantity,
             status="filled" if remaining == 0 else "partially_filled", at=now, limit_price=request.limit_price,
             fills=tuple(parts), reason="" if remaining == 0 else "ioc_remainder_cancelled",
             cash_delta_cents=cash_delta,
@@ -239,7 +239,7 @@ class BinarySimVenue(SimVenueBase):
             if order.at > now or not order.fills:
                 continue
             key = (order.symbol, order.side)
-            if order.action == "buy":
+            if order.intent == "open":
                 qty[key] += order.filled_quantity
                 n, cost = bought[key]
                 bought[key] = (n + order.filled_quantity, cost + sum((f.price * f.quantity for f in order.fills),
@@ -289,7 +289,7 @@ class BinarySimVenue(SimVenueBase):
         held = {side: q for (s, side), (q, _a) in self._holdings(now).items() if s == symbol}
         side = "yes" if held.get("yes") else "no"
         return self.place_order(
-            OrderRequest(client_order_id, symbol, side, "sell", held.get(side, 0) or 1, None, "ioc")  # type: ignore[arg-type]
+            OrderRequest(client_order_id, symbol, side, "close", held.get(side, 0) or 1, None, "ioc")  # type: ignore[arg-type]
         )
 
     def balance(self) -> Balance:

@@ -46,7 +46,7 @@ class SimVenueBase(ABC):
     def _rejected(self, request: OrderRequest, now: datetime, venue_order_id: str, reason: str) -> OrderRecord:
         return OrderRecord(
             client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
-            side=request.side, action=request.action, quantity=request.quantity, status="rejected", at=now,
+            side=request.side, intent=request.intent, quantity=request.quantity, status="rejected", at=now,
             limit_price=request.limit_price, reason=reason,
         )
 

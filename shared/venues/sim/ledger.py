@@ -20,7 +20,10 @@ from typing import Any, cast
 
 from shared.bus import Durability, JsonlLog
 from shared.timeutil import from_iso, to_iso
-from shared.venues.base import Fill, OrderAction, OrderResult, OrderSide, OrderStatus
+from shared.venues.base import Fill, OrderIntent, OrderResult, OrderSide, OrderStatus
+
+# Logs written before orders said open/close carried the Kalshi-style ``action``: buy opened, sell closed.
+_LEGACY_ACTION: dict[str, OrderIntent] = {"buy": "open", "sell": "close"}
 
 
 def sim_dir(log_dir: Path, surface: str) -> Path:
@@ -45,7 +48,7 @@ class OrderRecord:
     venue_order_id: str
     symbol: str
     side: OrderSide
-    action: OrderAction
+    intent: OrderIntent
     quantity: int
     status: OrderStatus
     at: datetime
@@ -89,7 +92,7 @@ class OrderRecord:
     def fill_records(self) -> list[Fill]:
         """One :class:`Fill` per execution level."""
         return [
-            Fill(self.venue_order_id, self.client_order_id, self.symbol, self.side, self.action, f.quantity, f.price,
+            Fill(self.venue_order_id, self.client_order_id, self.symbol, self.side, self.intent, f.quantity, f.price,
                  f.fees_cents, self.at)
             for f in self.fills
         ]
@@ -105,7 +108,7 @@ class OrderRecord:
             "venue_order_id": self.venue_order_id,
             "symbol": self.symbol,
             "side": self.side,
-            "action": self.action,
+            "intent": self.intent,
             "quantity": self.quantity,
             "status": self.status,
             "at": to_iso(self.at),
@@ -129,7 +132,7 @@ class OrderRecord:
             venue_order_id=str(data["venue_order_id"]),
             symbol=str(data["symbol"]),
             side=cast(OrderSide, data["side"]),
-            action=cast(OrderAction, data["action"]),
+            intent=cast(OrderIntent, data["intent"]) if "intent" in data else _LEGACY_ACTION[str(data["action"])],
             quantity=int(data["quantity"]),
             status=cast(OrderStatus, data["status"]),
             at=from_iso(str(data["at"])),

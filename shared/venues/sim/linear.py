@@ -167,8 +167,8 @@ class LinearSimVenue(SimVenueBase):
 
         if request.side not in ("long", "short"):
             return reject("invalid_side: use long or short")
-        if request.action != "buy":
-            return reject("invalid_action: open with action=buy, exit with close_position")
+        if request.intent != "open":
+            return reject("invalid_intent: open with intent=open, exit with close_position")
         if request.quantity <= 0:
             return reject("invalid_quantity")
         if request.symbol not in self.series:
@@ -194,7 +194,7 @@ class LinearSimVenue(SimVenueBase):
             return reject("insufficient_balance")
         return OrderRecord(
             client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
-            side=request.side, action="buy", quantity=request.quantity, status="filled", at=now,
+            side=request.side, intent="open", quantity=request.quantity, status="filled", at=now,
             limit_price=request.limit_price, fills=(FillPart(request.quantity, price, fee),),
             stop_loss=request.stop_loss, take_profit=request.take_profit, cash_delta_cents=cash,
         )
@@ -329,7 +329,7 @@ class LinearSimVenue(SimVenueBase):
             targets = [t for t, e in self._open_trades(now) if e is None and t.order.symbol == symbol
                        and (venue_position_id is None or t.id == venue_position_id)]
             base = OrderRecord(client_order_id=client_order_id, venue_order_id=venue_order_id, symbol=symbol,
-                               side=targets[0].order.side if targets else "long", action="sell",
+                               side=targets[0].order.side if targets else "long", intent="close",
                                quantity=sum(t.order.quantity for t in targets), status="rejected", at=now)
             closed = self.closed_reason(symbol, now) if symbol in self.series else "unknown_instrument"
             sides = None if closed else self._bid_ask(symbol, now)
@@ -356,7 +356,7 @@ class LinearSimVenue(SimVenueBase):
             if venue_exit is None or venue_exit.reason == "closed":
                 continue
             fee = self.commission_cents(trade.order.symbol, trade.order.quantity, venue_exit.price)
-            out.append(Fill(f"{trade.id}:{venue_exit.reason}", None, trade.order.symbol, trade.order.side, "sell",
+            out.append(Fill(f"{trade.id}:{venue_exit.reason}", None, trade.order.symbol, trade.order.side, "close",
                             trade.order.quantity, venue_exit.price, fee, venue_exit.at))
         return out
 

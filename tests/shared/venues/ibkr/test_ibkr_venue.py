@@ -28,7 +28,7 @@ def _buy(**changes: Any) -> OrderRequest:
         "client_order_id": COID,
         "symbol": "AAPL",
         "side": "long",
-        "action": "buy",
+        "intent": "open",
         "quantity": 10,
         "time_in_force": "day",
     }
@@ -278,9 +278,9 @@ def test_positions_fills_balance_candles(
         ("MSFT", "short", 5, Decimal("411.2"), "272093"),
     ]
     fills = venue.fills(datetime(2026, 3, 2, tzinfo=UTC))
-    assert [(f.symbol, f.action, f.quantity, f.price, f.fees_cents) for f in fills] == [
-        ("AAPL", "buy", 6, Decimal("189.53"), 100),
-        ("AAPL", "buy", 4, Decimal("189.54"), 35),
+    assert [(f.symbol, f.intent, f.quantity, f.price, f.fees_cents) for f in fills] == [
+        ("AAPL", "open", 6, Decimal("189.53"), 100),
+        ("AAPL", "open", 4, Decimal("189.54"), 35),
     ]
     assert fills[0].client_order_id == COID
     balance = venue.balance()

@@ -30,12 +30,12 @@ BodyValidate = Callable[[str, str, Any], None]
 TICKER = "KXHIGHNY-25DEC27-B31.5"
 
 
-def _buy(side: str = "yes", price: str = "0.37", tif: str = "ioc", action: str = "buy") -> OrderRequest:
+def _buy(side: str = "yes", price: str = "0.37", tif: str = "ioc", intent: str = "open") -> OrderRequest:
     return OrderRequest(
         client_order_id="01JTESTCOID0000000000000000",
         symbol=TICKER,
         side=side,  # type: ignore[arg-type]
-        action=action,  # type: ignore[arg-type]
+        intent=intent,  # type: ignore[arg-type]
         quantity=1000,
         limit_price=Decimal(price),
         time_in_force=tif,  # type: ignore[arg-type]
@@ -171,13 +171,13 @@ def test_v2_cancel_path(make_venue: Callable[..., KalshiVenue], mock: respx.Mock
 def test_invalid_orders_never_reach_the_wire(venue: KalshiVenue, mock: respx.MockRouter) -> None:
     route = mock.post("/portfolio/orders")
     with pytest.raises(OrderRejected, match="limit_price_required"):
-        venue.place_order(OrderRequest("c", TICKER, "yes", "buy", 100))
+        venue.place_order(OrderRequest("c", TICKER, "yes", "open", 100))
     with pytest.raises(OrderRejected, match="side_long"):
-        venue.place_order(OrderRequest("c", TICKER, "long", "buy", 100, Decimal("0.5")))
+        venue.place_order(OrderRequest("c", TICKER, "long", "open", 100, Decimal("0.5")))
     with pytest.raises(OrderRejected, match="invalid_order"):
-        venue.place_order(OrderRequest("c", TICKER, "yes", "buy", 100, Decimal("1.2")))
+        venue.place_order(OrderRequest("c", TICKER, "yes", "open", 100, Decimal("1.2")))
     with pytest.raises(OrderRejected, match="time_in_force_day"):
-        venue.place_order(OrderRequest("c", TICKER, "yes", "buy", 100, Decimal("0.5"), "day"))
+        venue.place_order(OrderRequest("c", TICKER, "yes", "open", 100, Decimal("0.5"), "day"))
     assert not route.called
 
 

@@ -28,7 +28,7 @@ def _long(**changes: Any) -> OrderRequest:
         "client_order_id": COID,
         "symbol": "EUR_USD",
         "side": "long",
-        "action": "buy",
+        "intent": "open",
         "quantity": 10000,
         "time_in_force": "fok",
         "stop_loss": Decimal("1.081"),
@@ -207,9 +207,9 @@ def test_fills_follow_pages(venue: OandaVenue, mock: respx.MockRouter, payload: 
     fills = venue.fills(datetime(2026, 3, 1, tzinfo=UTC))
     assert pages.calls.last.request.url.params["type"] == "ORDER_FILL"
     assert page.calls.last.request.url.params["from"] == "6357"
-    assert [(f.side, f.action, f.quantity, f.price) for f in fills] == [
-        ("long", "buy", 10000, Decimal("1.08425")),
-        ("long", "sell", 10000, Decimal("1.08500")),  # the close of the long
+    assert [(f.side, f.intent, f.quantity, f.price) for f in fills] == [
+        ("long", "open", 10000, Decimal("1.08425")),
+        ("long", "close", 10000, Decimal("1.08500")),  # the close of the long
     ]
     assert fills[0].client_order_id == COID
 

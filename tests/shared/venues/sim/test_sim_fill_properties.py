@@ -33,7 +33,7 @@ def test_binary_fills(quantity: int, limit_cents: int, side: str, tif: str, minu
         symbol = next(m.symbol for m in venue.instruments() if m.attributes.get("series") == "KXBTC15M")
         book = venue.orderbook(symbol, 50)
         limit = Decimal(limit_cents) / 100
-        result = venue.place_order(OrderRequest("p", symbol, side, "buy", quantity, limit, tif))  # type: ignore[arg-type]
+        result = venue.place_order(OrderRequest("p", symbol, side, "open", quantity, limit, tif))  # type: ignore[arg-type]
         fills = venue.fills()
         # What the book offers the side bought, at or better than the limit.
         offered = book.asks if side == "yes" else tuple(type(b)(1 - b.price, b.size) for b in book.bids)

@@ -38,8 +38,8 @@ def test_quotes_straddle_the_real_price_with_a_realistic_spread(make_sim: SimFac
 def test_market_orders_cross_the_spread_without_commission(make_sim: SimFactory) -> None:
     venue, _clock = make_sim("fx", MONDAY + timedelta(hours=10, minutes=7))
     quote = venue.quote("GBP_USD")
-    long = venue.place_order(OrderRequest("l1", "GBP_USD", "long", "buy", 10_000))
-    short = venue.place_order(OrderRequest("s1", "GBP_USD", "short", "buy", 10_000))
+    long = venue.place_order(OrderRequest("l1", "GBP_USD", "long", "open", 10_000))
+    short = venue.place_order(OrderRequest("s1", "GBP_USD", "short", "open", 10_000))
     assert (long.avg_fill_price, short.avg_fill_price) == (quote.ask, quote.bid)
     assert long.fees_cents == short.fees_cents == 0
     close = venue.close_position("GBP_USD", "x1", long.venue_order_id)
@@ -57,9 +57,9 @@ def test_take_profit_and_stop_loss_close_on_the_venue(make_sim: SimFactory) -> N
     assert quote.ask is not None and quote.bid is not None
     tp = quote.bid - Decimal("0.0005")
     short = venue.place_order(
-        OrderRequest("tp1", "EUR_USD", "short", "buy", 100_000, None, "ioc", quote.bid + Decimal("0.03"), tp))
+        OrderRequest("tp1", "EUR_USD", "short", "open", 100_000, None, "ioc", quote.bid + Decimal("0.03"), tp))
     long = venue.place_order(
-        OrderRequest("sl1", "EUR_USD", "long", "buy", 100_000, None, "ioc", quote.ask - Decimal("0.0100"), None))
+        OrderRequest("sl1", "EUR_USD", "long", "open", 100_000, None, "ioc", quote.ask - Decimal("0.0100"), None))
     assert short.status == long.status == "filled"
     bars = _bars("EURUSD")
 
@@ -84,13 +84,13 @@ def test_take_profit_and_stop_loss_close_on_the_venue(make_sim: SimFactory) -> N
     assert len(stops) == 1 and stops[0].client_order_id is None and stops[0].price <= quote.ask - Decimal("0.0100")
     assert venue.positions() == []
     # A stop loss on the wrong side of the fill is refused.
-    bad = venue.place_order(OrderRequest("bad", "EUR_USD", "long", "buy", 1000, None, "ioc", tp + 1, None))
+    bad = venue.place_order(OrderRequest("bad", "EUR_USD", "long", "open", 1000, None, "ioc", tp + 1, None))
     assert bad.status == "rejected" and bad.reason.startswith("invalid_stop_loss")
 
 
 def test_jpy_pnl_converts_at_the_replayed_rate(make_sim: SimFactory) -> None:
     venue, clock = make_sim("fx", MONDAY + timedelta(hours=3))
-    opened = venue.place_order(OrderRequest("j1", "USD_JPY", "long", "buy", 100_000))
+    opened = venue.place_order(OrderRequest("j1", "USD_JPY", "long", "open", 100_000))
     clock.set(MONDAY + timedelta(hours=30))
     closed = venue.close_position("USD_JPY", "j1-close")
     assert opened.avg_fill_price is not None and closed.avg_fill_price is not None
@@ -105,7 +105,7 @@ def test_weekend_has_no_quote_and_rejects_orders(make_sim: SimFactory) -> None:
     quote = venue.quote("EUR_USD")
     assert quote.bid is None and quote.ask is None
     assert venue.instrument("EUR_USD").status == "closed"
-    result = venue.place_order(OrderRequest("w1", "EUR_USD", "long", "buy", 1000))
+    result = venue.place_order(OrderRequest("w1", "EUR_USD", "long", "open", 1000))
     assert result.status == "rejected" and result.reason.startswith("market_closed")
 
 
@@ -127,7 +127,7 @@ def test_a_stop_gapped_over_the_weekend_fills_at_the_gap_price(make_sim: SimFact
     stop = Decimal(friday["low"]) - Decimal("0.0005")
     assert Decimal(monday["open"]) < stop - Decimal("0.0005")
     venue, clock = make_sim("fx", datetime(2025, 10, 3, 20, 58, tzinfo=UTC))
-    opened = venue.place_order(OrderRequest("g1", "EUR_USD", "long", "buy", 100_000, None, "ioc", stop, None))
+    opened = venue.place_order(OrderRequest("g1", "EUR_USD", "long", "open", 100_000, None, "ioc", stop, None))
     assert opened.status == "filled"
     clock.set(datetime(2025, 10, 5, 12, tzinfo=UTC))  # Sunday: still open, market closed
     assert len(venue.positions()) == 1

@@ -21,7 +21,7 @@ def test_fed_markets_carry_real_titles_and_settle_to_real_results(make_sim: SimF
     assert market.attributes["real_close_time"] == "2025-09-17T17:55:00Z"
     quote = venue.quote(market.symbol)
     assert quote.bid is not None and quote.ask is not None and Decimal(0) < quote.bid < quote.ask < Decimal(1)
-    bought = venue.place_order(OrderRequest("lt1", market.symbol, "yes", "buy", 500, Decimal("0.99")))
+    bought = venue.place_order(OrderRequest("lt1", market.symbol, "yes", "open", 500, Decimal("0.99")))
     assert bought.status == "filled"
     assert market.close_time is not None
     clock.set(market.close_time + timedelta(hours=1))

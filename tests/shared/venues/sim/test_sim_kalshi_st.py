@@ -99,7 +99,7 @@ def test_recorded_event_settles_per_inferred_results(make_sim: SimFactory) -> No
     venue, clock = make_sim("kalshi_st", datetime(2025, 12, 27, 15, 0, tzinfo=UTC))
     bought = {}
     for ticker in ("KXHIGHNY-25DEC27-B31.5", "KXHIGHNY-25DEC27-B33.5"):
-        result = venue.place_order(OrderRequest(f"c-{ticker}", ticker, "yes", "buy", 200, Decimal("0.99")))
+        result = venue.place_order(OrderRequest(f"c-{ticker}", ticker, "yes", "open", 200, Decimal("0.99")))
         assert result.status == "filled", result.reason
         bought[ticker] = result
     cash_after_buys = venue.balance().cash_cents
@@ -119,16 +119,16 @@ def test_fills_cross_the_spread_and_pay_the_kalshi_fee(make_sim: SimFactory) -> 
                   and venue.quote(m.symbol).bid is not None and venue.quote(m.symbol).ask is not None)
     book = venue.orderbook(symbol)
     before = venue.balance().cash_cents
-    yes = venue.place_order(OrderRequest("c1", symbol, "yes", "buy", 700, book.asks[0].price))
+    yes = venue.place_order(OrderRequest("c1", symbol, "yes", "open", 700, book.asks[0].price))
     assert yes.status == "filled" and yes.avg_fill_price == book.asks[0].price
     assert yes.fees_cents == kalshi_fee_cents(700, book.asks[0].price * 100, fee_type="quadratic")
-    no = venue.place_order(OrderRequest("c2", symbol, "no", "buy", 300, Decimal("0.99")))
+    no = venue.place_order(OrderRequest("c2", symbol, "no", "open", 300, Decimal("0.99")))
     assert no.avg_fill_price == 1 - book.bids[0].price  # NO is bought at 1 − best YES bid
     assert no.fees_cents == kalshi_fee_cents(300, (1 - book.bids[0].price) * 100)
     cost = int(7 * book.asks[0].price * 100) + int(3 * (1 - book.bids[0].price) * 100)
     assert venue.balance().cash_cents == before - cost - yes.fees_cents - no.fees_cents
     # Below the ask nothing fills: the sim never lets a buyer inside the spread.
-    miss = venue.place_order(OrderRequest("c3", symbol, "yes", "buy", 100, book.asks[0].price - Decimal("0.01")))
+    miss = venue.place_order(OrderRequest("c3", symbol, "yes", "open", 100, book.asks[0].price - Decimal("0.01")))
     assert miss.status == "cancelled" and miss.filled_quantity == 0
 
 
@@ -138,13 +138,13 @@ def test_large_orders_walk_the_book_with_a_fee_per_level(make_sim: SimFactory) -
     book = venue.orderbook(symbol)
     assert len(book.bids) >= 3 and len(book.asks) >= 3, "BTC books have depth"
     want = book.asks[0].size + book.asks[1].size // 2
-    result = venue.place_order(OrderRequest("walk", symbol, "yes", "buy", want, book.asks[1].price))
+    result = venue.place_order(OrderRequest("walk", symbol, "yes", "open", want, book.asks[1].price))
     assert result.status == "filled"
     fills = [f for f in venue.fills() if f.client_order_id == "walk"]
     assert [(f.price, f.quantity) for f in fills] == [(book.asks[0].price, book.asks[0].size),
                                                       (book.asks[1].price, book.asks[1].size // 2)]
     assert result.fees_cents == sum(kalshi_fee_cents(f.quantity, f.price * 100) for f in fills)
-    fok = venue.place_order(OrderRequest("fok", symbol, "yes", "buy", 10_000_000, book.asks[1].price, "fok"))
+    fok = venue.place_order(OrderRequest("fok", symbol, "yes", "open", 10_000_000, book.asks[1].price, "fok"))
     assert fok.status == "cancelled"
 
 
@@ -192,12 +192,12 @@ def test_forecast_and_climate_report() -> None:
 
 def test_rejections_are_typed_and_persisted(make_sim: SimFactory) -> None:
     venue, _clock = make_sim("kalshi_st", START)
-    assert venue.place_order(OrderRequest("r1", "KXHIGHNY-99JAN01-B1.5", "yes", "buy", 100)).reason == "unknown_market"
+    assert venue.place_order(OrderRequest("r1", "KXHIGHNY-99JAN01-B1.5", "yes", "open", 100)).reason == "unknown_market"
     closed = WeatherMarkets(7).event("KAUS", date(2025, 12, 3))[0].symbol
-    assert venue.place_order(OrderRequest("r2", closed, "yes", "buy", 100)).reason.startswith("market_")
+    assert venue.place_order(OrderRequest("r2", closed, "yes", "open", 100)).reason.startswith("market_")
     some = venue.instruments()[0].symbol
-    assert venue.place_order(OrderRequest("r3", some, "long", "buy", 100)).status == "rejected"
-    assert venue.place_order(OrderRequest("r4", some, "yes", "sell", 100)).reason.startswith("insufficient_position")
+    assert venue.place_order(OrderRequest("r3", some, "long", "open", 100)).status == "rejected"
+    assert venue.place_order(OrderRequest("r4", some, "yes", "close", 100)).reason.startswith("insufficient_position")
     assert venue.order_by_client_id("r1") is not None
 
 

@@ -24,7 +24,7 @@ def test_orders_survive_a_new_venue_instance(log_dir: Path) -> None:
     clock = SteppedClock(START + timedelta(minutes=2))
     first = build_sim_venue("kalshi_st", clock, log_dir, 7, 1_000_000)
     symbol = _btc(first)
-    placed = first.place_order(OrderRequest("coid-1", symbol, "yes", "buy", 300, Decimal("0.99")))
+    placed = first.place_order(OrderRequest("coid-1", symbol, "yes", "open", 300, Decimal("0.99")))
     assert placed.status == "filled"
     assert (log_dir / "sim" / "kalshi_st" / "orders.jsonl").exists()
 
@@ -32,7 +32,7 @@ def test_orders_survive_a_new_venue_instance(log_dir: Path) -> None:
     second = build_sim_venue("kalshi_st", SteppedClock(clock.now() + timedelta(seconds=30)), log_dir, 7, 1_000_000)
     assert second.order_by_client_id("coid-1") == placed
     assert second.positions() == first.positions() and second.positions()[0].quantity == 300
-    again = second.place_order(OrderRequest("coid-1", symbol, "yes", "buy", 300, Decimal("0.99")))
+    again = second.place_order(OrderRequest("coid-1", symbol, "yes", "open", 300, Decimal("0.99")))
     assert again == placed  # the first order, not a second fill
     assert len([f for f in second.fills() if f.client_order_id == "coid-1"]) == len(
         [f for f in first.fills() if f.client_order_id == "coid-1"])
@@ -45,7 +45,7 @@ def _race(log_dir: Path, barrier: Any, results: Any) -> None:
     venue = build_sim_venue("kalshi_st", clock, log_dir, 7, 1_000_000)
     symbol = _btc(venue)
     barrier.wait()
-    result = venue.place_order(OrderRequest("raced", symbol, "yes", "buy", 100, Decimal("0.99")))
+    result = venue.place_order(OrderRequest("raced", symbol, "yes", "open", 100, Decimal("0.99")))
     results.put(result.venue_order_id)
 
 
@@ -67,7 +67,7 @@ def test_two_processes_sending_one_client_order_id_fill_once(log_dir: Path) -> N
 def test_fx_positions_and_exits_are_shared_across_instances(log_dir: Path) -> None:
     clock = SteppedClock(datetime(2025, 7, 28, 5, 0, tzinfo=UTC))
     surface = build_sim_venue("fx", clock, log_dir, 7, 1_000_000)
-    surface.place_order(OrderRequest("fx-1", "AUD_USD", "long", "buy", 5_000))
+    surface.place_order(OrderRequest("fx-1", "AUD_USD", "long", "open", 5_000))
     resolver = build_sim_venue("fx", clock, log_dir, 7, 1_000_000)
     [position] = resolver.positions()
     assert position.client_order_id == "fx-1"

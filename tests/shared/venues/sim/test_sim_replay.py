@@ -29,7 +29,7 @@ def _session(log_dir: Path, seed: int) -> tuple[list[Any], list[dict[str, Any]]]
                 side = ("yes" if k % 2 else "no") if instrument.kind == "binary" else ("long" if k % 2 else "short")
                 limit = Decimal("0.99") if instrument.kind == "binary" else None
                 observed.append(venue.place_order(OrderRequest(f"{surface}-{step}-{k}", instrument.symbol, side,
-                                                               "buy", 100, limit)))
+                                                               "open", 100, limit)))
             clock.advance(timedelta(minutes=2))
         observed.extend([venue.positions(), venue.fills(), venue.settlements(), venue.balance()])
     records = []

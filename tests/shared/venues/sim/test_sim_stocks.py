@@ -24,7 +24,7 @@ def test_quotes_only_within_market_hours(make_sim: SimFactory) -> None:
         clock.set(closed)
         q = venue.quote("AAPL")
         assert q.bid is None and q.ask is None, closed
-        result = venue.place_order(OrderRequest(f"c-{closed:%d%H}", "AAPL", "long", "buy", 10))
+        result = venue.place_order(OrderRequest(f"c-{closed:%d%H}", "AAPL", "long", "open", 10))
         assert result.status == "rejected" and result.reason.startswith("outside_market_hours"), closed
     clock.set(datetime(2025, 12, 2, 15, 0, tzinfo=UTC))  # winter: 10:00 EST is in the session
     assert venue.quote("MSFT").bid is not None
@@ -34,7 +34,7 @@ def test_fills_pay_spread_and_commission(make_sim: SimFactory) -> None:
     venue, _clock = make_sim("stocks", OPEN_DAY, cash=10_000_000)
     quote = venue.quote("NVDA")
     assert quote.ask is not None and quote.bid is not None
-    buy = venue.place_order(OrderRequest("b1", "NVDA", "long", "buy", 300))
+    buy = venue.place_order(OrderRequest("b1", "NVDA", "long", "open", 300))
     assert buy.avg_fill_price == quote.ask
     assert buy.fees_cents == ibkr_fixed_commission_cents(300, quote.ask) == 150
     sell = venue.close_position("NVDA", "b1-x", buy.venue_order_id)
