@@ -6,7 +6,6 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PM2 := node_modules/.bin/pm2
 export PM2_HOME := $(CURDIR)/.pm2
-DASHBOARD_PORT ?= 8080
 
 .PHONY: up down test lint typecheck venv pm2 envs system-test-deps status bench clean reset-paper
 
@@ -34,10 +33,10 @@ envs:
 up: venv pm2 envs
 	@mkdir -p logs/pm2
 	$(PM2) start ecosystem.config.js
-	@$(PY) -m shared.fleetwait --timeout 60 --port $(DASHBOARD_PORT)
+	@$(PY) -m shared.fleetwait --timeout 60 --env envs/dashboard.env
 	@echo "tbot is running in paper mode on sim venues."
-	@echo "dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/  (operator token: see envs/dashboard.env)"
-	@echo "status: $(PM2) jlist | make status   stop: make down"
+	@echo "dashboard: http://127.0.0.1:$$(sed -n 's/^PORT=//p' envs/dashboard.env | tail -1)/  (operator token: see envs/dashboard.env)"
+	@echo "operator command: ./tbot (e.g. ./tbot audit pnl --since $$(date -u +%F); ./tbot stop)   status: make status   stop: make down"
 
 status:
 	@$(PM2) ls
