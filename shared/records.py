@@ -92,9 +92,11 @@ class Signal(Record):
     size_fraction: Annotated[Decimal, Field(ge=0, le=1)]
     p_model: Probability
     p_market: Probability
-    edge: float = Field(description="Expected value per unit staked after fees (a ratio, not money)")
+    edge: float = Field(description="Probability points after fees (dollars per contract for binaries)")
     confidence: Probability
-    model_spread: Annotated[float, Field(ge=0.0)] = 0.0
+    model_spread: Annotated[float, Field(ge=0.0)] | None = Field(
+        default=0.0, description="Disagreement of independent models (weighted std of p); None on one opinion"
+    )
     models: tuple[str, ...] = Field(default=(), description="Models that answered, e.g. ('offline-baseline',)")
     eta_hours: Annotated[float, Field(ge=0.0)] | None = None
     stop_loss: Price | None = None
@@ -138,7 +140,9 @@ class Decision(Record):
     gates: tuple[GateOutcome, ...]
     p_model: Probability | None = None
     p_market: Probability | None = None
-    edge: float | None = None
+    edge: float | None = Field(
+        default=None, description="Probability points after fees (dollars per contract for binaries)"
+    )
     confidence: Probability | None = None
     model_spread: float | None = None
     models: tuple[str, ...] = ()

@@ -20,7 +20,7 @@ from shared.money.sizing import binary_cost_cents, kelly_count, position_cost_ce
 from shared.records import BreakerEvent, Decision, Signal, Surface
 from shared.risk.candidate import Candidate
 from shared.risk.chain import RiskChain
-from shared.risk.gates import candidate_edge
+from shared.risk.gates import candidate_pricing
 from shared.venues.base import Instrument, Quote, Venue, VenueError
 from surfaces.publish import SignalPublisher
 from surfaces.resolver.service import usd_rate
@@ -128,12 +128,16 @@ class Decider:
         # check + decision instead of evaluate: the record gets the edge after fees and the strategy's and the
         # models' context (the audit drawer shows them) before it is written, once.
         verdict = self.chain.check(candidate, api_spend_cents=self.api_spend_cents())
-        edge = candidate_edge(candidate) if candidate.quantity > 0 else None
+        # Edge in probability points after fees (what MIN_EDGE gates); the return on stake only rides along.
+        pricing = candidate_pricing(candidate) if candidate.quantity > 0 else None
+        edge = None if pricing is None else pricing.edge
         decision = self.chain.decision(
             verdict,
             edge=float(edge) if edge is not None else None,
             context={"sub_strategy_context": _jsonable(proposal.context),
-                     **{k: v for k, v in proposal.context.items() if k in ("model_answers", "ensemble")}},
+                     "edge_roi": None if pricing is None else float(pricing.roi),
+                     "opinions": _opinions(proposal),
+                     **{k: v for k, v in proposal.context.items() if k in _KEPT_APART}},
         )
         self.decisions.append(decision)
         if not decision.accepted:
@@ -241,7 +245,20 @@ def side_price_now(side: str, quote: Quote) -> Decimal | None:
     return quote.bid
 
 
+_KEPT_APART = ("model_answers", "ensemble")
+
+
+def _opinions(proposal: Proposal) -> str:
+    """What the probability stands on, for the decision record: the strategy's own label (an ensemble-backed one
+    says e.g. "strategy + 2 models" or "single model"), else "strategy only" when there is no spread to report
+    (a strategy that measures one across its own sources, such as bookmakers, says so)."""
+    label = proposal.context.get("opinions")
+    if isinstance(label, str):
+        return label
+    return "strategy only" if proposal.model_spread is None else "strategy, spread across its own sources"
+
+
 def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
     """Strategy features as plain JSON (Decimals as strings), minus what is kept under its own key."""
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in context.items()
-            if k not in ("model_answers", "ensemble")}
+            if k not in _KEPT_APART and k != "opinions"}

@@ -28,7 +28,7 @@ class Proposal:
     p_model: float
     p_market: float
     confidence: float
-    model_spread: float = 0.0
+    model_spread: float | None = None  # disagreement of independent models; None on one opinion (not agreement)
     models: tuple[str, ...] = ()
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None

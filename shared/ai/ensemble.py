@@ -11,14 +11,18 @@ Usage from a surface loop (``settings`` combines ``SurfaceSettings`` and :class:
 
 How a prediction is made:
 
-- Without any LLM key, the deterministic offline model answers alone, labelled ``offline-baseline``.
+- Without any LLM key, the deterministic offline model answers alone, labelled ``offline-baseline``: a baseline
+  built from the market's own price (``shared.ai.offline``), not a second opinion.
 - With keys, each keyed model is asked in parallel (one thread each), with ``LLM_TIMEOUT_SECONDS`` per model,
   retries included. 429, 5xx and dropped connections are retried with exponential backoff (at least the
   server's ``Retry-After``) while the deadline allows. A model that times out, errs or returns anything but a
   valid answer abstains, with the reason recorded; the others carry on.
 - ``p`` is the weighted mean of the answering models' probabilities and ``model_spread`` their weighted
-  standard deviation; ``confidence`` is the weighted mean of their confidences. Above ``MAX_MODEL_SPREAD`` the
-  result is flagged ``unreliable`` (the confidence gate stops it through ``model_spread``).
+  standard deviation (None when fewer than two answered: one opinion has no spread, and a 0 would read as
+  agreement); ``confidence`` is the weighted mean of their confidences. Above ``MAX_MODEL_SPREAD`` the result is
+  flagged ``unreliable`` (the confidence gate stops it through ``model_spread``).
+- No market price reaches a model: ``MarketQuestion`` strips price-like context keys (``shared.ai.blind``) and
+  the prompt never includes ``p_market``.
 - If keys are configured but no model answered (outage, or the day's ``API_COST_CAP_CENTS`` is spent), the
   offline model's ``p`` is returned with ``confidence`` 0 and ``unreliable`` set, so the gates stop it; the
   signal's ``models`` then say ``offline-baseline``.
@@ -308,7 +312,7 @@ class Ensemble:
                 market_id=question.market_id,
                 context_hash=context_hash,
                 p=fallback.p or 0.0,
-                model_spread=0.0,
+                model_spread=None,
                 confidence=0.0,
                 models=(OFFLINE_MODEL,),
                 answers=(*answers, fallback),
@@ -320,14 +324,16 @@ class Ensemble:
         answered = tuple(a.model for a in answers if not a.abstained)
         if len(answered) < len(answers):
             notes.append(f"{len(answered)} of {len(answers)} models answered")
-        unreliable = combined.spread > self.policy.max_spread
+        # One answer has no spread: None, so a lone model is never reported as agreeing with itself.
+        spread = combined.spread if len(answered) >= 2 else None
+        unreliable = spread is not None and spread > self.policy.max_spread
         if unreliable:
             notes.append(f"model spread {combined.spread:.3f} above {self.policy.max_spread}")
         return EnsembleResult(
             market_id=question.market_id,
             context_hash=context_hash,
             p=combined.p,
-            model_spread=combined.spread,
+            model_spread=spread,
             confidence=combined.confidence,
             models=answered,
             answers=tuple(answers),
@@ -425,7 +431,6 @@ def build_ensemble(
     offline = OfflineModel(
         base_rate=settings.llm_offline_base_rate,
         slope=settings.llm_offline_slope,
-        feature_weight=settings.llm_offline_feature_weight,
         confidence=settings.llm_offline_confidence,
     )
     ensemble = Ensemble(

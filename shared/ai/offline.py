@@ -1,15 +1,20 @@
-"""The deterministic offline model: what answers when no LLM key is configured, labelled ``offline-baseline``.
+"""The deterministic offline baseline: what answers when no LLM key is configured, labelled ``offline-baseline``.
 
-It starts from the market-implied probability and moves it in logit space:
+It is the market's own probability, optionally moved in logit space around a base rate:
 
-    logit(p) = logit(b) + slope * (logit(p_market) - logit(b)) + feature_weight * mean(features)
+    logit(p) = logit(b) + slope * (logit(p_market) - logit(b))
 
-``b`` is the base rate (``LLM_OFFLINE_BASE_RATE``). ``slope < 1`` shrinks the market toward the base rate;
-``slope > 1`` (the default, 1.1) moves it away, a mild correction for the favourite-longshot bias of
-prediction markets (long shots tend to be overpriced, favourites underpriced). The features are the caller's
-directional hints in [-1, 1] (positive favours YES / long, e.g. a normalised trend). The result is clipped to
-[0.01, 0.99]. Same inputs, same output: no randomness, no clock, no network. Its confidence is the configured
-``LLM_OFFLINE_CONFIDENCE``.
+``b`` is ``LLM_OFFLINE_BASE_RATE`` and ``slope`` is ``LLM_OFFLINE_SLOPE``. The default slope 1 returns the market
+itself: with no model there is no opinion, so the baseline claims no edge (after fees it has a negative one) and
+its confidence (``LLM_OFFLINE_CONFIDENCE``, default 0.3) sits below the default ``MIN_CONFIDENCE``. ``slope > 1``
+is an explicit favourite-longshot correction (long shots overpriced, favourites underpriced) an operator may
+choose; ``slope < 1`` shrinks toward the base rate.
+
+It reads nothing but the market price and its own parameters. It used to add the caller's features (the
+strategy's own trend or tilt), which made it an echo of the strategy that then lowered ``model_spread`` as if a
+second model agreed; a baseline is not a second opinion, so callers do not blend it into a strategy and the
+ensemble reports no spread for it. The result is clipped to [0.01, 0.99]. Same inputs, same output: no
+randomness, no clock, no network.
 """
 
 from __future__ import annotations
@@ -40,28 +45,30 @@ class OfflineModel:
     """The offline baseline's parameters (from ``LLM_OFFLINE_*``)."""
 
     base_rate: float = 0.5
-    slope: float = 1.1
-    feature_weight: float = 0.3
-    confidence: float = 0.6
+    slope: float = 1.0
+    confidence: float = 0.3
 
     def probability(self, question: MarketQuestion) -> float:
-        """P(YES / long) for a question; deterministic."""
+        """P(YES / long) for a question, from its market probability alone; deterministic."""
+        if self.slope == 1.0:
+            return min(max(question.p_market, _P_FLOOR), 1.0 - _P_FLOOR)  # exactly the market, no float round trip
         anchor = _logit(self.base_rate)
         x = anchor + self.slope * (_logit(question.p_market) - anchor)
-        if question.features:
-            # Sorted so the float sum is the same whatever order the caller built the dict in.
-            values = [question.features[name] for name in sorted(question.features)]
-            x += self.feature_weight * math.fsum(values) / len(values)
         return min(max(_sigmoid(x), _P_FLOOR), 1.0 - _P_FLOOR)
 
     def answer(self, question: MarketQuestion, *, confidence: float | None = None) -> ModelAnswer:
-        """The offline model's answer (free, instant, never an abstention)."""
+        """The offline baseline's answer (free, instant, never an abstention)."""
+        rationale = (
+            "the market-implied probability: no model opinion"
+            if self.slope == 1.0
+            else f"the market-implied probability with a logit slope of {self.slope} around {self.base_rate}"
+        )
         return ModelAnswer(
             model=OFFLINE_MODEL,
             provider="offline",
             weight=1.0,
             p=self.probability(question),
             confidence=self.confidence if confidence is None else confidence,
-            rationale="market-implied probability, adjusted in logit space around the base rate with the features",
+            rationale=rationale,
             abstained=False,
         )

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from shared.ai.blind import blind_context
 from shared.ai.schema import AbstainReason, MarketQuestion
 
 SYSTEM_PROMPT = (
@@ -60,7 +61,12 @@ class ParsedAnswer:
 
 
 def user_prompt(question: MarketQuestion) -> str:
-    """The question as the models see it. The market price is deliberately left out (independent forecasts)."""
+    """The question as the models see it. The market price is deliberately left out (independent forecasts):
+    ``p_market`` is never written, and the context has had its price-like keys removed (``shared.ai.blind``);
+    a context that still carries one (built around the validator) is refused rather than sent."""
+    _, leaked = blind_context(question.context)
+    if leaked:
+        raise ValueError(f"{question.market_id}: market prices in the models' context: {', '.join(leaked)}")
     lines = [f"Question: {question.question}"]
     if question.category:
         lines.append(f"Category: {question.category}")

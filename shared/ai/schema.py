@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.ai.blind import blind_context
+from shared.ai.settings import OFFLINE_MODEL
 from shared.records import Price, Probability, Record, Surface, UtcTime
 
 AbstainReason = Literal[
@@ -34,15 +36,19 @@ AbstainReason = Literal[
 ]
 """Why a model gave no usable answer. An abstention is never counted as a 0.5."""
 
+log = logging.getLogger(__name__)
+
 
 class MarketQuestion(BaseModel):
     """One question put to the ensemble.
 
     ``context`` is the research the models see (JSON-serialisable); it is hashed with the question text and the
     category into the cache key, so changing the research asks again and an unchanged question is never paid
-    for twice. ``p_market`` is *not* shown to the LLMs (their forecasts stay independent of the price) and is not
-    part of the key; the offline model uses it with the optional ``features`` (each in [-1, 1], positive
-    favouring YES / long; e.g. a normalised trend).
+    for twice. No market price reaches the models (their forecasts stay independent of the price): a context key
+    that names one (bid, ask, mid, price, p_market, a trend in price terms, ...; ``shared.ai.blind``) is removed
+    here, with a warning naming it, before anything is hashed or sent. ``p_market`` (the market-implied
+    probability) is kept beside the question for the offline baseline only; it is not shown to the LLMs and is not
+    part of the cache key.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -52,24 +58,21 @@ class MarketQuestion(BaseModel):
     p_market: Probability
     category: str = ""
     context: dict[str, Any] = Field(default_factory=dict)
-    features: dict[str, float] = Field(default_factory=dict)
-
-    @field_validator("features")
-    @classmethod
-    def _features_in_range(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, feature in value.items():
-            if not math.isfinite(feature) or not -1.0 <= feature <= 1.0:
-                raise ValueError(f"feature {name!r} = {feature!r} is not in [-1, 1]")
-        return value
 
     @field_validator("context")
     @classmethod
-    def _context_is_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _context_is_json_without_prices(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         try:
             json.dumps(value, sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"context must be JSON-serialisable without NaN: {exc}") from None
-        return value
+        clean, removed = blind_context(value)
+        if removed:
+            log.warning(
+                "%s: market-price keys %s removed from the models' context (forecasts stay independent of the price)",
+                info.data.get("market_id", "?"), ", ".join(removed),
+            )
+        return clean
 
     def context_hash(self) -> str:
         """SHA-256 over what the LLMs are shown: question, category and context (canonical JSON)."""
@@ -101,14 +104,20 @@ class ModelAnswer(BaseModel):
 
 
 class EnsembleResult(BaseModel):
-    """The combined forecast. ``models`` names the models whose answers made ``p`` (put it on the signal)."""
+    """The combined forecast. ``models`` names the models whose answers made ``p`` (put it on the signal).
+
+    ``model_spread`` measures agreement only where there is some to measure: it is None when fewer than two
+    models answered (one LLM, or the offline baseline alone), never a 0 that would read as full agreement.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     market_id: str
     context_hash: str
     p: Probability = Field(description="P(YES) / P(long wins): weighted mean over answering models")
-    model_spread: float = Field(ge=0, description="Weighted standard deviation of the answering models' p")
+    model_spread: float | None = Field(
+        ge=0, description="Weighted standard deviation of the answering models' p; None with fewer than two"
+    )
     confidence: Probability
     models: tuple[str, ...]
     answers: tuple[ModelAnswer, ...]
@@ -124,6 +133,19 @@ class EnsembleResult(BaseModel):
         if side in ("no", "short"):
             return 1.0 - self.p
         raise ValueError(f"unknown side {side!r}")
+
+    @property
+    def llm_answered(self) -> bool:
+        """True if at least one LLM answered (the offline baseline alone is no model opinion)."""
+        return any(model != OFFLINE_MODEL for model in self.models)
+
+    @property
+    def opinions(self) -> str:
+        """What ``p`` stands on, for the decision record: ``"3 models"``, ``"single model"`` or
+        ``"offline baseline only"``."""
+        if not self.llm_answered:
+            return "offline baseline only"
+        return "single model" if len(self.models) == 1 else f"{len(self.models)} models"
 
     def to_context(self) -> dict[str, Any]:
         """JSON for ``Decision.context["ensemble"]``: the audit trail the calibration history reads back."""

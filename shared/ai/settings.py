@@ -138,9 +138,10 @@ class EnsembleSettings(BaseSettings):
     llm_learned_weights: bool = Field(default=False, description="Weights from resolved history (inverse Brier)")
     llm_learned_weights_min_resolved: int = Field(default=30, ge=1)
     llm_offline_base_rate: float = Field(default=0.5, gt=0, lt=1)
-    llm_offline_slope: float = Field(default=1.1, gt=0, le=3, description="Logit slope around the base rate")
-    llm_offline_feature_weight: float = Field(default=0.3, ge=0, le=3, description="Logit units per unit feature")
-    llm_offline_confidence: float = Field(default=0.6, ge=0, le=1)
+    llm_offline_slope: float = Field(
+        default=1.0, gt=0, le=3, description="Offline baseline: logit slope around the base rate (1: the market itself)"
+    )
+    llm_offline_confidence: float = Field(default=0.3, ge=0, le=1)
     anthropic_base_url: str | None = None
     openai_base_url: str | None = None
     gemini_base_url: str | None = None

@@ -5,9 +5,16 @@ Conventions:
   pays ``1 − YES bid`` (the NO ask implied by the YES book).
 - ``p_win`` is the probability that the side bought wins (for a bracket: that the take-profit is hit before the
   stop-loss), the same meaning as ``Signal.p_model``.
-- ``edge`` (what ``Signal.edge`` and the minimum-edge gate use) is the expected profit per dollar put at risk,
-  after fees: a ratio. ``ev_per_contract`` is the expected profit of one binary contract in dollars after fees
-  (what fractional Kelly sizes on).
+- ``edge`` (what ``Signal.edge`` and the minimum-edge gate use) is in **probability points after fees**: for a
+  binary, ``p_win − price − fee per contract``, which is also the expected profit of one contract in dollars
+  (0.03 = 3¢ a contract). A longshot's return on stake can look large on a tiny edge (a 2¢ contract with
+  p = 0.03 "returns" 40 % on a 1¢ edge), so the ratio is only recorded beside it, as ``roi``, never gated on.
+- For a bracket the same quantity is ``p_win − p_breakeven``: the probability above the one at which the
+  bracket's expected value after costs is zero, ``p_breakeven = (risk + costs) / (reward + risk)``. It equals
+  ``EV / (reward + risk)``, the EV per unit of the bracket's full swing. A binary contract is the bracket with
+  reward ``1 − price``, risk ``price`` and costs the fee, so the two definitions agree and one ``MIN_EDGE``
+  means the same thing on every surface. For a driftless price ``sl / (sl + tp)`` is the no-edge probability
+  (``p_market``), so a bracket's edge is ``p_model − p_market − costs / (reward + risk)``.
 Decimal arithmetic throughout; probabilities arrive as floats and are converted through their shortest repr.
 """
 
@@ -39,18 +46,22 @@ class BinaryEdge:
     side: Literal["yes", "no"]
     price: Decimal  # dollars per contract for the side bought
     fee_per_contract: Decimal  # dollars
-    ev_per_contract: Decimal  # p_win − price − fee, dollars
-    edge: Decimal  # ev_per_contract / (price + fee): profit per dollar staked
+    edge: Decimal  # p_win − price − fee: probability points after fees = expected dollars per contract
+    roi: Decimal  # edge / (price + fee): expected return on the stake, recorded beside the edge, never gated on
 
     @property
     def positive(self) -> bool:
-        return self.ev_per_contract > 0
+        return self.edge > 0
 
 
 def binary_edge(
     side: Literal["yes", "no"], p_win: float | Decimal, price: Decimal, fee_cents: int, count_centi: int
 ) -> BinaryEdge:
-    """Edge after fees of buying ``count_centi`` centi-contracts of ``side`` at ``price``, paying ``fee_cents``."""
+    """Edge after fees of buying ``count_centi`` centi-contracts of ``side`` at ``price``, paying ``fee_cents``.
+
+    ``fee_cents`` is the fee for the whole order; per contract it is ``fee_cents / count_centi`` dollars (cents
+    over hundredths of a contract).
+    """
     if not Decimal(0) < price < ONE:
         raise ValueError(f"binary price must be strictly between 0 and 1: {price}")
     if count_centi <= 0:
@@ -59,8 +70,8 @@ def binary_edge(
     if not Decimal(0) <= p <= ONE:
         raise ValueError(f"p_win out of [0, 1]: {p_win}")
     fee_per_contract = Decimal(fee_cents) / Decimal(count_centi)  # cents / (count/100) / 100 = dollars
-    ev = p - price - fee_per_contract
-    return BinaryEdge(side, price, fee_per_contract, ev, ev / (price + fee_per_contract))
+    edge = p - price - fee_per_contract
+    return BinaryEdge(side, price, fee_per_contract, edge, edge / (price + fee_per_contract))
 
 
 def side_price(side: Literal["yes", "no"], yes_bid: Decimal, yes_ask: Decimal) -> Decimal:
@@ -105,11 +116,17 @@ class BracketEV:
     reward_cents: Decimal  # gain if TP is hit, before costs
     risk_cents: Decimal  # loss if SL is hit, before costs
     costs_cents: int
-    edge: Decimal  # ev / (risk + costs): profit per dollar put at risk
+    edge: Decimal  # ev / (reward + risk) = p_win − p_breakeven: probability points after costs
+    roi: Decimal  # ev / (risk + costs): expected return per dollar put at risk, recorded beside the edge
 
     @property
     def positive(self) -> bool:
         return self.ev_cents > 0
+
+    @property
+    def p_breakeven(self) -> Decimal:
+        """The probability of TP first at which the bracket's EV after costs is zero."""
+        return (self.risk_cents + self.costs_cents) / (self.reward_cents + self.risk_cents)
 
 
 def bracket_ev(
@@ -123,7 +140,8 @@ def bracket_ev(
     *,
     quote_to_account: Decimal = ONE,
 ) -> BracketEV:
-    """EV of an ATR bracket: p_win × TP distance − (1 − p_win) × SL distance − costs, for ``units``.
+    """EV of an ATR bracket: p_win × TP distance − (1 − p_win) × SL distance − costs, for ``units``, and its edge
+    in probability points, ``EV / (reward + risk)`` (see the module docstring).
 
     Distances are in the quote currency per unit, converted to account cents with ``quote_to_account``.
     The bracket must be on the right sides of the entry (long: SL < entry < TP; short: TP < entry < SL).
@@ -146,4 +164,4 @@ def bracket_ev(
     scale = Decimal(units) * quote_to_account * _HUNDRED
     reward, risk = tp_distance * scale, sl_distance * scale
     ev = p * reward - (ONE - p) * risk - costs_cents
-    return BracketEV(ev, reward, risk, costs_cents, ev / (risk + costs_cents))
+    return BracketEV(ev, reward, risk, costs_cents, ev / (reward + risk), ev / (risk + costs_cents))

@@ -38,21 +38,27 @@ def kelly_count(
     max_position_cents: int,
     lot_centi: int = 100,
 ) -> int:
-    """Centi-contracts to buy: fractional Kelly ``f × edge / (price × (1 − price))`` contracts per bankroll dollar.
+    """Centi-contracts to buy: fractional Kelly on the fee-inclusive price ``q = price + fee_per_contract``.
 
-    ``edge`` is the per-contract edge after fees (``p_win − price − fee_per_contract``); a non-positive edge buys
-    nothing. The count is rounded down to a multiple of ``lot_centi`` (100: whole contracts) and cut so that
-    ``count × price`` stays within the position cap.
+    A contract bought at ``q`` that pays $1 has full-Kelly stake ``(p − q) / (1 − q)`` of bankroll, i.e.
+    ``(p − q) / (q (1 − q))`` contracts per bankroll dollar; ``f`` of that is bought. ``p − q`` is the edge after
+    fees (``shared.money.edge``); a non-positive edge buys nothing. The bare price would understate what each
+    contract really costs and overstate its odds, oversizing cheap contracts, where the fee is a large part of the
+    stake. The count is
+    rounded down to a multiple of ``lot_centi`` (100: whole contracts) and cut so that ``count × price`` stays
+    within the position cap.
     """
     if lot_centi <= 0:
         raise ValueError("lot_centi must be positive")
-    if bankroll_cents <= 0 or not Decimal(0) < price < ONE:
+    if bankroll_cents <= 0 or not Decimal(0) < price < ONE or fee_per_contract < 0:
         return 0
-    edge = as_decimal(p_win) - price - fee_per_contract
+    stake = price + fee_per_contract
+    edge = as_decimal(p_win) - stake
     if edge <= 0 or kelly_fraction <= 0:
         return 0
-    # contracts = bankroll_dollars × f × edge / (p (1 − p)); centi-contracts = contracts × 100 = cents × f × ...
-    kelly_centi = _floor(Decimal(bankroll_cents) * kelly_fraction * edge / (price * (ONE - price)))
+    # edge > 0 and p_win <= 1 imply 0 < stake < 1. contracts = bankroll_dollars × f × edge / (q (1 − q));
+    # centi-contracts = contracts × 100 = bankroll_cents × f × edge / (q (1 − q)).
+    kelly_centi = _floor(Decimal(bankroll_cents) * kelly_fraction * edge / (stake * (ONE - stake)))
     cap_cents = position_cap_cents(bankroll_cents, max_position_pct, max_position_cents)
     # cost_cents = count_centi × price_dollars (count/100 contracts × price × 100 cents)
     cap_centi = _floor(Decimal(cap_cents) / price)

@@ -45,7 +45,7 @@ class Candidate:
     p_model: float
     p_market: float
     confidence: float
-    model_spread: float = 0.0
+    model_spread: float | None = None  # None: fewer than two independent opinions, so no disagreement to measure
     models: tuple[str, ...] = ()
     category: str = ""
     underlying: str = ""
@@ -75,6 +75,8 @@ class Candidate:
                 raise CandidateError(f"{name} must be an integer (cents, centi-contracts, units or shares)")
         for name in ("p_model", "p_market", "confidence", "model_spread"):
             value = getattr(self, name)
+            if value is None and name == "model_spread":
+                continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
                 raise CandidateError(f"{name} must be a number")
             if type(value) is not float:  # the decision record holds floats: an int 1 becomes 1.0, as validation would
@@ -87,7 +89,7 @@ class Candidate:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise CandidateError(f"{name} out of [0, 1]: {value}")
-        if self.model_spread < 0:
+        if self.model_spread is not None and self.model_spread < 0:
             raise CandidateError("model_spread must be non-negative")
         # Converted once here rather than in every edge computation (frozen: set through object.__setattr__).
         object.__setattr__(self, "p_model_decimal", as_decimal(self.p_model))

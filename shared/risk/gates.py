@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from shared.config import SurfaceSettings
-from shared.money.edge import ONE, binary_edge, bracket_ev
+from shared.money.edge import ONE, BinaryEdge, BracketEV, binary_edge, bracket_ev
 from shared.money.ledger import Ledger, opposite_side
 from shared.money.periods import trading_day, week_of
 from shared.risk.candidate import BINARY_SIDES, Candidate
@@ -73,7 +73,7 @@ class Limits:
     underlying_concentration: tuple[int, int]
     max_drawdown: tuple[int, int]
     slippage: tuple[int, int]
-    edge_factor: Decimal  # 1 + MIN_EDGE: edge >= floor  <=>  p_model >= (1 + floor) × stake
+    min_edge: Decimal  # MIN_EDGE, probability points after fees (0.03 = 3¢ a binary contract)
 
     @classmethod
     def from_settings(cls, settings: SurfaceSettings) -> Limits:
@@ -90,7 +90,7 @@ class Limits:
             underlying_concentration=settings.underlying_concentration_pct.as_integer_ratio(),
             max_drawdown=settings.max_drawdown_pct.as_integer_ratio(),
             slippage=settings.slippage_tolerance.as_integer_ratio(),
-            edge_factor=1 + settings.min_edge,
+            min_edge=settings.min_edge,
         )
 
 
@@ -281,12 +281,13 @@ def slippage(c: Candidate, ctx: GateContext) -> Denial | None:
     return None
 
 
-def candidate_edge(c: Candidate) -> Decimal | None:
-    """Profit per dollar at risk after fees, re-derived from the candidate; None if a bracket lacks TP or SL."""
+def candidate_pricing(c: Candidate) -> BinaryEdge | BracketEV | None:
+    """The candidate's edge after fees re-derived from its own fields (``.edge`` in probability points, ``.roi``
+    beside it); None if a bracket lacks its take-profit or stop-loss, or a binary has no quantity or price."""
     if c.is_binary:
         if c.quantity <= 0 or not ZERO < c.price < ONE:
-            return Decimal(-1)
-        return binary_edge(c.side, c.p_model_decimal, c.price, c.fee_cents, c.quantity).edge  # type: ignore[arg-type]
+            return None
+        return binary_edge(c.side, c.p_model_decimal, c.price, c.fee_cents, c.quantity)  # type: ignore[arg-type]
     if c.take_profit is None or c.stop_loss is None:
         return None
     return bracket_ev(
@@ -298,35 +299,51 @@ def candidate_edge(c: Candidate) -> Decimal | None:
         c.quantity,
         c.fee_cents,
         quote_to_account=c.quote_to_account,
-    ).edge
+    )
+
+
+def candidate_edge(c: Candidate) -> Decimal | None:
+    """Edge after fees in probability points, re-derived from the candidate; None if a bracket lacks TP or SL.
+
+    A binary without a quantity or a price strictly inside (0, 1) cannot be priced and counts as -1 (denied).
+    """
+    if c.is_binary and (c.quantity <= 0 or not ZERO < c.price < ONE):
+        return Decimal(-1)
+    pricing = candidate_pricing(c)
+    return None if pricing is None else pricing.edge
 
 
 def min_edge(c: Candidate, ctx: GateContext) -> Denial | None:
-    """8. Edge after fees (profit per dollar at risk) at least ``MIN_EDGE``."""
-    limits = ctx.limits
+    """8. Edge after fees at least ``MIN_EDGE``, in probability points (binary: ``p − price − fee per contract``;
+    bracket: ``p − p_breakeven``; see ``shared.money.edge``). Return on stake is never the test: it would let a
+    2¢ contract through on a 1¢ edge."""
+    floor = ctx.limits.min_edge
     quantity = c.quantity
     if c.side in BINARY_SIDES and quantity > 0 and ZERO < c.price < ONE:
-        # edge = (p − stake) / stake with stake = price + fee / quantity. Times quantity, edge >= floor  <=>
-        # p × quantity >= (1 + floor) × (price × quantity + fee): exact, with no division unless it is denied.
-        value = c.p_model_decimal * quantity
-        stake = c.price * quantity + c.fee_cents
-        if value >= limits.edge_factor * stake:
+        # edge = p − price − fee_cents / quantity (fee per contract in dollars). Times quantity (> 0):
+        # edge >= floor  <=>  (p − price − floor) × quantity >= fee_cents: exact, and no division unless denied.
+        if (c.p_model_decimal - c.price - floor) * quantity >= c.fee_cents:
             return None
-        return Denial("min_edge", f"edge {value / stake - 1:.4f} < {limits.settings.min_edge}")
+        points = c.p_model_decimal - c.price - Decimal(c.fee_cents) / Decimal(quantity)
+        return Denial("min_edge", f"edge {points:.4f} < {floor}")
     edge = candidate_edge(c)
     if edge is None:
         return Denial("missing_bracket", f"{c.side} candidate without take_profit / stop_loss")
-    if edge < limits.settings.min_edge:
-        return Denial("min_edge", f"edge {edge:.4f} < {limits.settings.min_edge}")
+    if edge < floor:
+        return Denial("min_edge", f"edge {edge:.4f} < {floor}")
     return None
 
 
 def min_confidence(c: Candidate, ctx: GateContext) -> Denial | None:
-    """9. Confidence at least ``MIN_CONFIDENCE``; the models' spread at most ``MAX_MODEL_SPREAD``."""
+    """9. Confidence at least ``MIN_CONFIDENCE``; the models' spread at most ``MAX_MODEL_SPREAD``.
+
+    A candidate resting on one opinion (a strategy alone, a single model) has no spread (``None``): there is no
+    disagreement to check, and nothing here counts that as agreement; its confidence alone is tested.
+    """
     s = ctx.limits.settings
     if c.confidence < s.min_confidence:
         return Denial("low_confidence", f"confidence {c.confidence:.3f} < {s.min_confidence}")
-    if c.model_spread > s.max_model_spread:
+    if c.model_spread is not None and c.model_spread > s.max_model_spread:
         return Denial("model_disagreement", f"model spread {c.model_spread:.3f} > {s.max_model_spread}")
     return None
 

@@ -1,4 +1,11 @@
-"""Long-dated political and macro markets, priced by the LLM ensemble (or the offline model without keys)."""
+"""Long-dated political and macro markets, priced by the LLM ensemble (or the offline baseline without keys).
+
+The models see the market's title, category, close time and strikes: never its price. The quote is read only to
+choose the side and price the trade. The market's own trend (how far its mid moved over ``trend_window``) is
+recorded in each decision for research (does the price drift toward the result, as a sim that leaks the outcome
+would show?) and is shown to no model: it is the market's price in another form, and an anchored model agrees
+with the market and with the other models, which empties both the edge and the disagreement signal.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +34,8 @@ class LongTermEnsembleStrategy:
         self._history: dict[str, deque[tuple[datetime, Decimal]]] = {}
 
     def trend(self, symbol: str, now: datetime, mid: Decimal) -> float:
-        """Research: how far the market's own mid moved over the trend window, scaled to [-1, 1].
-
-        Long-dated markets drift toward their outcome as news arrives, so a persistent move is evidence the
-        price has not finished adjusting. Observed across ticks; no history yet means no opinion (0).
+        """How far the market's own mid moved over the trend window, scaled to [-1, 1]; recorded in the decision
+        for research, never a model input (see the module docstring). Observed across ticks; no history yet is 0.
         """
         history = self._history.setdefault(symbol, deque(maxlen=512))
         history.append((now, mid))
@@ -59,14 +64,13 @@ class LongTermEnsembleStrategy:
         mid = quote.mid
         if mid is None or not 0 < mid < 1:
             return None
+        market_trend = self.trend(instrument.symbol, tick.now, mid)
         question = MarketQuestion(
             market_id=instrument.symbol,
             question=instrument.title or instrument.symbol,
-            p_market=float(mid),
+            p_market=float(mid),  # for the offline baseline only; never shown to a model
             category=instrument.category,
-            context={"yes_bid": str(quote.bid), "yes_ask": str(quote.ask),
-                     "close_time": instrument.close_time.isoformat() if instrument.close_time else ""},
-            features={"trend": self.trend(instrument.symbol, tick.now, mid)},
+            context=market_facts(instrument),
         )
         result = self.ensemble.predict(question)
         if not result.models:
@@ -78,5 +82,19 @@ class LongTermEnsembleStrategy:
         return Proposal(
             sub_strategy=self.name, instrument=instrument, side=side,  # type: ignore[arg-type]
             price=price, p_model=p_model, p_market=p_market, confidence=result.confidence,
-            model_spread=result.model_spread, models=result.models, context=ensemble_context(result),
+            model_spread=result.model_spread, models=result.models,
+            context={**ensemble_context(result), "market_trend": market_trend},
         )
+
+
+def market_facts(instrument: Instrument) -> dict[str, str]:
+    """What the models are told about a market besides its title and category: when it closes and its strikes.
+    Nothing here moves with the price, so an unchanged market keeps its cache key (no paid call per tick)."""
+    facts = {"close_time": instrument.close_time.isoformat() if instrument.close_time else ""}
+    if instrument.strike_type:
+        facts["strike_type"] = instrument.strike_type
+    for name in ("floor_strike", "cap_strike"):
+        value = getattr(instrument, name)
+        if value is not None:
+            facts[name] = str(value)
+    return facts

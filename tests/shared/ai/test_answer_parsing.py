@@ -52,7 +52,7 @@ def test_prompt_and_context_hash() -> None:
     q = MarketQuestion(market_id="M", question="Will X?", p_market=0.3, category="politics", context={"b": 1, "a": 2})
     prompt = user_prompt(q)
     assert "Will X?" in prompt and "politics" in prompt and '{"a": 2, "b": 1}' in prompt and "0.3" not in prompt
-    # The hash covers what the models see; the price and the offline features are not part of it.
+    # The hash covers what the models see; the price is not part of it.
     same = MarketQuestion(
         market_id="M", question="Will X?", p_market=0.9, category="politics", context={"a": 2, "b": 1}
     )
@@ -65,7 +65,7 @@ def test_prompt_and_context_hash() -> None:
     "kwargs",
     [
         {"p_market": 1.5},
-        {"features": {"trend": 2.0}},
+        {"features": {"trend": 0.5}},  # no side channel for the strategy's own signal any more
         {"context": {"x": float("nan")}},
         {"context": {"x": object()}},
         {"market_id": ""},

@@ -147,7 +147,9 @@ def test_malformed_answers_are_abstentions_never_a_half(harness: Harness, vendor
         (MODELS[2], True, "unparseable"),
         (MODELS[3], False, None),
     ]
-    assert result.p == 0.8 and result.models == (MODELS[3],) and result.model_spread == 0.0
+    assert result.p == 0.8 and result.models == (MODELS[3],)
+    # One answer has no spread to report: None, not a 0 that would read as agreement.
+    assert result.model_spread is None and result.opinions == "single model"
     # A malformed reply still used tokens: it is billed and logged.
     billed = {line["model"]: line["cost_micro_usd"] for line in harness.cost_lines()}
     assert billed[MODELS[0]] == 4500 and billed[MODELS[1]] == 3500

@@ -31,11 +31,12 @@ def test_both_sides_after_fees() -> None:
     assert kalshi_fee_cents(10_000, 43) == 172
     assert yes.price == Decimal("0.43")
     assert yes.fee_per_contract == Decimal("0.0172")
-    assert yes.ev_per_contract == Decimal("0.5") - Decimal("0.43") - Decimal("0.0172")
-    assert yes.edge == yes.ev_per_contract / (Decimal("0.43") + Decimal("0.0172"))
+    # The edge is in probability points after fees (dollars per contract); the return on stake rides along.
+    assert yes.edge == Decimal("0.5") - Decimal("0.43") - Decimal("0.0172") == Decimal("0.0528")
+    assert yes.roi == yes.edge / (Decimal("0.43") + Decimal("0.0172"))
     # NO at 0.60 with p(no) = 0.5: negative edge.
     assert no.price == Decimal("0.60")
-    assert no.ev_per_contract < 0 and not no.positive
+    assert no.edge < 0 and not no.positive
 
 
 def test_empty_book_side_is_left_out() -> None:
@@ -55,7 +56,11 @@ def test_bracket_ev_long_and_short() -> None:
     ev = bracket_ev("long", 0.5, Decimal("1.1000"), Decimal("1.1030"), Decimal("1.0980"), 10_000, 120)
     assert ev.reward_cents == 3000 and ev.risk_cents == 2000
     assert ev.ev_cents == Decimal("0.5") * 3000 - Decimal("0.5") * 2000 - 120
-    assert ev.edge == ev.ev_cents / (2000 + 120)
+    # Points: EV over the bracket's full swing = p − p_breakeven, p_breakeven = (risk + costs) / (reward + risk).
+    assert ev.edge == ev.ev_cents / (3000 + 2000) == Decimal("0.0760")
+    assert ev.p_breakeven == Decimal(2120) / Decimal(5000)
+    assert ev.edge == Decimal("0.5") - ev.p_breakeven
+    assert ev.roi == ev.ev_cents / (2000 + 120)
     short = bracket_ev("short", 0.4, Decimal("100"), Decimal("98"), Decimal("101"), 10, 200)
     assert short.ev_cents == Decimal("0.4") * 2000 - Decimal("0.6") * 1000 - 200
     with pytest.raises(ValueError):
@@ -93,6 +98,53 @@ def test_kelly_count_formula_and_lots() -> None:
         max_position_cents=10**9,
     )
     assert fee_eats_edge == 0
+
+
+def test_kelly_sizes_on_the_fee_inclusive_price() -> None:
+    """A 5¢ contract with a 1¢ fee and p = 0.10: Kelly on q = 0.06, 0.25 × 0.04 / (0.06 × 0.94) = 0.1773 contracts
+    per bankroll dollar -> 1,773 contracts on $10,000. On the bare price (0.05 × 0.95) it would buy 2,105."""
+    count = kelly_count(
+        bankroll_cents=1_000_000,
+        p_win=0.10,
+        price=Decimal("0.05"),
+        fee_per_contract=Decimal("0.01"),
+        kelly_fraction=Decimal("0.25"),
+        max_position_pct=Decimal("1"),
+        max_position_cents=10**9,
+    )
+    assert count == 177_300
+    # Full Kelly stakes (p − q) / (1 − q) of the bankroll at cost q a contract (fees included).
+    full = kelly_count(
+        bankroll_cents=1_000_000,
+        p_win=0.10,
+        price=Decimal("0.05"),
+        fee_per_contract=Decimal("0.01"),
+        kelly_fraction=Decimal(1),
+        max_position_pct=Decimal("1"),
+        max_position_cents=10**9,
+        lot_centi=1,
+    )
+    stake_cents = Decimal(full) * Decimal("0.06")
+    assert abs(stake_cents - Decimal(1_000_000) * Decimal("0.04") / Decimal("0.94")) < Decimal("0.06")
+
+
+@given(
+    p=st.floats(min_value=0, max_value=1),
+    cents=st.integers(min_value=1, max_value=99),
+    contracts=st.integers(min_value=1, max_value=5_000),
+    fee_cents=st.integers(min_value=0, max_value=10_000),
+)
+def test_a_binary_is_the_bracket_from_price_to_one_or_zero(
+    p: float, cents: int, contracts: int, fee_cents: int
+) -> None:
+    """Edge in points means the same on both kinds: a binary contract is a bracket entered at its price with TP 1,
+    SL 0 and the fee as its costs, and both give p − price − fee per contract."""
+    price = Decimal(cents) / 100
+    binary = binary_edge("yes", p, price, fee_cents, contracts * 100)
+    bracket = bracket_ev("long", p, price, Decimal(1), Decimal(0), contracts, fee_cents)
+    rounding = Decimal("1e-24")  # the two divide in a different order at 28 significant digits
+    assert abs(bracket.edge - binary.edge) < rounding
+    assert abs(bracket.p_breakeven - (price + binary.fee_per_contract)) < rounding
 
 
 def test_risk_units() -> None:

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from shared.killswitch import halt, resume
+from shared.money.fees import kalshi_fee_cents
+from shared.money.sizing import binary_cost_cents
 from shared.paths import open_stream, stop_file
 from shared.records import Decision, parse_record
 from shared.risk.candidate import Candidate, CandidateError, ExitRequest
 from shared.risk.chain import GATE_ERROR, NOT_EVALUATED
-from shared.risk.gates import GATE_NAMES
+from shared.risk.gates import GATE_NAMES, candidate_pricing
 
 MakeCandidate = Callable[..., Candidate]
 
@@ -289,6 +291,48 @@ def test_min_edge_bracket(rig_factory: Any, make_candidate: MakeCandidate) -> No
         candidate_id="S", take_profit=Decimal("1.1030"), stop_loss=Decimal("1.0980"), p_model=0.55, **base
     )
     assert rig.chain.evaluate(strong).accepted
+
+
+def _binary_at(make_candidate: MakeCandidate, cents: int, p_model: float, count_centi: int) -> Candidate:
+    """A YES candidate of ``count_centi`` centi-contracts at ``cents``, charged the real Kalshi taker fee."""
+    price = Decimal(cents) / 100
+    return make_candidate(candidate_id=f"C{cents}", instrument=f"M{cents}", price=price, current_price=price,
+                          p_model=p_model, quantity=count_centi, cost_cents=binary_cost_cents(count_centi, price),
+                          fee_cents=kalshi_fee_cents(count_centi, Decimal(cents)))
+
+
+def test_min_edge_is_in_points_a_longshot_on_a_one_cent_edge_is_denied(rig: Any, make_candidate: MakeCandidate) -> None:
+    """MIN_EDGE=0.03 means 3¢ a contract after fees: a 2¢ contract with p = 0.03 (1¢ raw edge, about 40 % return on
+    stake) is denied, while a 50¢ contract with p = 0.56 (6¢ raw, 4.25¢ after the 1.75¢ fee) passes."""
+    assert rig.chain.settings.min_edge == Decimal("0.03")
+    longshot = _binary_at(make_candidate, 2, 0.03, 10_000)
+    pricing = candidate_pricing(longshot)
+    assert pricing is not None
+    assert pricing.fee_per_contract == Decimal("0.0014")  # ceil(0.07 × 100 × 0.02 × 0.98) = 14¢ on 100 contracts
+    assert pricing.edge == Decimal("0.0086") and pricing.roi > Decimal("0.4")  # the old ratio would have passed it
+    decision = rig.chain.evaluate(longshot)
+    assert_stopped(decision, "min_edge", "min_edge")
+    assert decision.gates[7].detail == "edge 0.0086 < 0.03"
+
+    even = _binary_at(make_candidate, 50, 0.56, 10_000)
+    pricing = candidate_pricing(even)
+    assert pricing is not None and pricing.fee_per_contract == Decimal("0.0175")
+    assert pricing.edge == Decimal("0.0425") and pricing.roi < Decimal("0.09")
+    assert rig.chain.evaluate(even).accepted
+
+
+def test_min_edge_in_points_for_a_bracket_is_p_above_break_even(
+    rig_factory: Any, make_candidate: MakeCandidate
+) -> None:
+    """A bracket's edge is p − p_breakeven; a 2.9-point edge is denied at 0.03 and a 3.1-point one passes."""
+    rig = rig_factory("fx", underlying_concentration_pct="1", category_concentration_pct="1")
+    base: dict[str, Any] = {"surface": "fx", "side": "long", "instrument": "EUR_USD", "underlying": "EUR",
+                            "category": "fx_major", "price": Decimal("1.1000"), "current_price": Decimal("1.1000"),
+                            "quantity": 10_000, "cost_cents": 22_000, "fee_cents": 100,
+                            "take_profit": Decimal("1.1030"), "stop_loss": Decimal("1.0980")}
+    # reward $30, risk $20, costs $1: p_breakeven = 2100 / 5000 = 0.42.
+    assert_stopped(rig.chain.evaluate(make_candidate(candidate_id="A", p_model=0.449, **base)), "min_edge", "min_edge")
+    assert rig.chain.evaluate(make_candidate(candidate_id="B", p_model=0.451, **base)).accepted
 
 
 # 9 -------------------------------------------------------------------------------------------------------------
