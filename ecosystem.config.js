@@ -19,9 +19,11 @@ function app(name, args, extra = {}) {
     time: true,
     autorestart: true,
     // A crash loop (exits faster than min_uptime) ends in `errored` after max_restarts instead of forever.
+    // No restart_delay / exp_backoff_restart_delay: PM2 (God.js handleExit) sets `waiting restart` after it has
+    // marked an app `errored` whenever either is set, so a crash-looping surface would never show as errored,
+    // and its unstable-restart count only runs within min_uptime × max_restarts of the app's start.
     min_uptime: "10s",
     max_restarts: 10,
-    exp_backoff_restart_delay: 500,
     // SIGINT first: the loop finishes its tick, flushes and exits 0 before PM2 would SIGKILL it.
     kill_timeout: 15000,
     max_memory_restart: "400M",

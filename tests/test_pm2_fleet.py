@@ -81,3 +81,32 @@ def test_six_apps_online_ticking_then_stopped(tmp_path: Path) -> None:
         subprocess.run([str(PM2), "kill"], cwd=checkout, env=env, capture_output=True, timeout=60)
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PM2.exists(), reason="PM2 is installed by `make test` / `make up` (npm)")
+def test_a_crash_looping_surface_ends_errored_with_its_reason_in_the_log(tmp_path: Path) -> None:
+    checkout = tmp_path / "tbot"
+    _copy_checkout(checkout)
+    st_env = checkout / "envs" / "st.env"
+    st_env.write_text(st_env.read_text() + "\nMIN_EGDE=0.05\n")  # a typo: the loop exits 2 at every start
+    env = {**os.environ, "PM2_HOME": str(tmp_path / "pm2home")}
+    subprocess.run([str(PM2), "start", "ecosystem.config.js", "--only", "st-bot-loop"], cwd=checkout, env=env,
+                   check=True, capture_output=True, timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        status = ""
+        while time.monotonic() < deadline:
+            apps = {str(a["name"]): a for a in _jlist(env, checkout)}
+            app = apps.get("st-bot-loop")
+            status = str(app["pm2_env"]["status"]) if app else ""  # type: ignore[index]
+            if status == "errored":
+                break
+            time.sleep(1)
+        assert status == "errored"
+        err = (checkout / "logs" / "pm2" / "st-bot-loop.err.log").read_text()
+        assert "config error: envs/st.env: MIN_EGDE" in err
+    finally:
+        subprocess.run([str(PM2), "delete", "ecosystem.config.js"], cwd=checkout, env=env, capture_output=True,
+                       timeout=120)
+        subprocess.run([str(PM2), "kill"], cwd=checkout, env=env, capture_output=True, timeout=60)
