@@ -18,6 +18,7 @@ from decimal import Decimal
 from shared.bus import JsonlLog
 from shared.clock import Clock
 from shared.ids import derive_id
+from shared.money.portfolio import Portfolio
 from shared.money.sizing import binary_cost_cents
 from shared.records import TERMINAL_STATUSES, Mode, Side, Surface, Trade, parse_record
 from shared.venues.base import OrderRequest, OrderResult, Position, Venue, VenueError
@@ -53,11 +54,11 @@ class OrderPlan:
 
 
 def latest_states(trades: Iterable[Trade]) -> dict[str, Trade]:
-    """The latest state of every trade id, in log order."""
-    latest: dict[str, Trade] = {}
+    """The latest state of every trade id, by the portfolio fold's rules (a state never moves an id backwards)."""
+    portfolio = Portfolio(None, None, bankroll_cents=0)
     for trade in trades:
-        latest[trade.id] = trade
-    return latest
+        portfolio.apply(trade)
+    return {trade.id: trade for trade in portfolio.trades()}
 
 
 def read_trades(log: JsonlLog) -> list[Trade]:
