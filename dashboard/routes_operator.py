@@ -19,6 +19,7 @@ from dashboard.auth import COOKIE, operator_bearer, operator_token, require_oper
 from dashboard.operator_state import downsample, total_equity
 from dashboard.state import DashboardState
 from shared import killswitch
+from shared.audit.provenance import result_kind, signal_kind
 from shared.paths import stop_file
 from shared.records import SURFACES, SettingsOverride, Surface
 from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
@@ -164,6 +165,7 @@ async def signals(
         data["trade_status"] = trade["status"] if trade else None
         data["pnl"] = trade.get("pnl") if trade else None
         data["expired"] = item.expires_at <= state.clock()
+        data["result_kind"] = result_kind(trade) if trade else signal_kind(data)  # sim | real_data_paper | live
         items.append(data)
     return {"items": items, "sub_strategies": sorted(sub_strategies)}
 
@@ -177,7 +179,7 @@ async def trades(
     state.refresh()
     rows = [t for name, v in state.surfaces.items() if surface in (None, name) for t in v.latest_trades(limit)]
     rows.sort(key=lambda t: t["ts"], reverse=True)
-    return {"items": rows[:limit]}
+    return {"items": [{**t, "result_kind": result_kind(t)} for t in rows[:limit]]}
 
 
 @router.get("/decisions")

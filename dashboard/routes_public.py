@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from dashboard.auth import is_operator, operator_bearer, state_of
 from dashboard.metrics import Exposition
 from dashboard.state import DashboardState
+from shared.audit.provenance import REAL_KINDS, RESULT_KINDS, result_kind, result_label, signal_kind
 from shared.records import SURFACES
 from shared.timeutil import to_iso, utcnow
 
@@ -22,6 +23,8 @@ router = APIRouter(tags=["public"])
 
 _DEMO_FIELDS = ("id", "published_at", "surface", "sub_strategy", "instrument", "title", "side", "limit_price",
                 "edge", "confidence", "dry_run")
+NO_REAL_RESULTS = ("no real-data results yet; the paper fleet trades on simulated markets, whose results are "
+                   "synthetic and not shown here")
 
 
 def static_text(name: str) -> str:
@@ -66,18 +69,55 @@ async def demo_data(request: Request) -> Response:
         if item.published_at > horizon:
             continue
         data = json.loads(item.payload)
-        signals.append({key: data.get(key) for key in _DEMO_FIELDS})
+        shown = {key: data.get(key) for key in _DEMO_FIELDS}
+        kind = signal_kind(data)
+        shown["result_kind"], shown["result_label"] = kind, result_label(kind)
+        signals.append(shown)
         if len(signals) >= 50:
             break
-    performance = [view.performance() for view in state.surfaces.values()]
+    performance, synthetic = real_performance(state)
     payload = {
         "generated_at": to_iso(utcnow()),
         "delay_seconds": state.settings.demo_delay_seconds,
         "signals": signals,
+        # Only results from real market data (real-data paper, live): a sim's results are synthetic, so the public
+        # page never advertises them, and says so when there is nothing else.
         "performance": performance,
+        "performance_note": None if performance else NO_REAL_RESULTS,
+        "synthetic_results_hidden": synthetic,
     }
     return Response(json.dumps(payload), media_type="application/json",
                     headers=_edge_cache(state.settings.demo_cache_seconds))
+
+
+def real_performance(state: DashboardState) -> tuple[list[dict[str, Any]], int]:
+    """Resolved results per surface and kind from real market data only; and how many synthetic ones were left out.
+
+    Reads the trades the dashboard already holds (latest state of each); the public page is cached at the edge,
+    so this runs once per cache period, not per visitor.
+    """
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    synthetic = 0
+    for name, view in state.surfaces.items():
+        for trade in view.trades.values():
+            if trade.get("status") != "resolved":
+                continue
+            kind = result_kind(trade)
+            if kind not in REAL_KINDS:
+                synthetic += 1
+                continue
+            row = rows.setdefault((name, kind), {"surface": name, "result_kind": kind, "label": result_label(kind),
+                                                 "resolved": 0, "wins": 0, "realized_cents": 0, "fees_cents": 0})
+            pnl = int(trade.get("pnl") or 0)
+            row["resolved"] += 1
+            row["wins"] += pnl > 0
+            row["realized_cents"] += pnl
+            row["fees_cents"] += int(trade.get("fees") or 0)
+    order: dict[str, int] = {kind: i for i, kind in enumerate(RESULT_KINDS)}
+    out = [rows[key] for key in sorted(rows, key=lambda k: (SURFACES.index(k[0]), order[k[1]]))]
+    for row in out:
+        row["win_rate"] = row["wins"] / row["resolved"]
+    return out, synthetic
 
 
 @router.get("/healthz")

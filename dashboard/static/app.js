@@ -5,6 +5,7 @@
 const REFRESH_MS = 3000;
 const COLORS = {kalshi_st: "#5aa2ff", kalshi_lt: "#b27cff", fx: "#3fb27f", stocks: "#e0a84f", total: "#d8dde6"};
 const filters = {surface: "", sub: ""};
+const curveSources = {};  // surface (and "total") -> where its P&L comes from, set by the overview for the legend
 
 async function api(path, options = {}) {
   const init = {credentials: "same-origin", ...options};
@@ -43,6 +44,23 @@ function badge(text, cls) {
   return span;
 }
 function signed(cents) { return cents > 0 ? "pos" : cents < 0 ? "neg" : ""; }
+// Where a result comes from (the server's result_kind, shared/audit/provenance.py): sim results are synthetic.
+const KIND_LABELS = {sim: ["synthetic (sim)", "warn"], real_data_paper: ["real-data paper", "dry"], live: ["live", "live"]};
+function kindBadge(kind) { const [text, cls] = KIND_LABELS[kind] || ["unknown source", "warn"]; return badge(text, cls); }
+// A surface's P&L by resolution source: a sim venue always tags "sim", so those figures are synthetic.
+function sourceLabel(source) { return source === "sim" ? "synthetic (sim)" : source + " (real data)"; }
+function sourcesOf(s) {
+  if (s.by_result_kind) {  // counts per result kind, when the overview carries them: the one rule, server-side
+    const kinds = Object.keys(s.by_result_kind).filter((k) => s.by_result_kind[k] > 0);
+    return kinds.length ? kinds.map((k) => (KIND_LABELS[k] || [k])[0]).join(" + ") : "–";
+  }
+  const names = Object.keys(s.by_resolution_source || {});
+  if (!names.length) return "–";
+  if (names.every((n) => n === "sim")) return "synthetic (sim)";
+  return names.some((n) => n === "sim") ? "mixed: synthetic (sim) + real data" : "real data";
+}
+// Edge in probability points, shown as cents per $1 of payoff ("+4.3¢"), never as a return on stake.
+function points(edge) { return edge === null || edge === undefined ? "–" : (edge >= 0 ? "+" : "") + (edge * 100).toFixed(1) + "¢"; }
 function body(id) { const tb = document.querySelector(id + " tbody"); tb.replaceChildren(); return tb; }
 
 // ---------------------------------------------------------------- panels
@@ -76,15 +94,20 @@ function renderOverview(data) {
   const perf = body("#pnl-table");
   for (const s of data.surfaces) {
     const row = perf.insertRow();
-    cell(row, s.surface);
+    cell(row, s.surface + " · " + sourcesOf(s));
+    curveSources[s.surface] = sourcesOf(s);
     cell(row, money(s.realized_cents), signed(s.realized_cents));
     cell(row, money(s.fees_cents));
     cell(row, s.resolved);
     cell(row, pct(s.win_rate));
-    cell(row, Object.entries(s.by_resolution_source).map(([k, v]) => k + ": " + v).join(", ") || "–");
+    cell(row, Object.entries(s.by_resolution_source).map(([k, v]) => sourceLabel(k) + ": " + v).join(", ") || "–");
   }
   const total = document.getElementById("pnl-total");
-  total.textContent = "total " + money(data.total.realized_cents);
+  const labels = data.surfaces.map(sourcesOf).filter((l) => l !== "–");
+  const allSim = labels.length > 0 && labels.every((l) => l === "synthetic (sim)");
+  const anySim = labels.some((l) => l.includes("synthetic (sim)"));
+  curveSources.total = !labels.length ? "" : allSim ? "synthetic (sim)" : anySim ? "includes synthetic (sim)" : "real data";
+  total.textContent = "total " + money(data.total.realized_cents) + (curveSources.total ? " · " + curveSources.total : "");
   total.className = "big " + signed(data.total.realized_cents);
 }
 
@@ -120,7 +143,7 @@ function renderEquity(data) {
     ctx.stroke();
     const item = document.createElement("span");
     item.style.setProperty("--swatch", COLORS[name] || "#fff");
-    item.textContent = name + " " + money(points[points.length - 1][1]);
+    item.textContent = name + " " + money(points[points.length - 1][1]) + (curveSources[name] ? " · " + curveSources[name] : "");
     legend.appendChild(item);
   }
 }
@@ -144,9 +167,12 @@ function renderSignals(data) {
     cell(row, s.instrument);
     cell(row, s.side);
     cell(row, s.limit_price);
-    cell(row, pct(s.edge), s.edge >= 0 ? "pos" : "neg");
+    cell(row, points(s.edge), s.edge >= 0 ? "pos" : "neg");
     cell(row, pct(s.confidence, 0));
-    cell(row, badge(s.dry_run ? "dry-run" : "LIVE", s.dry_run ? "dry" : "live"));
+    const mode = document.createElement("span");
+    mode.append(badge(s.dry_run ? "dry-run" : "LIVE", s.dry_run ? "dry" : "live"));
+    if (s.result_kind === "sim") mode.append(" ", kindBadge("sim"));
+    cell(row, mode);
     cell(row, s.expired && !s.trade_status ? "expired" : s.trade_status || "published");
   }
 }
@@ -165,7 +191,9 @@ function renderTrades(data) {
     cell(row, t.fill_price);
     cell(row, money(t.fees));
     cell(row, t.pnl === null ? "–" : money(t.pnl), signed(t.pnl || 0));
-    cell(row, t.resolution_source);
+    const source = document.createElement("span");
+    source.append(kindBadge(t.result_kind), t.resolution_source ? " " + t.resolution_source : "");
+    cell(row, source);
   }
 }
 
