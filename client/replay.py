@@ -5,10 +5,15 @@ with the subscriber's own rule and caps against a simulated bankroll, pays the s
 (fill at the operator's reported fill price, or the signal's price plus the paper slippage), and at the end
 applies the commission rule as if everything were withdrawn. The ledger doing the arithmetic is the same
 :class:`client.ledger.Ledger` that ``run`` keeps.
+
+The output says where the operator's results it replays come from (each history item's ``result_kind``, by
+shared/audit/provenance.py's rule): results from simulated markets are *synthetic*. They test the operator's
+machinery and are no track record, so the table, the closing sentence and the chart's title all say so.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -25,6 +30,7 @@ from client.engine import settle
 from client.ledger import Ledger, MoneyEvent, format_cents
 from client.pricing import FeeTerms, UnsupportedInstrument, cost_cents, fee_cents, is_buy, kind_of
 from client.sizing import size
+from shared.audit.provenance import RESULT_KINDS, ResultKind, result_label, signal_kind
 from shared.ids import derive_id
 from shared.records import Signal, Trade, parse_record
 from shared.signing import verify_signal
@@ -39,6 +45,7 @@ class SurfaceRow:
     losses: int = 0
     fees_cents: int = 0
     pnl_cents: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # replayed signals per result kind (sim, ...)
 
 
 @dataclass(slots=True)
@@ -52,6 +59,19 @@ class ReplayResult:
     skipped_bad_signature: int = 0
     skipped_dry_run: int = 0
 
+    @property
+    def kinds(self) -> Counter[str]:
+        """Replayed signals per result kind, over every surface."""
+        total: Counter[str] = Counter()
+        for row in self.rows.values():
+            total.update(row.kinds)
+        return total
+
+    @property
+    def source(self) -> str:
+        """Where the replayed results come from, in words: "synthetic (sim)", "real-data paper + live", ..."""
+        return sources_label(self.kinds)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "start_cents": self.start_cents,
@@ -60,8 +80,29 @@ class ReplayResult:
             "final_cents": self.final_cents,
             "skipped_bad_signature": self.skipped_bad_signature,
             "skipped_dry_run": self.skipped_dry_run,
-            "surfaces": {name: asdict(row) for name, row in sorted(self.rows.items())},
+            "source": self.source,
+            "result_kinds": dict(self.kinds),
+            "surfaces": {name: asdict(row) | {"kinds": dict(row.kinds)} for name, row in sorted(self.rows.items())},
         }
+
+
+def sources_label(kinds: Counter[str]) -> str:
+    """Result kinds present, in words and a fixed order: "synthetic (sim) + real-data paper"; "none" if empty."""
+    present = [result_label(k) for k in RESULT_KINDS if kinds.get(k)]
+    return " + ".join(present) if present else "none"
+
+
+def result_kind_of(item: dict[str, Any], signal: Signal) -> ResultKind:
+    """The kind of the operator's result behind a history item: the server's ``result_kind``, never promoted
+    past what the signal itself shows (a sim-venue signal is synthetic whatever an item says); an older server
+    without the field is read from the signal and the resolution source."""
+    if signal_kind(signal) == "sim" or item.get("resolution_source") == "sim":
+        return "sim"
+    reported = item.get("result_kind")
+    for kind in RESULT_KINDS:
+        if reported == kind:
+            return kind
+    return signal_kind(signal)
 
 
 def _fill_price(config: ClientConfig, signal: Signal, item: dict[str, Any]) -> Decimal:
@@ -113,6 +154,7 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
         row = result.rows.setdefault(signal.surface, SurfaceRow())
         if phase == 0:
             row.signals += 1
+            row.kinds[result_kind_of(item, signal)] += 1
             _enter(config, ledger, signal, item, at)
             if ledger.status_of(signal.id) == "filled":
                 row.traded += 1
@@ -175,13 +217,19 @@ def _trade(
 
 def render_table(result: ReplayResult, days: int) -> str:
     """The text table ``replay`` prints."""
-    header = f"{'surface':<10} {'signals':>7} {'traded':>6} {'wins':>5} {'losses':>6} {'fees':>12} {'P&L':>14}"
-    lines = [header, "-" * len(header)]
+    header = (f"{'surface':<10} {'signals':>7} {'traded':>6} {'wins':>5} {'losses':>6} {'fees':>12} {'P&L':>14}  "
+              "operator's results from")
+    lines = [f"Operator's results replayed: {result.source}."]
+    if result.kinds.get("sim"):
+        lines.append("Synthetic (sim) results come from simulated markets: they test the operator's machinery and "
+                     "are not a track record.")
+    lines += ["", header, "-" * len(header)]
     total = SurfaceRow()
     for name in sorted(result.rows):
         row = result.rows[name]
         lines.append(f"{name:<10} {row.signals:>7} {row.traded:>6} {row.wins:>5} {row.losses:>6} "
-                     f"{format_cents(row.fees_cents):>12} {format_cents(row.pnl_cents):>14}")
+                     f"{format_cents(row.fees_cents):>12} {format_cents(row.pnl_cents):>14}  "
+                     f"{sources_label(row.kinds)}")
         for attr in ("signals", "traded", "wins", "losses", "fees_cents", "pnl_cents"):
             setattr(total, attr, getattr(total, attr) + getattr(row, attr))
     lines.append("-" * len(header))
@@ -198,8 +246,14 @@ def render_table(result: ReplayResult, days: int) -> str:
         lines.append(f"(ignored {result.skipped_bad_signature} history items with an invalid signature)")
     lines.append("")
     lines.append(f"Had you subscribed {days} days ago with this config, you would have "
-                 f"{format_cents(result.final_cents)} (from {format_cents(result.start_cents)}).")
+                 f"{format_cents(result.final_cents)} (from {format_cents(result.start_cents)}), replaying the "
+                 f"operator's {result.source} results.")
     return "\n".join(lines)
+
+
+def chart_title(result: ReplayResult, days: int) -> str:
+    """The PNG's title: it names the source of the operator's results, so the picture never travels unlabelled."""
+    return f"Replay of the last {days} days of {result.source} results: equity (USD), before commission"
 
 
 def write_chart(result: ReplayResult, path: Path, days: int) -> Path:
@@ -216,7 +270,7 @@ def write_chart(result: ReplayResult, path: Path, days: int) -> Path:
         values = [Decimal(cents) / 100 for _, cents in result.curve]
         axes.step(times, [float(v) for v in values], where="post", color="#1f6feb")  # plotting only
     axes.axhline(result.start_cents / 100, color="#888888", linewidth=0.8, linestyle="--")
-    axes.set_title(f"Replay of the last {days} days: equity (USD), before commission")
+    axes.set_title(chart_title(result, days))
     axes.set_ylabel("equity ($)")
     axes.grid(True, alpha=0.3)
     start = result.curve[0][0].strftime("%Y-%m-%d %H:%M UTC") if result.curve else "start"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from client.replay import render_table, simulate, write_chart
+from client.replay import chart_title, render_table, simulate, write_chart
 from shared.signing import load_public_key, public_key_pem
 from shared.timeutil import to_iso
 
@@ -86,3 +86,35 @@ def test_replay_follows_run_on_operator_paper_signals(make_config, make_signal, 
     assert "operator paper signals" in render_table(result, 30)
     opted_in = make_config(broker={"kind": "kalshi"}, feed={"trade_dry_run_signals": True})
     assert simulate(opted_in, items, key).rows["kalshi_st"].traded == 2
+
+
+def test_replay_says_where_the_operator_results_come_from(make_config, make_signal, operator_key,
+                                                          tmp_path: Path) -> None:
+    key = load_public_key(public_key_pem(operator_key))
+    config = make_config(sizing={"fixed_cents": 1_000})
+    sim = make_signal(published_at=T0)
+    sim_only = simulate(config, [_item(sim, "0.40", "win")], key)
+    assert sim_only.source == "synthetic (sim)" and dict(sim_only.kinds) == {"sim": 1}
+    table = render_table(sim_only, 30)
+    assert table.startswith("Operator's results replayed: synthetic (sim).")
+    assert "are not a track record" in table
+    assert "replaying the operator's synthetic (sim) results." in table
+    assert chart_title(sim_only, 30) == ("Replay of the last 30 days of synthetic (sim) results: equity (USD), "
+                                         "before commission")
+    assert sim_only.as_json()["source"] == "synthetic (sim)"
+
+    real = make_signal(published_at=T0 + timedelta(minutes=1), venue="kalshi")
+    real_item = {**_item(real, "0.40", "loss"), "resolution_source": "kalshi_resolution",
+                 "result_kind": "real_data_paper"}
+    # An item that claims "live" for a sim-venue signal is not promoted: it stays synthetic.
+    forged = make_signal(published_at=T0 + timedelta(minutes=2))
+    forged_item = {**_item(forged, "0.40", "win"), "resolution_source": "kalshi_resolution", "result_kind": "live"}
+    mixed = simulate(config, [_item(sim, "0.40", "win"), real_item, forged_item], key)
+    assert dict(mixed.kinds) == {"sim": 2, "real_data_paper": 1}
+    assert mixed.source == "synthetic (sim) + real-data paper"
+    row = next(line for line in render_table(mixed, 7).splitlines() if line.startswith("kalshi_st"))
+    assert row.endswith("synthetic (sim) + real-data paper")
+    # An older server without result_kind: read from the signal (a dry-run signal on a live venue).
+    old = simulate(config, [{**real_item, "result_kind": None}], key)
+    assert old.source == "real-data paper"
+    assert write_chart(mixed, tmp_path / "mixed.png", 7).read_bytes()[:4] == b"\x89PNG"
