@@ -1,61 +1,44 @@
-"""Fixtures every venue adapter's tests share: recorded payloads and OpenAPI 3 spec validation."""
+"""Fixtures every venue adapter's tests share: recorded payloads and spec validation (OpenAPI 3, Swagger 2)."""
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import jsonschema
 import pytest
 
 
-def _nullable(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` as JSON schema (jsonschema ignores the OpenAPI keyword)."""
-    if isinstance(node, dict):
-        node = {key: _nullable(value) for key, value in node.items()}
-        if node.pop("nullable", False):
-            if "type" in node and "$ref" not in node and "allOf" not in node:
-                node["type"] = [node["type"], "null"]
-            else:
-                return {"anyOf": [node, {"type": "null"}]}
-        return node
-    if isinstance(node, list):
-        return [_nullable(item) for item in node]
-    return node
+# The validators live in a plain module so that suites outside this folder (the client's) load the same ones.
+def _load_specs() -> ModuleType:
+    name = "tbot_test_venue_specs"  # one copy per process, whichever suite loads it first
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("specs.py"))
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up here
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
-@dataclass(frozen=True)
-class OpenApi3:
-    """Validators over one vendored OpenAPI 3 document (Kalshi, IBKR)."""
+specs = _load_specs()
 
-    document: dict[str, Any]
-
-    def schema(self, name: str, instance: Any) -> None:
-        """Validate ``instance`` against ``components.schemas[name]``; raises jsonschema.ValidationError."""
-        schema = {"$ref": f"#/components/schemas/{name}", "components": self.document["components"]}
-        jsonschema.Draft7Validator(schema).validate(instance)
-
-    def body(self, path: str, method: str, instance: Any) -> None:
-        """Validate a request body against the operation's ``application/json`` schema."""
-        operation = self.document["paths"][path][method]
-        body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        jsonschema.Draft7Validator(body_schema | {"components": self.document["components"]}).validate(instance)
-
-
-@cache
-def _load_openapi3(spec: Path) -> OpenApi3:
-    return OpenApi3(_nullable(json.loads(spec.read_text())))
+@pytest.fixture(scope="session")
+def openapi3() -> Callable[[Path], Any]:
+    """``openapi3(SPEC).schema(name, body)`` / ``.body(path, method, body)``; each spec is parsed once."""
+    validators: Callable[[Path], Any] = specs.openapi3
+    return validators
 
 
 @pytest.fixture(scope="session")
-def openapi3() -> Callable[[Path], OpenApi3]:
-    """``openapi3(SPEC).schema(name, body)`` / ``.body(path, method, body)``; each spec is parsed once."""
-    return _load_openapi3
+def swagger2() -> Callable[[Path], Any]:
+    """``swagger2(SPEC).schema(name, body)`` / ``.body(path, method, body)`` for Swagger 2 specs (OANDA v20)."""
+    validators: Callable[[Path], Any] = specs.swagger2
+    return validators
 
 
 @pytest.fixture

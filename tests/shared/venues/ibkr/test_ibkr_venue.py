@@ -336,3 +336,24 @@ def test_body_validator_rejects_off_spec_bodies(body_validate: BodyValidate) -> 
         )
     with pytest.raises(jsonschema.ValidationError):
         body_validate("/iserver/reply/{replyId}", "post", {"confirmed": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("side", "intent", "ticket", "exits"),
+    [
+        ("long", "open", "BUY", "SELL"),
+        ("short", "open", "SELL", "BUY"),
+        ("long", "close", "SELL", None),
+        ("short", "close", "BUY", None),
+    ],
+)
+def test_ticket_side_follows_side_and_intent(
+    venue: IbkrVenue, spec_validate: Validate, side: str, intent: str, ticket: str, exits: str | None
+) -> None:
+    levels = (Decimal("192.25"), Decimal("185.10")) if side == "short" else (Decimal("185.10"), Decimal("192.25"))
+    body = venue.build_orders(_buy(side=side, intent=intent, stop_loss=levels[0], take_profit=levels[1]), 265598)
+    spec_validate("ordersSubmissionRequest", body)
+    parent, *children = body["orders"]
+    assert parent["side"] == ticket
+    # A bracket protects what an order opens: a close carries no children.
+    assert [c["side"] for c in children] == ([] if exits is None else [exits, exits])

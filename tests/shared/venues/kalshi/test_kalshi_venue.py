@@ -364,3 +364,28 @@ def test_events_follow_cursor(
     assert [e.event_ticker for e in events] == ["KXHIGHNY-25DEC27", "KXHIGHNY-25DEC28"]
     assert route.calls[0].request.url.params["limit"] == "200"
     assert route.calls[1].request.url.params["cursor"] == "E2"
+
+
+@pytest.mark.parametrize(
+    ("side", "intent", "action", "book_side"),
+    [
+        ("yes", "open", "buy", "bid"),
+        ("no", "open", "buy", "ask"),  # buying NO at p is selling YES at 1 − p on the YES-only book
+        ("yes", "close", "sell", "ask"),
+        ("no", "close", "sell", "bid"),
+    ],
+)
+def test_action_and_reduce_only_follow_side_and_intent(
+    venue: KalshiVenue, body_validate: BodyValidate, side: str, intent: str, action: str, book_side: str
+) -> None:
+    request = _buy(side=side, price="0.37", intent=intent)
+    v1 = venue.build_v1_body(request)
+    body_validate("/portfolio/orders", "post", v1)
+    assert (v1["side"], v1["action"], v1[f"{side}_price_dollars"]) == (side, action, "0.3700")
+    # A close never opens the other side when the holding is smaller than the order.
+    assert v1.get("reduce_only", False) is (intent == "close")
+    v2 = venue.build_v2_body(request)
+    body_validate("/portfolio/events/orders", "post", v2)
+    assert (v2["side"], v2["price"], v2["reduce_only"]) == (
+        book_side, "0.3700" if side == "yes" else "0.6300", intent == "close"
+    )

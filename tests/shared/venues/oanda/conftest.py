@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import respx
 
@@ -25,26 +23,16 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
-def spec_validate() -> Callable[[str, Any], None]:
+def spec_validate(swagger2: Callable[[Path], Any]) -> Callable[[str, Any], None]:
     """``spec_validate("MarketOrderRequest", body)`` raises jsonschema.ValidationError on a mismatch."""
-    document = json.loads(SPEC.read_text())
-
-    def validate(name: str, instance: Any) -> None:
-        schema = {"$ref": f"#/definitions/{name}", "definitions": document["definitions"]}
-        jsonschema.Draft4Validator(schema).validate(instance)
-
+    validate: Callable[[str, Any], None] = swagger2(SPEC).schema
     return validate
 
 
 @pytest.fixture(scope="session")
-def body_validate() -> Callable[[str, str, Any], None]:
+def body_validate(swagger2: Callable[[Path], Any]) -> Callable[[str, str, Any], None]:
     """``body_validate("/accounts/{accountID}/orders", "post", body)`` checks a body against the operation's schema."""
-    document = json.loads(SPEC.read_text())
-
-    def validate(path: str, method: str, instance: Any) -> None:
-        [body] = [p for p in document["paths"][path][method]["parameters"] if p.get("in") == "body"]
-        jsonschema.Draft4Validator(body["schema"] | {"definitions": document["definitions"]}).validate(instance)
-
+    validate: Callable[[str, str, Any], None] = swagger2(SPEC).body
     return validate
 
 

@@ -282,3 +282,25 @@ def test_body_validator_rejects_off_spec_bodies(body_validate: BodyValidate, spe
         spec_validate("MarketOrderRequest", {"type": "MARKET", "units": 10000})
     with pytest.raises(jsonschema.ValidationError):
         body_validate("/accounts/{accountID}/trades/{tradeSpecifier}/close", "put", {"units": 5})
+
+
+@pytest.mark.parametrize(
+    ("side", "intent", "units", "position_fill", "bracketed"),
+    [
+        ("long", "open", "10000", "DEFAULT", True),
+        ("short", "open", "-10000", "DEFAULT", True),  # a short entry sells: never a reducing buy
+        ("long", "close", "-10000", "REDUCE_ONLY", False),
+        ("short", "close", "10000", "REDUCE_ONLY", False),
+    ],
+)
+def test_units_and_position_fill_follow_side_and_intent(
+    venue: OandaVenue, spec_validate: Validate, side: str, intent: str, units: str, position_fill: str, bracketed: bool
+) -> None:
+    order = venue.build_order(_long(side=side, intent=intent, limit_price=Decimal("1.08400")))
+    spec_validate("MarketOrderRequest", order)
+    assert (order["units"], order["positionFill"]) == (units, position_fill)
+    assert order["priceBound"] == "1.08400"
+    # Brackets and the trade's client id belong to the trade an order opens; a reducing order has none.
+    assert ("stopLossOnFill" in order, "takeProfitOnFill" in order, "tradeClientExtensions" in order) == (
+        (bracketed,) * 3
+    )
