@@ -51,7 +51,7 @@ def judge(scored: list[Scored], surface: str, tolerance: float = DEFAULT_TOLERAN
     evidence, sim = real_evidence(scored, surface)
     tail = f" ({'; '.join(notes)})" if notes else ""
     n = 0 if evidence is None else evidence.n
-    left_out = f"{sim} synthetic (sim) results are never counted"
+    left_out = f"{sim} synthetic (sim) results are never counted" if sim else "no synthetic (sim) results among them"
     if evidence is None or n < min_samples:
         return Verdict(surface, ("too_few_real_samples",),
                        f"{surface}: too few real-data samples: {n} resolved trades from real data (real-data paper "
@@ -62,7 +62,7 @@ def judge(scored: list[Scored], surface: str, tolerance: float = DEFAULT_TOLERAN
     reasons: list[Reason] = []
     figures: list[str] = []
     low = evidence.realized_edge_low
-    edge = (f"realized edge {points(evidence.realized_edge)} per contract (95% CI {points(low)} to "
+    edge = (f"realized edge {points(evidence.realized_edge)} per $1 of payoff (95% CI {points(low)} to "
             f"{points(evidence.realized_edge_high)}, over {evidence.edge_n} trades) vs claimed "
             f"{points(evidence.claimed_edge)}")
     if low is None or low <= 0:

@@ -107,7 +107,7 @@ def test_realized_edge_lower_bound_at_or_below_zero_is_refused(log_dir: Path, bu
     binaries(builder, kit, "kalshi_st", 100, 60, p_model=0.6, fill="0.58")
     verdict = evidence_verdict(log_dir, "kalshi_st", tolerance=0.05, min_samples=50)
     assert verdict.reasons == ("realized_edge_not_positive",)
-    assert "realized edge +0.0¢ per contract" in verdict.message and "claimed +8.0¢" in verdict.message
+    assert "realized edge +0.0¢ per $1 of payoff" in verdict.message and "claimed +8.0¢" in verdict.message
 
 
 def test_no_skill_against_the_market_is_refused(log_dir: Path, builder: Any, kit: Any) -> None:
