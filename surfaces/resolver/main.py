@@ -42,12 +42,7 @@ def build_resolver(settings: ResolverSettings) -> Resolver:
         except ConfigError as exc:  # e.g. a live venue in paper mode: name the surface's env file, not none
             raise ConfigError(exc.path or Path(env_path), exc.key, exc.message) from None
         trades = open_stream(settings.log_dir, surface, "trades")
-        book = SurfaceBook(
-            surface=surface, venue=venue, trades=trades, reader=trades.reader(),
-            granularity_s=getattr(surface_settings, "bracket_granularity_s", 3600),
-            exit_fee_cents=module.exit_fee_function(surface_settings),
-        )
-        books.append(book)
+        books.append(SurfaceBook(surface=surface, venue=venue, trades=trades, reader=trades.reader()))
     climate = None
     if settings.weather_settlement == "nws":
         from shared.datasources.nws import NwsClient

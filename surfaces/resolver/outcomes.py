@@ -1,62 +1,31 @@
-"""Pure settlement maths: when a bracket exits and at what price, and what a position made.
+"""Pure settlement maths: what a position made, and what to call a venue's exit.
 
-Brackets are judged bar by bar after the entry. A bar that opens beyond a level gapped through it: the exit is
-the bar's open, not the level (a stop cannot fill better than the market gave). A bar whose range holds both the
-stop and the target is taken as a stop: from a bar alone the order of the two is unknowable, so assume the worst.
+Which exit happened, and at what price, is the venue's business (its fills): the sim's one trigger rule lives in
+``shared.venues.sim.linear`` and a live venue enforces its own stop and target orders. What is left here is
+what the venue does not say in one word: the name of an exit, read from its fill price against the levels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
-from shared.venues.base import Candle
+ExitReason = Literal["stop_loss", "take_profit", "stop_loss_gap", "take_profit_gap", "closed"]
 
 
-@dataclass(frozen=True, slots=True)
-class BracketExit:
-    price: Decimal
-    at: datetime
-    reason: Literal["stop_loss", "take_profit", "stop_loss_gap", "take_profit_gap"]
+def exit_reason(side: str, stop_loss: Decimal | None, take_profit: Decimal | None, price: Decimal) -> ExitReason:
+    """Name an exit fill: at a level is that level's exit, beyond it the market gapped (or slipped) through it,
+    between the levels it was a close at market (by the operator, the resolver or a venue without brackets).
 
-
-def bracket_exit(
-    side: str, stop_loss: Decimal, take_profit: Decimal, candles: Sequence[Candle], opened_at: datetime
-) -> BracketExit | None:
-    """The first SL/TP hit in bars that start at or after the entry; None while neither was touched.
-
-    The bar the entry falls inside is skipped: its open and part of its range happened before the position existed.
+    Beyond both is impossible for one fill; the stop is checked first because a long's stop sits below its
+    target (a short's above), so a price can be beyond at most one of them.
     """
     long = side == "long"
-    for bar in candles:
-        if bar.start < opened_at:
-            continue
-        if long:
-            if bar.open <= stop_loss:
-                return BracketExit(bar.open, bar.start, "stop_loss_gap")
-            if bar.open >= take_profit:
-                return BracketExit(bar.open, bar.start, "take_profit_gap")
-            if bar.low <= stop_loss:
-                return BracketExit(stop_loss, _end(bar), "stop_loss")
-            if bar.high >= take_profit:
-                return BracketExit(take_profit, _end(bar), "take_profit")
-        else:
-            if bar.open >= stop_loss:
-                return BracketExit(bar.open, bar.start, "stop_loss_gap")
-            if bar.open <= take_profit:
-                return BracketExit(bar.open, bar.start, "take_profit_gap")
-            if bar.high >= stop_loss:
-                return BracketExit(stop_loss, _end(bar), "stop_loss")
-            if bar.low <= take_profit:
-                return BracketExit(take_profit, _end(bar), "take_profit")
-    return None
-
-
-def _end(bar: Candle) -> datetime:
-    return bar.start + timedelta(seconds=bar.granularity_s)
+    if stop_loss is not None and (price <= stop_loss if long else price >= stop_loss):
+        return "stop_loss" if price == stop_loss else "stop_loss_gap"
+    if take_profit is not None and (price >= take_profit if long else price <= take_profit):
+        return "take_profit" if price == take_profit else "take_profit_gap"
+    return "closed"
 
 
 def binary_payout_cents(count_centi: int, won: bool) -> int:

@@ -2,19 +2,30 @@
 
 - Kalshi: the market settles (venue status ``settled`` with a result), or, for weather highs when configured, the
   NWS Daily Climate Report's final maximum decides it.
-- FX and stocks: the first stop-loss or take-profit hit in the venue's candles after the entry (gap-through at
-  the bar's open). If the venue still shows the position, it is closed there first (idempotent by a client order id
-  derived from the trade id), so a restart mid-settlement never closes twice or records twice.
+- FX and stocks: the venue enforces each position's stop loss and take profit (the sim by its one path rule, a long
+  exiting on the bid and a short on the ask; OANDA by the trade's SL/TP orders; IBKR by the bracket's children).
+  The venue is the authority on which exit happened: once a position is gone from ``positions()``, its closing
+  fill(s) in ``fills()`` (matched by the position they close, or by the close order's client id) are the trade's
+  exit. Its price, time, fees and P&L are the venue's fill, never a level computed here.
 The resolved state is appended to the surface's own trades log with P&L after fees, ``resolved_at`` (venue time)
 and ``resolution_source``; a sim venue always tags ``sim`` so real and synthetic results never mix.
+
+P&L and fees of a resolved FX/stock trade (one convention, so every report reconciles with the venue's cash):
+
+- ``pnl`` = (exit fill − entry fill) × units in USD cents, as the venue booked it (its own conversion of a
+  non-USD quote currency at the exit), minus the commissions of the entry and the exit. It is exactly the
+  trade's movement of the venue's cash.
+- ``fees`` = those commissions + the spread cost (the entry's and the exit's half-spread against the mid, as the
+  venue reports it). The spread is already inside the fill prices, so it is shown and never charged twice:
+  ``pnl + fees`` (the audit's gross) is what the trade would have made at the mid with no commission.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from shared.bus import JsonlLog, LogReader
@@ -22,9 +33,9 @@ from shared.datasources.forecast import ClimateReport
 from shared.ids import derive_id
 from shared.records import ResolutionSource, Trade, parse_record
 from shared.surfaces import surface_spec
-from shared.venues.base import Venue, VenueError
+from shared.venues.base import Fill, Position, Venue, VenueError
 from surfaces.kalshi_st.weather import SERIES_STATIONS, climate_day
-from surfaces.resolver.outcomes import binary_pnl_cents, bracket_exit, price_pnl, to_cents
+from surfaces.resolver.outcomes import binary_pnl_cents, exit_reason, price_pnl, to_cents
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +54,14 @@ class SurfaceBook:
     venue: Venue
     trades: JsonlLog
     reader: LogReader
-    granularity_s: int = 3600
-    exit_fee_cents: Callable[[Trade, Decimal], int] = lambda trade, price: 0
     open: dict[str, Trade] = field(default_factory=dict)
     # A market's close time, learned on the first look: until then there is nothing to ask the venue.
     close_times: dict[str, datetime] = field(default_factory=dict)
-    # Per open bracket, the end of the last complete bar already checked: each tick reads only newer bars.
-    checked_until: dict[str, datetime] = field(default_factory=dict)
+    # Trade id -> the venue's position id, learned while the venue holds it (an OANDA trade id is not the id of
+    # the order that opened it), so the closing fill can be matched after the position is gone.
+    position_ids: dict[str, str] = field(default_factory=dict)
+    # Trades whose position left the venue before its closing fill could be found (warned about once).
+    unmatched: set[str] = field(default_factory=set)
 
     @property
     def binary(self) -> bool:
@@ -63,8 +75,12 @@ class SurfaceBook:
             if trade.status == "filled":
                 self.open[trade.id] = trade
             elif trade.status in ("resolved", "rejected", "cancelled"):
-                self.open.pop(trade.id, None)
-                self.checked_until.pop(trade.id, None)
+                self._forget(trade.id)
+
+    def _forget(self, trade_id: str) -> None:
+        self.open.pop(trade_id, None)
+        self.position_ids.pop(trade_id, None)
+        self.unmatched.discard(trade_id)
 
 
 class Resolver:
@@ -79,28 +95,37 @@ class Resolver:
         written = []
         for book in self.books:
             book.follow()
-            for trade in list(book.open.values()):
-                try:
-                    resolved = self._resolve(book, trade)
-                except VenueError as exc:
-                    self.errors += 1
-                    log.error("resolving %s on %s failed (will retry): %s", trade.id, book.surface, exc)
-                    continue
-                if resolved is not None:
-                    book.trades.append(resolved)
-                    book.open.pop(trade.id, None)
-                    book.checked_until.pop(trade.id, None)
-                    written.append(resolved)
-                    self.resolved += 1
+            for resolved in self._resolve_book(book):
+                book.trades.append(resolved)
+                book._forget(resolved.id)
+                written.append(resolved)
+                self.resolved += 1
         return written
+
+    def _resolve_book(self, book: SurfaceBook) -> list[Trade]:
+        if not book.open:
+            return []
+        if not book.binary:
+            try:
+                return self._close_brackets(book)
+            except VenueError as exc:
+                self.errors += 1
+                log.error("resolving brackets on %s failed (will retry): %s", book.surface, exc)
+                return []
+        out = []
+        for trade in list(book.open.values()):
+            try:
+                resolved = self._settle_binary(book, trade)
+            except VenueError as exc:
+                self.errors += 1
+                log.error("resolving %s on %s failed (will retry): %s", trade.id, book.surface, exc)
+                continue
+            if resolved is not None:
+                out.append(resolved)
+        return out
 
     def _source(self, book: SurfaceBook) -> ResolutionSource:
         return "sim" if book.venue.name == "sim" else LIVE_SOURCES[book.venue.name]
-
-    def _resolve(self, book: SurfaceBook, trade: Trade) -> Trade | None:
-        if book.binary:
-            return self._settle_binary(book, trade)
-        return self._close_bracket(book, trade)
 
     # ------------------------------------------------------------------ Kalshi
     def _settle_binary(self, book: SurfaceBook, trade: Trade) -> Trade | None:
@@ -151,37 +176,66 @@ class Resolver:
         return None if station is None or day is None else (station, day)
 
     # ------------------------------------------------------------------ FX / stocks
-    def _close_bracket(self, book: SurfaceBook, trade: Trade) -> Trade | None:
-        if trade.stop_loss is None or trade.take_profit is None or trade.opened_at is None:
-            return None
-        since = max(trade.opened_at, book.checked_until.get(trade.id, trade.opened_at))
-        elapsed = (book.venue.clock.now() - since).total_seconds()
-        bars = int(elapsed // book.granularity_s) + 2
-        candles = book.venue.candles(trade.instrument, book.granularity_s, min(bars, 5000))
-        hit = bracket_exit(trade.side, trade.stop_loss, trade.take_profit, candles, since)
-        if hit is None:
-            if candles:  # complete bars only: everything up to the last one's end has been checked
-                book.checked_until[trade.id] = max(since, candles[-1].start + timedelta(seconds=book.granularity_s))
-            return None
-        self._close_at_venue(book, trade)
+    def _close_brackets(self, book: SurfaceBook) -> list[Trade]:
+        """Resolve every open position the venue no longer holds, from its closing fill(s)."""
+        held = book.venue.positions()
+        gone = []
+        for trade in book.open.values():
+            if trade.opened_at is None:
+                continue
+            position = _held(trade, held, book.position_ids.get(trade.id))
+            if position is None:
+                gone.append(trade)
+            elif position.venue_position_id is not None:
+                book.position_ids[trade.id] = position.venue_position_id
+        if not gone:
+            return []
+        fills = book.venue.fills(since=min(t.opened_at for t in gone if t.opened_at is not None))
+        out = []
+        for trade in gone:
+            resolved = self._from_fills(book, trade, fills)
+            if resolved is not None:
+                out.append(resolved)
+        return out
+
+    def _from_fills(self, book: SurfaceBook, trade: Trade, fills: Sequence[Fill]) -> Trade | None:
+        """The trade resolved at its venue exit; None (and one warning) while the venue shows no complete exit."""
         units = trade.units or 0
-        entry = trade.fill_price or trade.limit_price or hit.price
-        pnl_quote = price_pnl(trade.side, units, entry, hit.price)
-        pnl_usd = self._to_usd(book, trade.instrument, pnl_quote, hit.price)
-        exit_fees = book.exit_fee_cents(trade, hit.price)
-        fees = trade.fees + exit_fees
+        ids = {i for i in (trade.venue_order_id, book.position_ids.get(trade.id)) if i is not None}
+        own_close = derive_id("close", trade.id)
+        entries = [f for f in fills if f.closes is None and f.venue_order_id == trade.venue_order_id]
+        exits = [f for f in fills if (f.closes is not None and f.closes in ids) or f.client_order_id == own_close]
+        closed = sum(f.quantity for f in exits)
+        if not exits or closed != units:
+            if trade.id not in book.unmatched:
+                book.unmatched.add(trade.id)
+                log.warning("%s %s: the venue no longer holds the position but shows %d of %d units closed; "
+                            "waiting for its closing fill", book.surface, trade.id, closed, units)
+            return None
+        exit_price = (sum((f.price * f.quantity for f in exits), Decimal(0)) / closed).quantize(Decimal("0.000001"))
+        entry_price = trade.fill_price or trade.limit_price
+        if entry_price is None:
+            raise VenueError(book.venue.name, f"trade {trade.id} has no entry price")
+        commissions = (sum(f.fees_cents for f in entries) if entries else trade.fees) + sum(f.fees_cents for f in exits)
+        spread = sum(f.spread_cost_cents for f in (*entries, *exits))
+        booked = [f.realized_pnl_cents for f in exits]
+        if all(b is not None for b in booked):
+            realized = sum(b for b in booked if b is not None)
+        else:  # a venue that does not book P&L per fill: price it here, converted at today's rate
+            realized = to_cents(self._to_usd(book, trade.instrument,
+                                             price_pnl(trade.side, units, entry_price, exit_price), exit_price))
         return trade.model_copy(update={
-            "status": "resolved", "resolved_at": hit.at, "exit_price": hit.price, "fees": fees,
-            "pnl": to_cents(pnl_usd) - fees, "resolution_source": self._source(book), "reason": hit.reason,
+            "status": "resolved", "resolved_at": max(f.at for f in exits), "exit_price": exit_price,
+            "fees": commissions + spread, "pnl": realized - commissions, "resolution_source": self._source(book),
+            "reason": exit_reason(trade.side, trade.stop_loss, trade.take_profit, exit_price),
         })
 
-    def _close_at_venue(self, book: SurfaceBook, trade: Trade) -> None:
-        held = [p for p in book.venue.positions() if p.client_order_id == trade.client_order_id]
-        if held:
-            book.venue.close_position(trade.instrument, derive_id("close", trade.id), held[0].venue_position_id)
-
     def _to_usd(self, book: SurfaceBook, symbol: str, amount: Decimal, price: Decimal) -> Decimal:
-        """Convert P&L in the quote currency to USD. Stocks are quoted in USD already."""
+        """Convert P&L in the quote currency to USD. Stocks are quoted in USD already.
+
+        Only for a venue that does not book a closing fill's P&L itself. TODO(issue 13 item 6): use
+        ``shared.money.fx`` (the one home for pair parsing and USD conversion) once it exists.
+        """
         if "_" not in symbol:
             return amount
         base, quote = symbol.split("_", 1)
@@ -193,6 +247,17 @@ class Resolver:
         if rate is None:
             raise VenueError(book.venue.name, f"no USD_{quote} rate to convert {symbol} P&L")
         return amount / rate
+
+
+def _held(trade: Trade, held: Sequence[Position], position_id: str | None) -> Position | None:
+    """The venue's position that is this trade, by the client order id that opened it or its position id."""
+    ids = {i for i in (trade.venue_order_id, position_id) if i is not None}
+    for position in held:
+        if position.symbol != trade.instrument:
+            continue
+        if position.client_order_id == trade.client_order_id or position.venue_position_id in ids:
+            return position
+    return None
 
 
 def usd_rate(venue: Venue, pair: str) -> Decimal | None:

@@ -4,8 +4,9 @@ The bars (2025-07-28 to 2026-02-20) loop in 30-week passes, so a fleet left runn
 falls on a weekend.
 
 Spreads are typical OANDA core-pricing figures in pips, widened 3× in the 21:00 UTC rollover hour, with ±20 %
-per-hour jitter. The cost of trading FX is the spread: no commission. P&L converts to US cents at the replayed
-rate of the quote currency (JPY via USD_JPY, CHF via USD_CHF, CAD via USD_CAD).
+per-hour jitter. The cost of trading FX is the spread: no commission; each fill reports the half-spread it paid
+against the mid (as OANDA's ``halfSpreadCost`` does), so the spread shows up as a fee. P&L converts to US cents
+at the replayed rate of the quote currency (JPY via USD_JPY, CHF via USD_CHF, CAD via USD_CAD).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class FxSimVenue(LinearSimVenue):
     """OANDA-like FX on replayed H1 bars."""
 
     kind = "fx"
+    reports_spread_cost = True
 
     def __init__(self, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
                  surface: str = "fx") -> None:

@@ -33,11 +33,39 @@ def sim_dir(log_dir: Path, surface: str) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class FillPart:
-    """One execution of an order at one price level."""
+    """One execution of an order at one price level.
+
+    A closing execution (FX/STK) names the position it closed and the P&L it realized in account cents before
+    fees, as the venue booked it at that moment (a JPY P&L converted at the replayed USD_JPY of the exit). The
+    spread cost is what the execution paid against the mid, already inside ``price``.
+    """
 
     quantity: int
     price: Decimal
     fees_cents: int
+    closes: str | None = None
+    realized_pnl_cents: int | None = None
+    spread_cost_cents: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"quantity": self.quantity, "price": format(self.price, "f"),
+                               "fees_cents": self.fees_cents}
+        # Only what is set: a line without these reads back the same (logs written before them stay valid).
+        if self.closes is not None:
+            out["closes"] = self.closes
+        if self.realized_pnl_cents is not None:
+            out["realized_pnl_cents"] = self.realized_pnl_cents
+        if self.spread_cost_cents:
+            out["spread_cost_cents"] = self.spread_cost_cents
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FillPart:
+        realized = data.get("realized_pnl_cents")
+        closes = data.get("closes")
+        return cls(int(data["quantity"]), Decimal(str(data["price"])), int(data["fees_cents"]),
+                   None if closes is None else str(closes), None if realized is None else int(realized),
+                   int(data.get("spread_cost_cents", 0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +121,8 @@ class OrderRecord:
         """One :class:`Fill` per execution level."""
         return [
             Fill(self.venue_order_id, self.client_order_id, self.symbol, self.side, self.intent, f.quantity, f.price,
-                 f.fees_cents, self.at)
+                 f.fees_cents, self.at, closes=f.closes, realized_pnl_cents=f.realized_pnl_cents,
+                 spread_cost_cents=f.spread_cost_cents)
             for f in self.fills
         ]
 
@@ -113,7 +142,7 @@ class OrderRecord:
             "status": self.status,
             "at": to_iso(self.at),
             "limit_price": dec(self.limit_price),
-            "fills": [{"quantity": f.quantity, "price": dec(f.price), "fees_cents": f.fees_cents} for f in self.fills],
+            "fills": [f.to_json() for f in self.fills],
             "reason": self.reason,
             "stop_loss": dec(self.stop_loss),
             "take_profit": dec(self.take_profit),
@@ -137,9 +166,7 @@ class OrderRecord:
             status=cast(OrderStatus, data["status"]),
             at=from_iso(str(data["at"])),
             limit_price=dec(data.get("limit_price")),
-            fills=tuple(
-                FillPart(int(f["quantity"]), Decimal(str(f["price"])), int(f["fees_cents"])) for f in data["fills"]
-            ),
+            fills=tuple(FillPart.from_json(f) for f in data["fills"]),
             reason=str(data.get("reason", "")),
             stop_loss=dec(data.get("stop_loss")),
             take_profit=dec(data.get("take_profit")),

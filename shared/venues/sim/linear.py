@@ -4,8 +4,13 @@ spread, and positions that carry a stop loss and take profit the venue itself en
 Each filled opening order is one position (an OANDA trade / an IBKR bracket), identified by its venue order id.
 A position closes by ``close_position`` or when the replayed price path reaches its stop loss or take profit:
 a long exits on the bid, a short on the ask; the exit fills at the level, or at the first price beyond it when the
-market gaps through (weekend, overnight). Venue-side exits are not written anywhere: they are a pure function of
-the orders log and the data, so every process derives the same ones.
+market gaps through (weekend, overnight). This is the one exit rule: the resolver does not judge exits, it books
+the fills this venue reports. Venue-side exits are not written anywhere: they are a pure function of the orders
+log and the data, so every process derives the same ones.
+
+Every closing fill names the position it closed and the P&L it realized in US cents before fees (what the exit
+did to cash, net of what the entry did), so a ledger built from fills equals this venue's cash to the cent.
+Venues that charge through the spread (FX, like OANDA's ``halfSpreadCost``) report each fill's spread cost.
 """
 
 from __future__ import annotations
@@ -41,11 +46,15 @@ from shared.venues.sim.path import BarSeries, bar_points
 
 @dataclass(frozen=True, slots=True)
 class Exit:
-    """A venue-side exit of a position: when, at what price, and why (``stop_loss`` / ``take_profit``)."""
+    """A venue-side exit of a position: when, at what price, and why (``stop_loss`` / ``take_profit``).
+
+    ``mid`` is the mid price of the venue's path at that moment (the spread cost is the fill's distance from it).
+    """
 
     at: datetime
     price: Decimal
     reason: str
+    mid: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,8 @@ class LinearSimVenue(SimVenueBase):
     """Shared machinery; subclasses set the data, spread, trading hours, fees and P&L currency."""
 
     kind: str = "fx"
+    # True where the venue charges through the spread and reports it per fill (OANDA's halfSpreadCost).
+    reports_spread_cost: bool = False
 
     def __init__(self, surface: str, clock: Clock, state_dir: Path, seed: int, starting_cash_cents: int,
                  series: dict[str, BarSeries]) -> None:
@@ -105,6 +116,13 @@ class LinearSimVenue(SimVenueBase):
 
     def tick(self, symbol: str) -> Decimal:
         return self.describe(symbol).tick_size
+
+    def spread_cost_cents(self, symbol: str, quantity: int, price: Decimal, mid: Decimal | None,
+                          at: datetime) -> int:
+        """What an execution paid against the mid, in US cents (0 where the venue does not report it)."""
+        if not self.reports_spread_cost or mid is None:
+            return 0
+        return self.to_usd_cents(symbol, abs(price - mid) * quantity, at)
 
     # ---------------------------------------------------------------- market
     def _series(self, symbol: str) -> BarSeries:
@@ -195,7 +213,9 @@ class LinearSimVenue(SimVenueBase):
         return OrderRecord(
             client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
             side=request.side, intent="open", quantity=request.quantity, status="filled", at=now,
-            limit_price=request.limit_price, fills=(FillPart(request.quantity, price, fee),),
+            limit_price=request.limit_price,
+            fills=(FillPart(request.quantity, price, fee, spread_cost_cents=self.spread_cost_cents(
+                request.symbol, request.quantity, price, self._series(request.symbol).price_at(now), now)),),
             stop_loss=request.stop_loss, take_profit=request.take_profit, cash_delta_cents=cash,
         )
 
@@ -215,6 +235,18 @@ class LinearSimVenue(SimVenueBase):
                 notional.to_integral_value(ROUND_CEILING))
         diff = (price - trade.entry) if trade.long else (trade.entry - price)
         return self.to_usd_cents(trade.order.symbol, diff * quantity, at)
+
+    def _realized_cents(self, trade: OpenTrade, price: Decimal, at: datetime) -> int:
+        """The P&L an exit at ``price`` realizes, fees excluded: its cash plus the cash the entry moved."""
+        entry_cash = self._open_cash_delta(trade.order.side, trade.order.quantity, trade.entry)
+        return self._close_cash_delta(trade, price, at) + entry_cash
+
+    def _closing_part(self, trade: OpenTrade, price: Decimal, mid: Decimal | None, at: datetime) -> FillPart:
+        """The execution that closes ``trade`` at ``price``: its commission, realized P&L and spread cost."""
+        symbol, quantity = trade.order.symbol, trade.order.quantity
+        return FillPart(quantity, price, self.commission_cents(symbol, quantity, price), closes=trade.id,
+                        realized_pnl_cents=self._realized_cents(trade, price, at),
+                        spread_cost_cents=self.spread_cost_cents(symbol, quantity, price, mid, at))
 
     # ------------------------------------------------------------- positions
     def _open_trades(self, now: datetime) -> list[tuple[OpenTrade, Exit | None]]:
@@ -298,14 +330,14 @@ class LinearSimVenue(SimVenueBase):
                 # beyond it), so the exit fills at the first available price, not at the level.
                 tick = self.tick(trade.order.symbol)
                 gap_price = (exit_a / tick).to_integral_value(ROUND_FLOOR if trade.long else ROUND_CEILING) * tick
-                candidate = Exit(begin, gap_price, reason)
+                candidate = Exit(begin, gap_price, reason, a)
             else:
                 crosses = exit_b <= level if adverse else exit_b >= level
                 if not crosses or exit_b == exit_a:
                     continue
                 frac = float((level - exit_a) / (exit_b - exit_a))
                 at = begin + timedelta(seconds=(t1 - begin).total_seconds() * frac)
-                candidate = Exit(at, level, reason)
+                candidate = Exit(at, level, reason, level - sign * half)
             if best is None or candidate.at < best.at:
                 best = candidate
         return best
@@ -340,24 +372,26 @@ class LinearSimVenue(SimVenueBase):
             else:
                 parts = []
                 cash = 0
+                mid = self._series(symbol).price_at(now)
                 for trade in targets:
-                    price = sides[0] if trade.long else sides[1]
-                    fee = self.commission_cents(symbol, trade.order.quantity, price)
-                    parts.append(FillPart(trade.order.quantity, price, fee))
-                    cash += self._close_cash_delta(trade, price, now) - fee
+                    part = self._closing_part(trade, sides[0] if trade.long else sides[1], mid, now)
+                    parts.append(part)
+                    cash += self._close_cash_delta(trade, part.price, now) - part.fees_cents
                 record = replace(base, status="filled", fills=tuple(parts), cash_delta_cents=cash,
                                  closes=",".join(t.id for t in targets))
             self.ledger.append(record)
             return record.result()
 
     def _venue_fills(self, now: datetime) -> list[Fill]:
+        """The stop-loss / take-profit exits, as fills of orders ``<position id>:<reason>`` that close it."""
         out = []
         for trade, venue_exit in self._open_trades(now):
             if venue_exit is None or venue_exit.reason == "closed":
                 continue
-            fee = self.commission_cents(trade.order.symbol, trade.order.quantity, venue_exit.price)
+            part = self._closing_part(trade, venue_exit.price, venue_exit.mid, venue_exit.at)
             out.append(Fill(f"{trade.id}:{venue_exit.reason}", None, trade.order.symbol, trade.order.side, "close",
-                            trade.order.quantity, venue_exit.price, fee, venue_exit.at))
+                            part.quantity, part.price, part.fees_cents, venue_exit.at, closes=trade.id,
+                            realized_pnl_cents=part.realized_pnl_cents, spread_cost_cents=part.spread_cost_cents))
         return out
 
     def settlements(self, since: datetime | None = None) -> list[Settlement]:

@@ -1,4 +1,4 @@
-"""The resolver asks the venue only what it needs: no market lookups before close, only new bars per tick."""
+"""The resolver asks the venue only what it needs: no market lookups before close, no fills while positions are held."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from shared.bus import JsonlLog
 from shared.clock import SteppedClock
 from shared.records import Trade
-from shared.venues.base import Candle, Instrument
+from shared.venues.base import Candle, Fill, Instrument, Position
 from surfaces.resolver.service import Resolver, SurfaceBook
 
 T0 = datetime(2025, 7, 30, 9, tzinfo=UTC)
@@ -66,16 +66,49 @@ def test_a_binary_market_is_looked_up_once_before_its_close_then_settled(tmp_pat
     assert resolved.pnl == 100 - 40 - 2 and resolved.resolution_source == "sim"
 
 
-def test_a_bracket_reads_only_the_bars_it_has_not_checked(tmp_path: Path) -> None:
+class BracketVenue(CountingVenue):
+    """A live-like venue: holds one position until told, then reports its closing fill only when told."""
+
+    name = "oanda"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = True
+        self.exit_reported = False
+        self.position_calls = 0
+        self.fill_calls = 0
+
+    def positions(self) -> list[Position]:  # type: ignore[override]
+        self.position_calls += 1
+        # OANDA names a position by its trade id, not by the id of the order that opened it.
+        return [Position("EUR_USD", "long", 1000, D("1.1000"), "coid-1", "oanda-trade-7")] if self.held else []
+
+    def fills(self, since: datetime | None = None) -> list[Fill]:
+        self.fill_calls += 1
+        entry = Fill("order-1", "coid-1", "EUR_USD", "long", "open", 1000, D("1.1000"), 0, T0, spread_cost_cents=1)
+        exit_fill = Fill("order-9", None, "EUR_USD", "long", "close", 1000, D("1.1100"), 0, T0 + timedelta(hours=3),
+                         closes="oanda-trade-7", realized_pnl_cents=1000, spread_cost_cents=1)
+        return [entry, exit_fill] if self.exit_reported else [entry]
+
+
+def test_a_bracket_asks_for_positions_once_a_tick_and_for_fills_only_once_one_is_gone(tmp_path: Path) -> None:
     log = JsonlLog(tmp_path / "trades.jsonl")
-    filled(log, surface="fx", instrument="EUR_USD", side="long", count=None, units=1000, cost_cents=2200,
-           fill_price=D("1.1000"), stop_loss=D("1.0900"), take_profit=D("1.1100"))
-    venue = CountingVenue()
+    filled(log, surface="fx", instrument="EUR_USD", side="long", count=None, units=1000, cost_cents=2200, fees=0,
+           fill_price=D("1.1000"), stop_loss=D("1.0900"), take_profit=D("1.1100"), venue_order_id="order-1")
+    venue = BracketVenue()
     resolver = Resolver([SurfaceBook("fx", venue, log, log.reader())])  # type: ignore[arg-type]
-    for _ in range(48):  # two days of hourly ticks without a hit
+    for _ in range(5):
         venue.clock.advance(timedelta(hours=1))
         assert resolver.tick() == []
-    assert max(venue.candle_counts[5:]) <= 3  # never the whole history again
+    assert (venue.position_calls, venue.fill_calls, venue.candle_counts) == (5, 0, [])
+    venue.held = False  # the venue's stop/target order closed it; its fill is not reported yet
+    assert resolver.tick() == [] and resolver.tick() == []  # no exit invented meanwhile
+    venue.exit_reported = True
+    [resolved] = resolver.tick()
+    assert (resolved.exit_price, resolved.resolved_at, resolved.reason) == (D("1.1100"), T0 + timedelta(hours=3),
+                                                                             "take_profit")
+    assert (resolved.pnl, resolved.fees, resolved.resolution_source) == (1000, 2, "oanda_candles")
+    assert resolver.tick() == []
 
 
 class CountingClimate:
