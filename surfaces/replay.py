@@ -63,13 +63,8 @@ class FleetReplay:
             self.members[name] = self._build(name, rng)
         books = []
         for member in self.members.values():
-            module = importlib.import_module(SURFACE_PACKAGES[member.name][0])
             trades = open_stream(self.log_dir, member.name, "trades")
-            books.append(SurfaceBook(
-                surface=member.name, venue=member.venue, trades=trades, reader=trades.reader(),
-                granularity_s=getattr(member.settings, "bracket_granularity_s", 3600),
-                exit_fee_cents=module.exit_fee_function(member.settings),
-            ))
+            books.append(SurfaceBook(surface=member.name, venue=member.venue, trades=trades, reader=trades.reader()))
         self.resolver = Resolver(books)
 
     def _build(self, name: str, rng: random.Random) -> ReplayedSurface:
