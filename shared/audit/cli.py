@@ -7,16 +7,19 @@ source names the choices; a missing log directory says so).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from shared.audit.calibration import DEFAULT_MIN_SAMPLES, DEFAULT_TOLERANCE
+from shared.audit.reconcile import reconcile_log_dir, render_reconciliation
 from shared.audit.render import render
 from shared.audit.report import SECTIONS, SOURCE_NAMES, BadOption, ReportOptions, build_report
 from shared.audit.subscribers import DEFAULT_MIN_COHORT
 from shared.audit.window import DATE_FORMAT, BadDate, Window, parse_day
 from shared.records import SURFACES
+from shared.venues.sim.replay import EpochError
 
 EXIT_BAD_INPUT = 2
 
@@ -44,6 +47,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                         help=f"one of {', '.join(SECTIONS)} or all")
     add_window_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--env-dir", default="envs",
+                        help="pnl: where the surfaces' env files are (VENUE, SIM_SEED for the reconciliation)")
 
 
 def options_from_args(args: argparse.Namespace) -> ReportOptions:
@@ -72,8 +77,16 @@ def run(args: argparse.Namespace) -> int:
         return bad_input("tbot audit", exc)
     sections = SECTIONS if args.report == "all" else (args.report,)
     report = build_report(options, sections)
+    if report.pnl is not None:
+        try:
+            lines = reconcile_log_dir(options.log_dir, options.surfaces, Path(getattr(args, "env_dir", "envs")))
+        except (ValueError, EpochError) as exc:  # a SIM_SEED that is not an integer, an unreadable sim epoch
+            return bad_input("tbot audit", exc)
+        report.pnl = dataclasses.replace(report.pnl, reconciliation=lines)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, default=str))
     else:
         sys.stdout.write(render(report))
+        if report.pnl is not None:
+            sys.stdout.write(render_reconciliation(report.pnl.reconciliation))
     return 0

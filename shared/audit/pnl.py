@@ -3,16 +3,27 @@
 A trade counts on the venue day it resolved (its ``resolved_at`` in the surface's ``DAY_BOUNDARY_TZ``, UTC unless
 given), the same day the portfolio fold and the breakers give it, so a replay or backtest has one row per venue day
 and a real daily Sharpe. ``pnl`` is after fees, so net = pnl, gross = pnl + fees. A trade won iff pnl > 0.
+
+What ``fees`` holds (the resolver's convention, surfaces/resolver/service.py): commissions, plus for FX the spread
+cost (each fill's half-spread against the mid). ``pnl`` runs from the entry fill to the exit fill and subtracts
+the commissions; the spread is already inside those fill prices, so it is not charged twice. Gross is therefore
+what a trade made at the mid before any cost, fees what the venue's prices and commissions took, and net what the
+account kept: net equals the venue's cash movement, which the reconciliation line (shared/audit/reconcile.py)
+checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shared.audit.stats import annualize, daily_series, max_drawdown_cents, ratio, sharpe
 from shared.money.portfolio import venue_day
 from shared.records import Signal, Trade
+
+if TYPE_CHECKING:  # the reconciliation renders with the report's helpers, which import this module
+    from shared.audit.reconcile import Reconciliation
 
 SIM_SOURCE = "sim"
 UNKNOWN = "unknown"
@@ -57,6 +68,8 @@ class PnlSection:
     summary: list[PnlRow]
     # "source/surface" -> [(bus ts ISO, cumulative net cents)], for the equity curves of the HTML report.
     equity: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # Per surface, the whole log's P&L beside the venue's cash movement (filled in by ``tbot audit pnl``).
+    reconciliation: list[Reconciliation] = field(default_factory=list)
 
 
 MAX_CURVE_POINTS = 2000
