@@ -24,7 +24,11 @@ SURFACES = ("kalshi_st", "kalshi_lt", "fx", "stocks")
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetReplay]:
-    replay = FleetReplay(tmp_path_factory.mktemp("fleet") / "logs")
+    # Without LLM keys the long-term surface's only model is the offline baseline, which is the market itself and
+    # never trades. This rig is about the machinery, not skill: it gives the baseline an explicit
+    # favourite-longshot slope and enough confidence, so LT markets are priced, traded and settled.
+    lt_machinery = {"llm_offline_slope": 3.0, "llm_offline_confidence": 0.6}
+    replay = FleetReplay(tmp_path_factory.mktemp("fleet") / "logs", overrides={"kalshi_lt": lt_machinery})
     replay.run(45)
     yield replay
     replay.close()
@@ -115,3 +119,31 @@ def test_every_decision_names_all_ten_gates_in_order(fleet: FleetReplay) -> None
     assert [g["gate"] for g in first["gates"]] == [
         "stop_file", "dedup", "market_cap", "direction_filter", "category_suspension", "risk_validation",
         "slippage", "min_edge", "min_confidence", "api_cost_cap"]
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_decisions_record_edge_in_points_roi_beside_it_and_what_p_stands_on(
+    fleet: FleetReplay, surface: str
+) -> None:
+    """Every priced decision's edge is in probability points after fees (binary: p − price − fee per contract),
+    nothing is accepted below MIN_EDGE in points, the return on stake rides along as ``edge_roi``, and a
+    probability resting on one opinion has no model spread (None, not 0) and says what it stands on."""
+    min_edge = fleet.members[surface].settings.min_edge
+    decisions = [json.loads(line) for line in stream_path(fleet.log_dir, surface, "decisions").read_text().splitlines()]
+    priced = [d for d in decisions if d["edge"] is not None]
+    assert priced, f"{surface} priced no candidate"
+    for d in priced:
+        ctx = d["context"]
+        assert ctx["edge_roi"] is not None
+        if surface.startswith("kalshi"):
+            fee_per_contract = Decimal(ctx["fee_cents"]) / Decimal(ctx["quantity"])
+            points = Decimal(repr(d["p_model"])) - Decimal(ctx["price"]) - fee_per_contract
+            assert d["edge"] == pytest.approx(float(points), abs=1e-12)
+            assert ctx["edge_roi"] == pytest.approx(float(points / (Decimal(ctx["price"]) + fee_per_contract)))
+        if d["accepted"]:
+            assert Decimal(repr(d["edge"])) >= min_edge
+        if d["model_spread"] is None:
+            assert ctx["opinions"] in ("strategy only", "offline baseline only", "single model")
+    # No LLM key in this rig: nothing here has a second opinion, so no decision reports a spread.
+    if surface != "kalshi_st":
+        assert all(d["model_spread"] is None for d in priced)
