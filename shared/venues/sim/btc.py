@@ -7,8 +7,11 @@ up); after 28 days the data wraps to its start (one price jump a cycle, at a win
 A market opens every quarter hour; its strike ("price to beat", ``floor_strike``) is the BTC price at the
 window's open and it settles YES iff the real price at the close is at or above it (the live series settles on
 CF Benchmarks' BRTI; Binance USDT is the nearest real series we hold). The book prices
-``Φ(ln(S/K) / (σ√τ))`` with σ the realised 1-minute volatility of the last hour, a per-minute pricing error,
-a 1–2 cent half-spread and five levels whose size leans toward the side of the last five minutes' momentum.
+``Φ(ln(S/K) / (σ√τ))`` from the spot at the quote instant, τ the time left and σ the realised 1-minute volatility
+of the last hour, with no pricing error beyond the whole-cent grid and a 1–2 cent half-spread; five levels whose
+size leans toward the side of the last five minutes' momentum. The market is never less informed than a strategy:
+its spot is the real price path at that instant, while the candles a strategy can read are complete 1-minute bars
+that closed at or before it. No attribute names the replayed data time.
 """
 
 from __future__ import annotations
@@ -67,8 +70,7 @@ class BtcMarkets:
         return MarketSpec(
             ticker, "BTC price up in next 15 mins?", "crypto", ticker.rsplit("-", 1)[0], opens, close,
             close + timedelta(minutes=1), "yes" if final >= strike else "no", "greater_or_equal", strike, None,
-            "quadratic", {"series": SERIES, "underlying_symbol": UNDERLYING, "source": "binance_1m",
-                          "source_open": data_time(opens).isoformat()},
+            "quadratic", {"series": SERIES, "underlying_symbol": UNDERLYING, "source": "binance_1m"},
         )
 
     def markets(self, now: datetime) -> list[MarketSpec]:
@@ -93,13 +95,12 @@ class BtcMarkets:
         return max(1e-5, math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)))
 
     def fair(self, spec: MarketSpec, now: datetime) -> float:
-        """The market's YES price before spread: the real model plus this minute's pricing error."""
+        """The market's YES price before spread: P(close >= strike) from the spot now and the time left."""
         assert spec.floor_strike is not None
         price = float(self.price_at(now))
         minutes_left = max((spec.close_time - now).total_seconds() / 60.0, 1e-3)
         z = math.log(price / float(spec.floor_strike)) / (self._sigma_per_minute(now) * math.sqrt(minutes_left))
-        minute = int(now.timestamp() // 60)
-        return rng.norm_cdf(z + 0.25 * rng.normal(self.seed, spec.symbol, minute, "err"))
+        return rng.norm_cdf(z)
 
     def book(self, spec: MarketSpec, now: datetime) -> tuple[list[BookLevel], list[BookLevel]]:
         minute = int(now.timestamp() // 60)

@@ -140,7 +140,7 @@ def btc_minutes() -> tuple[Bar, ...]:
     )
 
 
-STATIONS = ("KNYC", "KMDW", "KAUS", "KLAX")
+STATIONS = ("KMDW", "KAUS", "KLAX")  # GHCN highs that anchor the stations without archived forecasts
 
 
 @cache
@@ -154,6 +154,37 @@ def daily_highs(station: str) -> dict[date, int]:
         if row["tmax_f"]:
             highs[date.fromisoformat(row["date"])] = int(row["tmax_f"])
     return highs
+
+
+@cache
+def knyc_cli_highs() -> dict[date, int]:
+    """Official NWS CLI daily highs for Central Park (whole °F, the value KXHIGHNY settles on), 2023-09..2026-08."""
+    name = "weather/KNYC_cli_daily_high_2023-09_2026-08.csv"
+    return {date.fromisoformat(d): int(h) for d, h in _table(name, "date", "cli_high_f")}
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastIssue:
+    """One as-issued Open-Meteo forecast of a day's maximum (°F, 0.1 resolution) for NYC; see weather/SOURCE.txt."""
+
+    issued_at: datetime  # the archive's file-name hour (UTC); the fetch happened within that hour
+    target: date  # America/New_York local date
+    lead_days: int
+    forecast_f: float
+
+
+@cache
+def knyc_forecasts() -> dict[date, tuple[ForecastIssue, ...]]:
+    """As-issued NYC forecasts by target date (leads 0-3, a morning and an evening issue a day), oldest first."""
+    name = "weather/KNYC_openmeteo_forecast_daily_max_lead0-3.csv.gz"
+    by_day: dict[date, list[ForecastIssue]] = {}
+    for at, target, lead, value in _table(name, "issued_at_utc", "target_date", "lead_days", "forecast_max_f"):
+        try:
+            issue = ForecastIssue(_utc(at), date.fromisoformat(target), int(lead), float(value))
+        except ValueError:
+            raise SimDataError(f"{name}: bad row {at},{target},{lead},{value}") from None
+        by_day.setdefault(issue.target, []).append(issue)
+    return {day: tuple(sorted(issues, key=lambda i: i.issued_at)) for day, issues in by_day.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +232,3 @@ def fed_markets() -> tuple[dict[str, str], ...]:
 def polymarket_weather_markets() -> tuple[dict[str, str], ...]:
     """Resolved Polymarket NYC daily-high markets (CC BY 4.0, Marketlens)."""
     return tuple(_rows("prediction/polymarket_nyc_hightemp_markets_2026-07-15_17.csv"))
-
-
-@lru_cache(maxsize=1)
-def polymarket_weather_book() -> tuple[dict[str, str], ...]:
-    """Hourly top-of-book samples for two of the Polymarket NYC markets."""
-    return tuple(_rows("prediction/polymarket_nyc_hightemp_2026-07-16_hourly_book.csv"))

@@ -52,7 +52,7 @@ class WeatherTicker:
         return f"{self.event}-{self.kind}{format(self.strike, 'f')}"
 
 
-_WEATHER = re.compile(r"(KXHIGH[A-Z]+)-(\d\d[A-Z]{3}\d\d)-([BT])(\d+(?:\.5)?)")
+_WEATHER = re.compile(r"(KXHIGH[A-Z]+)-(\d\d[A-Z]{3}\d\d)-([BT])(-?\d+(?:\.5)?)")  # Midway can stay below 0 °F
 
 
 def parse_weather(ticker: str) -> WeatherTicker:
@@ -61,14 +61,14 @@ def parse_weather(ticker: str) -> WeatherTicker:
     if match is None:
         raise TickerError(f"not a weather-high market ticker: {ticker!r}")
     kind, strike = match.group(3), Decimal(match.group(4))
-    if (kind == "B") != (strike % 1 == Decimal("0.5")):
+    if (kind == "B") != (abs(strike) % 1 == Decimal("0.5")):
         raise TickerError(f"{ticker!r}: B buckets end in .5, T tails are whole degrees")
     return WeatherTicker(match.group(1), parse_date_code(match.group(2)), kind, strike)
 
 
 def bracket_ticker(series: str, day: date, floor: int) -> str:
     """The two-degree bucket ``floor``..``floor+1`` °F: ``B{floor+0.5}``."""
-    return f"{series}-{date_code(day)}-B{floor}.5"
+    return f"{series}-{date_code(day)}-B{Decimal(floor) + Decimal('0.5')}"  # floor -9 is B-8.5 (-9..-8 °F)
 
 
 def tail_ticker(series: str, day: date, strike: int) -> str:

@@ -1,23 +1,23 @@
-"""Weather-high markets: synthetic brackets around real NOAA highs, the recorded KXHIGHNY quotes, and the sim's
-forecast and climate report.
+"""Weather-high markets: brackets priced from the sim's one forecast process, the recorded KXHIGHNY quotes, and
+the sim's forecast and climate report.
 
-Synthetic brackets. Sim day D replays the real daily high of the same calendar day of 2018 or 2019
-(``source_day``: 2025 -> 2018, 2026 -> 2019, then alternating; attributes name it), so seasons are real.
-The market prices a normal forecast ``N(high + σ·z, σ)`` whose σ shrinks as the day's afternoon peak
-approaches (0.6 + 0.07 °F per hour of lead) and whose error z is persistent per event with a fresh component
-every three hours. The sim *forecast* the strategy reads has its own, independent error (and is 20 % sharper),
-so a strategy has some real edge, not a copy of the market's. Markets list at 10:00 local standard time the day
-before, close at 23:59 LST on the day (04:59Z for New York) and settle an hour later from the real high.
+Brackets. Each station-day's forecast issues and outcome come from ``weather_forecast`` (real as-issued NYC
+forecasts and CLI highs; other stations borrow a real NYC day's errors around their own real climate). Six markets
+per station and day, placed around the bias-corrected forecast known at listing; their price at any instant is the
+probability from the latest issue known then, and the forecast a strategy reads (``SimForecast``) comes from that
+same issue. No attribute names the replayed real day. Markets list at 10:00 local standard time the day before,
+close at 23:59 LST on the day (04:59Z for New York) and settle an hour later.
 
 Recorded. The six KXHIGHNY events recorded from Kalshi's production feed replay their real top of book, tick by
-tick, and settle by inferred_results.csv. On those days they replace the synthetic New York event.
+tick, and settle by inferred_results.csv. On those days they replace the New York brackets; the forecast for them
+is the real as-issued one (never centred on the recorded result).
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+import statistics
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -34,99 +34,20 @@ from shared.venues.sim.tickers import (
     parse_weather,
     tail_ticker,
 )
+from shared.venues.sim.weather_forecast import STATIONS, Issue, StationDay, event_times, station_day
 
-FIRST_SIM_YEAR = 2025
-SOURCE_YEARS = (2018, 2019)
-
-
-@dataclass(frozen=True, slots=True)
-class Station:
-    icao: str
-    series: str
-    city: str
-    std_offset_h: int  # local standard time minus UTC (the climate day is in standard time all year)
-
-
-STATIONS = {
-    "KNYC": Station("KNYC", "KXHIGHNY", "NYC (Central Park)", -5),
-    "KMDW": Station("KMDW", "KXHIGHCHI", "Chicago (Midway)", -6),
-    "KAUS": Station("KAUS", "KXHIGHAUS", "Austin", -6),
-    "KLAX": Station("KLAX", "KXHIGHLAX", "Los Angeles (LAX)", -8),
-}
 BY_SERIES = {s.series: s for s in STATIONS.values()}
 
 
-def source_day(day: date) -> date | None:
-    """The real day whose high the sim replays for sim ``day``: the same calendar day of 2018 for odd offsets
-    from 2025 and of 2019 for even ones (2025 -> 2018, 2026 -> 2019, 2027 -> 2018, ...); None before 2025 and
-    for Feb 29."""
-    if day.year < FIRST_SIM_YEAR:
-        return None
-    try:
-        return day.replace(year=SOURCE_YEARS[(day.year - FIRST_SIM_YEAR) % len(SOURCE_YEARS)])
-    except ValueError:
-        return None
-
-
-def recorded_high(day: date) -> int | None:
-    """For a recorded KXHIGHNY day: the winning bucket's lower edge (the recording reveals only the bucket)."""
-    if date_code(day) not in data.KXHIGHNY_EVENTS:
-        return None
-    event = f"KXHIGHNY-{date_code(day)}"
-    for ticker, result in data.inferred_results().items():
-        if ticker.startswith(event + "-") and result == "yes":
-            parsed = parse_weather(ticker)
-            if parsed.kind == "B":
-                return int(parsed.strike - Decimal("0.5"))
-            tails = sorted(parse_weather(t).strike for t in data.inferred_results() if t.startswith(event + "-T"))
-            return int(parsed.strike) - 1 if parsed.strike == tails[0] else int(parsed.strike) + 1
-    return None
-
-
-def real_high(station: str, day: date) -> int | None:
-    """The real high replayed for sim ``day`` at ``station`` (recorded Kalshi days first), or None without data."""
-    if station == "KNYC":
-        recorded = recorded_high(day)
-        if recorded is not None:
-            return recorded
-    source = source_day(day)
-    return None if source is None else data.daily_highs(station).get(source)
-
-
-def _local(station: Station, day: date, at: time) -> datetime:
-    return datetime.combine(day, at, UTC) - timedelta(hours=station.std_offset_h)
-
-
-def event_times(station: Station, day: date) -> tuple[datetime, datetime, datetime]:
-    """(listing, close, settlement) of the event for ``day``."""
-    opens = _local(station, day - timedelta(days=1), time(10, 0))
-    closes = _local(station, day, time(23, 59))
-    return opens, closes, closes + timedelta(hours=1)
-
-
-def lead_hours(station: Station, day: date, now: datetime) -> float:
-    """Hours until the afternoon peak (17:00 LST) of ``day``; 0 once it has passed."""
-    return max(0.0, (_local(station, day, time(17, 0)) - now).total_seconds() / 3600.0)
-
-
-def _sigma(lead: float) -> float:
-    return 0.6 + 0.07 * lead
-
-
-def _error(seed: int, stream: str, station: str, day: date, now: datetime, opens: datetime) -> float:
-    block = int((now - opens).total_seconds() // (3 * 3600))
-    return 0.8 * rng.normal(seed, stream, station, day, "event") + 0.6 * rng.normal(seed, stream, station, day, block)
-
-
-def bucket_probability(mean: float, sigma: float, low: int | None, high: int | None) -> float:
-    """P(low <= rounded high <= high) for a high ~ N(mean, sigma) reported in whole degrees (None = open end)."""
-    upper = 1.0 if high is None else rng.norm_cdf((high + 0.5 - mean) / sigma)
-    lower = 0.0 if low is None else rng.norm_cdf((low - 0.5 - mean) / sigma)
-    return max(0.0, upper - lower)
+def _issue_at(station: str, day: date, now: datetime) -> tuple[StationDay, Issue] | None:
+    """The station-day and the freshest issue known at ``now`` (None without data or before the first issue)."""
+    plan = station_day(station, day)
+    issue = None if plan is None else plan.latest(now)
+    return None if plan is None or issue is None else (plan, issue)
 
 
 class WeatherMarkets:
-    """Synthetic weather-high bracket markets (six per station and day)."""
+    """Weather-high bracket markets (six per station and day)."""
 
     def __init__(self, seed: int, skip_events: frozenset[str] = frozenset()) -> None:
         self.seed = seed
@@ -134,17 +55,20 @@ class WeatherMarkets:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - the source lives as long as its venue; bounded
     def event(self, station_id: str, day: date) -> tuple[MarketSpec, ...]:
-        """The six markets of one event (empty without real data)."""
+        """The six markets of one event (empty without data)."""
         station = STATIONS[station_id]
-        high = real_high(station_id, day)
-        if high is None or f"{station.series}-{date_code(day)}" in self.skip_events:
+        plan = station_day(station_id, day)
+        if plan is None or f"{station.series}-{date_code(day)}" in self.skip_events:
             return ()
+        high = plan.high
         opens, closes, settles = event_times(station, day)
-        centre = high + _sigma(lead_hours(station, day, opens)) * rng.normal(self.seed, "mkt", station_id, day, "event")
-        lo = round(centre) - 3
+        # Brackets around what the listing-time forecast expects (forecast + the median error of its issue), as
+        # Kalshi lists around a forecast: the layout says nothing the listing forecast does not.
+        listing = plan.listing_issue
+        lo = round(listing.forecast_f + statistics.median(listing.residuals)) - 3
         label = f"{MONTHS[day.month - 1].title()} {day.day}, {day.year}"
-        attrs = {"series": station.series, "station": station_id, "day": day.isoformat(),
-                 "source_day": str(source_day(day)), "source": "noaa_ghcnd"}
+        attrs = {"series": station.series, "station": station_id, "day": day.isoformat(), "source": "sim_weather",
+                 "outcome": plan.outcome}
         event = f"{station.series}-{date_code(day)}"
 
         def spec(
@@ -187,15 +111,15 @@ class WeatherMarkets:
         return next((s for s in self.event(station.icao, ticker.day) if s.symbol == symbol), None)
 
     def fair(self, spec: MarketSpec, now: datetime) -> float:
-        station = STATIONS[spec.attributes["station"]]
+        """The bucket's probability from the freshest forecast issue known at ``now``."""
         day = date.fromisoformat(spec.attributes["day"])
-        high = real_high(station.icao, day)
-        assert high is not None  # a spec exists only for days with data
-        sigma = _sigma(lead_hours(station, day, now))
-        mean = high + sigma * _error(self.seed, "mkt", station.icao, day, now, spec.open_time)
+        found = _issue_at(spec.attributes["station"], day, now)
+        plan = station_day(spec.attributes["station"], day)
+        assert plan is not None  # a spec exists only for days with data
+        issue = found[1] if found is not None else plan.listing_issue
         low = spec.attributes["bucket_low"]
         top = spec.attributes["bucket_high"]
-        return bucket_probability(mean, sigma, int(low) if low else None, int(top) if top else None)
+        return issue.bucket_probability(int(low) if low else None, int(top) if top else None)
 
     def book(self, spec: MarketSpec, now: datetime) -> tuple[list[BookLevel], list[BookLevel]]:
         block = int((now - spec.open_time).total_seconds() // 600)
@@ -281,33 +205,35 @@ class RecordedWeatherMarkets:
 
 
 class SimForecast:
-    """``HighTempForecast`` for the sim: 31 members around the replayed real high, with the sim's own error."""
+    """``HighTempForecast`` for the sim: 31 members around the freshest issue of the sim's forecast process.
+
+    The members are the issue's forecast plus an under-dispersed spread (0.6 of the issue's error SD, as raw 2 m
+    temperature ensembles are), drawn from the seed and the issue, never from the outcome: the strategy reads the
+    same information the market prices, no fresher.
+    """
 
     MEMBERS = 31
+    SPREAD = 0.6
 
     def __init__(self, clock: Clock, seed: int) -> None:
         self.clock = clock
         self.seed = seed
 
     def daily_high_members(self, station: str, day: date) -> list[float]:
-        """Forecast highs (°F) for ``station`` on ``day``; raises SimDataError for a station/day without data."""
+        """Forecast highs (°F) for ``station`` on ``day``; raises SimDataError without data or before any issue."""
         if station not in STATIONS:
             raise data.SimDataError(f"sim forecast: unknown station {station}")
-        high = real_high(station, day)
-        if high is None:
-            raise data.SimDataError(f"sim forecast: no replayed high for {station} on {day}")
-        info = STATIONS[station]
-        now = self.clock.now()
-        opens = event_times(info, day)[0]
-        sigma = 0.8 * _sigma(lead_hours(info, day, now))
-        mean = high + sigma * _error(self.seed, "fcst", station, day, now, opens)
-        block = int((now - opens).total_seconds() // (3 * 3600))
-        return [round(mean + 0.7 * sigma * rng.normal(self.seed, "member", station, day, block, i), 1)
+        found = _issue_at(station, day, self.clock.now())
+        if found is None:
+            raise data.SimDataError(f"sim forecast: no forecast issued yet for {station} on {day}")
+        _plan, issue = found
+        sd = self.SPREAD * issue.error_sd
+        return [round(issue.forecast_f + sd * rng.normal(self.seed, "member", station, day, issue.known_at, i), 1)
                 for i in range(self.MEMBERS)]
 
 
 class SimClimateReport:
-    """``ClimateReport`` for the sim: the replayed real high, published when the day's markets settle."""
+    """``ClimateReport`` for the sim: the station-day's outcome, published when the day's markets settle."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -316,4 +242,5 @@ class SimClimateReport:
         info = STATIONS.get(station)
         if info is None or self.clock.now() < event_times(info, day)[2]:
             return None
-        return real_high(station, day)
+        plan = station_day(station, day)
+        return None if plan is None else plan.high

@@ -14,8 +14,10 @@ import pytest
 from shared.clock import SteppedClock
 from shared.money.fees import kalshi_fee_cents
 from shared.venues.base import OrderRequest
+from shared.venues.sim import data
 from shared.venues.sim.btc import BtcMarkets, data_time
 from shared.venues.sim.weather import SimClimateReport, SimForecast, WeatherMarkets
+from shared.venues.sim.weather_forecast import replayed_nyc_day, source_day, station_day
 
 SimFactory = Any  # the make_sim fixture (tests/shared/venues/sim/conftest.py)
 DATA = Path(__file__).resolve().parents[4] / "data"
@@ -25,6 +27,11 @@ START = datetime(2025, 12, 5, 15, 0, tzinfo=UTC)
 def _raw_high(station: str, day: str) -> int:
     with (DATA / "weather" / f"{station}_daily_2018-2019.csv").open() as handle:
         return next(int(r["tmax_f"]) for r in csv.DictReader(handle) if r["date"] == day)
+
+
+def _cli_high(day: str) -> int:
+    with (DATA / "weather" / "KNYC_cli_daily_high_2023-09_2026-08.csv").open() as handle:
+        return next(int(r["cli_high_f"]) for r in csv.DictReader(handle) if r["date"] == day)
 
 
 def test_open_markets_have_sane_prices_and_spreads(make_sim: SimFactory) -> None:
@@ -64,10 +71,11 @@ def test_synthetic_brackets_partition_the_outcomes(make_sim: SimFactory) -> None
         assert first.symbol.endswith(f"-B{first.floor_strike}.5")
 
 
-def test_synthetic_event_settles_from_the_real_high(make_sim: SimFactory) -> None:
+def test_nyc_event_settles_on_the_real_cli_high(make_sim: SimFactory) -> None:
     venue, clock = make_sim("kalshi_st", START)
-    high = _raw_high("KMDW", "2018-12-10")  # sim 2025-12-10 replays 2018-12-10
-    specs = WeatherMarkets(7).event("KMDW", date(2025, 12, 10))
+    high = _cli_high("2025-12-10")  # sim 2025-12-10 in New York is the real day
+    specs = WeatherMarkets(7).event("KNYC", date(2025, 12, 10))
+    assert {s.attributes["outcome"] for s in specs} == {"real"}
     winners = [s for s in specs if s.result == "yes"]
     assert len(winners) == 1
     win = winners[0]
@@ -77,10 +85,26 @@ def test_synthetic_event_settles_from_the_real_high(make_sim: SimFactory) -> Non
         assert high < win.cap_strike  # type: ignore[operator]
     else:
         assert high > win.floor_strike  # type: ignore[operator]
-    assert win.close_time == datetime(2025, 12, 11, 5, 59, tzinfo=UTC)  # 23:59 CST
+    assert win.close_time == datetime(2025, 12, 11, 4, 59, tzinfo=UTC)  # 23:59 EST
     clock.set(win.close_time + timedelta(hours=2))
     assert venue.instrument(win.symbol).status == "settled"
     assert venue.instrument(win.symbol).result == "yes"
+
+
+def test_other_stations_settle_on_their_sim_outcome(make_sim: SimFactory) -> None:
+    venue, clock = make_sim("kalshi_st", START)
+    specs = WeatherMarkets(7).event("KMDW", date(2025, 12, 10))
+    plan = station_day("KMDW", date(2025, 12, 10))
+    assert plan is not None and plan.outcome == "sim"
+    assert {s.attributes["outcome"] for s in specs} == {"sim"}
+    # The listing forecast is Midway's real high of 2018-12-10; the outcome is it plus a borrowed real NYC error.
+    assert plan.listing_issue.forecast_f == _raw_high("KMDW", "2018-12-10")
+    assert abs(plan.high - _raw_high("KMDW", "2018-12-10")) < 20
+    winner = next(s for s in specs if s.result == "yes")
+    assert winner.close_time == datetime(2025, 12, 11, 5, 59, tzinfo=UTC)  # 23:59 CST
+    clock.set(winner.close_time + timedelta(hours=2))
+    assert venue.instrument(winner.symbol).result == "yes"
+    assert SimClimateReport(clock).daily_high("KMDW", date(2025, 12, 10)) == plan.high
 
 
 def test_recorded_quotes_replay_as_recorded(make_sim: SimFactory) -> None:
@@ -174,20 +198,38 @@ def test_btc_replay_is_52_weeks_back_and_loops() -> None:
 
 def test_forecast_and_climate_report() -> None:
     day = date(2025, 12, 10)
-    high = _raw_high("KNYC", "2018-12-10")
     clock = SteppedClock(datetime(2025, 12, 9, 20, 0, tzinfo=UTC))
     members = SimForecast(clock, 7).daily_high_members("KNYC", day)
     assert len(members) == 31
-    assert abs(sum(members) / 31 - high) < 8
+    # Centred on the real as-issued forecast known then (the 06 ET issue of the 9th, lead 1), not on the result.
+    issue = next(i for i in data.knyc_forecasts()[day] if i.lead_days == 1 and i.issued_at.hour < 16)
+    assert abs(sum(members) / 31 - issue.forecast_f) < 1.0
     assert SimForecast(clock, 7).daily_high_members("KNYC", day) == members  # deterministic
     assert SimForecast(clock, 8).daily_high_members("KNYC", day) != members
     report = SimClimateReport(clock)
     assert report.daily_high("KNYC", day) is None
     clock.set(datetime(2025, 12, 11, 6, 0, tzinfo=UTC))
-    assert report.daily_high("KNYC", day) == high
-    # The forecast's error is not the market's: the two means differ.
-    spec = WeatherMarkets(7).event("KNYC", day)[0]
-    assert spec.attributes["source_day"] == "2018-12-10"
+    assert report.daily_high("KNYC", day) == _cli_high("2025-12-10")
+    # No attribute names a replayed real day a strategy could look up.
+    for station in ("KNYC", "KMDW", "KAUS", "KLAX"):
+        spec = WeatherMarkets(7).event(station, day)[0]
+        assert set(spec.attributes) == {"series", "station", "day", "source", "outcome", "bucket_low", "bucket_high"}
+
+
+def test_forecast_before_the_first_issue_is_refused() -> None:
+    clock = SteppedClock(datetime(2025, 12, 1, tzinfo=UTC))
+    with pytest.raises(data.SimDataError):
+        SimForecast(clock, 7).daily_high_members("KNYC", date(2025, 12, 10))
+
+
+def test_recorded_days_forecast_is_the_real_as_issued_one() -> None:
+    day = date(2025, 12, 27)  # a recorded KXHIGHNY event
+    clock = SteppedClock(datetime(2025, 12, 27, 15, 0, tzinfo=UTC))  # 10:00 EST: the 06 ET lead-0 issue is out
+    members = SimForecast(clock, 7).daily_high_members("KNYC", day)
+    issue = next(i for i in data.knyc_forecasts()[day] if i.lead_days == 0 and i.issued_at.hour < 16)
+    assert abs(sum(members) / 31 - issue.forecast_f) < 1.0
+    clock.set(datetime(2025, 12, 28, 6, 0, tzinfo=UTC))
+    assert SimClimateReport(clock).daily_high("KNYC", day) == 31  # the CLI high, inside the recorded winning B31.5
 
 
 def test_rejections_are_typed_and_persisted(make_sim: SimFactory) -> None:
@@ -202,10 +244,12 @@ def test_rejections_are_typed_and_persisted(make_sim: SimFactory) -> None:
 
 
 def test_weather_days_cycle_through_the_real_years() -> None:
-    from shared.venues.sim.weather import source_day
-
     assert source_day(date(2025, 12, 27)) == date(2018, 12, 27)
     assert source_day(date(2026, 7, 4)) == date(2019, 7, 4)
     assert source_day(date(2027, 1, 2)) == date(2018, 1, 2)
     assert source_day(date(2028, 2, 29)) is None
     assert source_day(date(2024, 12, 1)) is None
+    assert replayed_nyc_day(date(2025, 12, 27)) == date(2025, 12, 27)  # inside the archive: the day itself
+    assert replayed_nyc_day(date(2026, 12, 27)) == date(2024, 12, 27)
+    assert replayed_nyc_day(date(2027, 3, 1)) == date(2025, 3, 1)
+    assert replayed_nyc_day(date(2028, 2, 29)) == date(2024, 2, 29)

@@ -26,6 +26,9 @@ def test_weather_ticker_round_trip() -> None:
     assert bracket_ticker("KXHIGHNY", date(2025, 12, 27), 31) == "KXHIGHNY-25DEC27-B31.5"
     assert tail_ticker("KXHIGHNY", date(2025, 12, 27), 29) == "KXHIGHNY-25DEC27-T29"
     assert parse_weather("KXHIGHNY-25DEC27-T36").strike == Decimal(36)
+    # Midway's high can stay below 0 °F (2019-01-30: -10 °F), and its brackets follow it there.
+    assert parse_weather("KXHIGHCHI-26JAN30-T-9").strike == Decimal(-9)
+    assert parse_weather(bracket_ticker("KXHIGHCHI", date(2026, 1, 30), -9)).strike == Decimal("-8.5")
 
 
 @pytest.mark.parametrize("bad", ["KXHIGHNY-25DEC27-B31", "KXHIGHNY-25DEC27-T29.5", "KXHIGHNY-25XYZ27-B31.5",
