@@ -48,6 +48,17 @@ def test_min_edge_agrees_with_binary_edge(
         assert denial.reason_code == "min_edge" and denial.detail.startswith(f"edge {edge:.4f} <")
 
 
+def test_min_edge_is_exact_at_the_floor() -> None:
+    """Points, exactly: 100 contracts at 50¢ with p = 0.5475 and a $1.75 fee have an edge of exactly 3¢ and pass
+    MIN_EDGE=0.03; one more cent of fee is 2.99¢ a contract and is denied."""
+    ctx = GateContext.at(LIMITS["0.03"], Ledger("kalshi_st"), VENUE_T0)
+    at_floor = replace(BASE_CANDIDATE, price=Decimal("0.50"), current_price=Decimal("0.50"), p_model=0.5475,
+                       quantity=10_000, cost_cents=5_000, fee_cents=175)
+    assert binary_edge("yes", at_floor.p_model_decimal, at_floor.price, 175, 10_000).edge == Decimal("0.03")
+    assert min_edge(at_floor, ctx) is None
+    assert min_edge(replace(at_floor, fee_cents=176), ctx) == ("min_edge", "edge 0.0299 < 0.03")
+
+
 holdings = st.builds(
     lambda i, market, underlying, category, side, cost, fees: Holding(
         f"R{i}", f"R{i}", f"M{market}", underlying, category, side, cost, fees
