@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
 import httpx
@@ -52,6 +52,15 @@ def wire_side(request: OrderRequest) -> Literal["BUY", "SELL"]:
     return "BUY" if direction(request.side, request.intent) == "buy" else "SELL"
 US_EXCHANGES = ("NASDAQ", "NYSE", "ARCA", "AMEX", "BATS", "NYSE ARCA")
 MAX_POSITION_PAGES = 50
+
+
+def limit_on_tick(price: Decimal, side: Literal["BUY", "SELL"]) -> Decimal:
+    """A limit on the US-stock tick (a cent, 1/100 cent below $1: Reg NMS rule 612), rounded to the safe side.
+
+    A limit is the worst price accepted: a buy's rounds down and a sell's up, so rounding never accepts worse.
+    """
+    tick = Decimal("0.01") if price >= 1 else Decimal("0.0001")
+    return price.quantize(tick, rounding=ROUND_FLOOR if side == "BUY" else ROUND_CEILING)
 
 
 def json_number(value: Decimal, what: str) -> float:
@@ -240,7 +249,7 @@ class IbkrVenue:
             "outsideRTH": False,
         }
         if request.limit_price is not None:
-            parent["price"] = json_number(request.limit_price, "limit_price")
+            parent["price"] = json_number(limit_on_tick(request.limit_price, side), "limit_price")
         orders = [parent]
         if request.intent == "open":  # brackets protect what an order opens; a close has nothing to protect
             if request.stop_loss is not None:

@@ -357,3 +357,12 @@ def test_ticket_side_follows_side_and_intent(
     assert parent["side"] == ticket
     # A bracket protects what an order opens: a close carries no children.
     assert [c["side"] for c in children] == ([] if exits is None else [exits, exits])
+
+
+def test_limit_prices_go_on_the_tick_never_worse() -> None:
+    from shared.venues.ibkr.execution import limit_on_tick
+
+    assert limit_on_tick(Decimal("189.89904"), "BUY") == Decimal("189.89")  # a buy never pays more than asked
+    assert limit_on_tick(Decimal("410.37760"), "SELL") == Decimal("410.38")  # a sell never takes less
+    assert limit_on_tick(Decimal("189.5"), "BUY") == Decimal("189.50")
+    assert limit_on_tick(Decimal("0.123456"), "SELL") == Decimal("0.1235")  # sub-dollar: 1/100 cent
