@@ -31,6 +31,7 @@ COMMANDS: dict[str, Command] = {
                       "run_resume"),
     "audit": Command("shared.audit.cli", "audit reports: pnl | calibration | eta | gates | subscribers"),
     "report": Command("shared.audit.html", "write a self-contained HTML report"),
+    "backtest": Command("surfaces.backtest.cli", "run one surface's own loop over a window of replayed data"),
     "bench": Command("shared.benchcli", "run a benchmark from bench/ (tbot bench --list)"),
 }
 

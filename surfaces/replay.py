@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.clock import SteppedClock
+from shared.clock import Clock, SteppedClock
 from shared.ids import new_id
 from shared.paths import open_stream
 from shared.venues.base import Venue
@@ -44,6 +44,40 @@ class ReplayedSurface:
     settings: Any
 
 
+def replay_settings(name: str, log_dir: Path, seed: int, overrides: dict[str, Any]) -> Any:
+    """A surface's settings as the replay runs it: logs, key and sim seed under ``log_dir``, plus ``overrides``."""
+    module = importlib.import_module(SURFACE_PACKAGES[name][0])
+    values: dict[str, Any] = {
+        "log_dir": log_dir, "signal_key_path": log_dir / "keys" / "operator_ed25519.pem",
+        "sim_seed": seed, "tick_seconds": 0.01,
+    }
+    values.update(overrides)
+    return module.SETTINGS(**values)
+
+
+def build_member(name: str, settings: Any, clock: SteppedClock, wall: Clock, rng: random.Random) -> ReplayedSurface:
+    """One surface exactly as its PM2 process builds it (its own ``build``), on a sim venue driven by ``clock``.
+
+    The replay and ``tbot backtest`` both build through here: one code path for trading. Signal ids come from
+    ``rng`` and the wall clock, so a replay reproduces them.
+    """
+    module = importlib.import_module(SURFACE_PACKAGES[name][0])
+    venue = build_sim_venue(name, clock, settings.log_dir, settings.sim_seed, settings.bankroll_cents)
+    loop = module.build(settings, process_name=SURFACE_PACKAGES[name][2], venue=venue, wall=wall,
+                        new_signal_id=lambda: new_id(wall.now(), rng.randbytes(10)))
+    loop.start()
+    return ReplayedSurface(name, clock, venue, loop, STEPS[name], settings)
+
+
+def resolver_for(log_dir: Path, members: Iterable[ReplayedSurface]) -> Resolver:
+    """The resolver over these surfaces' trade logs and venues (the same venue objects their loops trade on)."""
+    books = []
+    for member in members:
+        trades = open_stream(log_dir, member.name, "trades")
+        books.append(SurfaceBook(surface=member.name, venue=member.venue, trades=trades, reader=trades.reader()))
+    return Resolver(books)
+
+
 @dataclass
 class FleetReplay:
     log_dir: Path
@@ -60,29 +94,10 @@ class FleetReplay:
         first = min(DATA_STARTS.values())
         self.wall = SteppedClock(first)
         for name in self.surfaces:
-            self.members[name] = self._build(name, rng)
-        books = []
-        for member in self.members.values():
-            trades = open_stream(self.log_dir, member.name, "trades")
-            books.append(SurfaceBook(surface=member.name, venue=member.venue, trades=trades, reader=trades.reader()))
-        self.resolver = Resolver(books)
-
-    def _build(self, name: str, rng: random.Random) -> ReplayedSurface:
-        module = importlib.import_module(SURFACE_PACKAGES[name][0])
-        values: dict[str, Any] = {
-            "log_dir": self.log_dir, "signal_key_path": self.log_dir / "keys" / "operator_ed25519.pem",
-            "sim_seed": self.seed, "tick_seconds": 0.01,
-        }
-        values.update(self.overrides.get(name, {}))
-        settings = module.SETTINGS(**values)
-        clock = SteppedClock(DATA_STARTS[name] + self.start_offsets.get(name, timedelta(0)))
-        venue = build_sim_venue(name, clock, self.log_dir, self.seed, settings.bankroll_cents)
-        wall = self.wall
-        assert wall is not None
-        loop = module.build(settings, process_name=SURFACE_PACKAGES[name][2], venue=venue, wall=wall,
-                            new_signal_id=lambda: new_id(wall.now(), rng.randbytes(10)))
-        loop.start()
-        return ReplayedSurface(name, clock, venue, loop, STEPS[name], settings)
+            settings = replay_settings(name, self.log_dir, self.seed, self.overrides.get(name, {}))
+            clock = SteppedClock(DATA_STARTS[name] + self.start_offsets.get(name, timedelta(0)))
+            self.members[name] = build_member(name, settings, clock, self.wall, rng)
+        self.resolver = resolver_for(self.log_dir, self.members.values())
 
     def tick(self) -> None:
         """One step of every surface's clock, one loop tick each, then one resolver pass."""
