@@ -173,7 +173,9 @@ class Fill:
     fees_cents: int
     at: datetime
     # What the resolver needs to book an exit from the venue's own fill (None / 0 where a venue does not say):
-    closes: str | None = None  # the position this fill closed: its Position.venue_position_id (OANDA trade id)
+    # the position this fill opened or closed: its Position.venue_position_id (the OANDA trade id, the sim's
+    # opening order id) or, where positions are netted per symbol (IBKR), the client order id that opened it.
+    position_id: str | None = None
     realized_pnl_cents: int | None = None  # a closing fill's P&L in account cents as booked, before fees_cents
     spread_cost_cents: int = 0  # half-spread paid against the mid, account cents; already inside ``price``
 

@@ -201,10 +201,13 @@ class Resolver:
     def _from_fills(self, book: SurfaceBook, trade: Trade, fills: Sequence[Fill]) -> Trade | None:
         """The trade resolved at its venue exit; None (and one warning) while the venue shows no complete exit."""
         units = trade.units or 0
-        ids = {i for i in (trade.venue_order_id, book.position_ids.get(trade.id)) if i is not None}
+        entries = [f for f in fills if f.intent == "open" and f.venue_order_id == trade.venue_order_id]
+        # Every name the position goes by: the opening order, its client id, the venue's position id (learned
+        # while held, or from the opening fill: a restarted resolver never saw an OANDA trade that closed since).
+        ids = {trade.venue_order_id, trade.client_order_id, book.position_ids.get(trade.id),
+               *(f.position_id for f in entries)} - {None}
         own_close = derive_id("close", trade.id)
-        entries = [f for f in fills if f.closes is None and f.venue_order_id == trade.venue_order_id]
-        exits = [f for f in fills if (f.closes is not None and f.closes in ids) or f.client_order_id == own_close]
+        exits = [f for f in fills if f.intent == "close" and (f.position_id in ids or f.client_order_id == own_close)]
         closed = sum(f.quantity for f in exits)
         if not exits or closed != units:
             if trade.id not in book.unmatched:

@@ -266,6 +266,11 @@ class OandaVenue:
                     price=fill.price,
                     fees_cents=w.cost_cents(fill.commission) + w.cost_cents(fill.guaranteedExecutionFee),
                     at=fill.time,
+                    # What the resolver books an exit from: the trade, OANDA's own P&L in the account currency
+                    # and the half-spread it reports (already inside the price).
+                    position_id=fill.trade_id,
+                    realized_pnl_cents=w.to_cents(fill.pl) if fill.closes else None,
+                    spread_cost_cents=w.cost_cents(fill.halfSpreadCost),
                 )
             )
         return sorted(out, key=lambda f: f.at)

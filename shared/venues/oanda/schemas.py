@@ -130,11 +130,20 @@ class WireFillTx(_Wire):
     tradeOpened: WireTradeOpen | None = None
     tradesClosed: list[dict[str, Any]] = []
     tradeReduced: dict[str, Any] | None = None
+    halfSpreadCost: Dec = Decimal(0)
 
     @property
     def closes(self) -> bool:
         """True when the fill closed or reduced trades rather than opening one."""
         return self.tradeOpened is None and (bool(self.tradesClosed) or self.tradeReduced is not None)
+
+    @property
+    def trade_id(self) -> str | None:
+        """The trade this fill opened, else the (first) trade it closed or reduced: our position id."""
+        if self.tradeOpened is not None:
+            return self.tradeOpened.tradeID
+        closed = self.tradesClosed[0] if self.tradesClosed else self.tradeReduced
+        return None if closed is None or closed.get("tradeID") is None else str(closed["tradeID"])
 
 
 class WireCancelTx(_Wire):

@@ -118,10 +118,12 @@ class OrderRecord:
         )
 
     def fill_records(self) -> list[Fill]:
-        """One :class:`Fill` per execution level."""
+        """One :class:`Fill` per execution level. An opening order is the position it opens (FX/STK: the venue
+        position id is the opening order's id); a closing execution names the position it closed."""
+        opened = self.venue_order_id if self.intent == "open" else None
         return [
             Fill(self.venue_order_id, self.client_order_id, self.symbol, self.side, self.intent, f.quantity, f.price,
-                 f.fees_cents, self.at, closes=f.closes, realized_pnl_cents=f.realized_pnl_cents,
+                 f.fees_cents, self.at, position_id=f.closes or opened, realized_pnl_cents=f.realized_pnl_cents,
                  spread_cost_cents=f.spread_cost_cents)
             for f in self.fills
         ]

@@ -390,7 +390,7 @@ class LinearSimVenue(SimVenueBase):
                 continue
             part = self._closing_part(trade, venue_exit.price, venue_exit.mid, venue_exit.at)
             out.append(Fill(f"{trade.id}:{venue_exit.reason}", None, trade.order.symbol, trade.order.side, "close",
-                            part.quantity, part.price, part.fees_cents, venue_exit.at, closes=trade.id,
+                            part.quantity, part.price, part.fees_cents, venue_exit.at, position_id=trade.id,
                             realized_pnl_cents=part.realized_pnl_cents, spread_cost_cents=part.spread_cost_cents))
         return out
 

@@ -79,7 +79,7 @@ class Desk:
     def fills_of(self, trade: Trade) -> tuple[Fill, Fill]:
         fills = self.venue.fills()
         [entry] = [f for f in fills if f.venue_order_id == trade.venue_order_id]
-        [exit_fill] = [f for f in fills if f.closes == trade.venue_order_id]
+        [exit_fill] = [f for f in fills if f.intent == "close" and f.position_id == trade.venue_order_id]
         return entry, exit_fill
 
     def cash_moved(self) -> int:

@@ -62,8 +62,8 @@ def test_every_bracket_exit_is_a_venue_fill_and_fx_fees_show_the_spread(fleets: 
     replay = fleets[surface]
     venue = replay.members[surface].venue
     fills = venue.fills()
-    exits = {f.closes: f for f in fills if f.closes is not None}
-    entries = {f.venue_order_id: f for f in fills if f.closes is None}
+    exits = {f.position_id: f for f in fills if f.intent == "close"}
+    entries = {f.venue_order_id: f for f in fills if f.intent == "open"}
     resolved = [t for t in portfolio_of(replay, surface).trades() if t.status == "resolved"]
     for trade in resolved:
         exit_fill, entry = exits[trade.venue_order_id], entries[trade.venue_order_id]

@@ -75,6 +75,7 @@ class BracketVenue(CountingVenue):
         super().__init__()
         self.held = True
         self.exit_reported = False
+        self.entry_names_position = False  # OANDA's opening fill names the trade it opened (tradeOpened.tradeID)
         self.position_calls = 0
         self.fill_calls = 0
 
@@ -85,9 +86,10 @@ class BracketVenue(CountingVenue):
 
     def fills(self, since: datetime | None = None) -> list[Fill]:
         self.fill_calls += 1
-        entry = Fill("order-1", "coid-1", "EUR_USD", "long", "open", 1000, D("1.1000"), 0, T0, spread_cost_cents=1)
+        entry = Fill("order-1", "coid-1", "EUR_USD", "long", "open", 1000, D("1.1000"), 0, T0, spread_cost_cents=1,
+                     position_id="oanda-trade-7" if self.entry_names_position else None)
         exit_fill = Fill("order-9", None, "EUR_USD", "long", "close", 1000, D("1.1100"), 0, T0 + timedelta(hours=3),
-                         closes="oanda-trade-7", realized_pnl_cents=1000, spread_cost_cents=1)
+                         position_id="oanda-trade-7", realized_pnl_cents=1000, spread_cost_cents=1)
         return [entry, exit_fill] if self.exit_reported else [entry]
 
 
@@ -139,3 +141,16 @@ def test_nws_settlement_is_asked_only_after_the_close_and_uses_the_final_report(
     venue.clock.advance(timedelta(minutes=10))
     [resolved] = resolver.tick()
     assert resolved.resolution_source == "nws_observation" and resolved.pnl == 100 - 40 - 2
+
+
+def test_a_restarted_resolver_finds_the_exit_through_the_opening_fill(tmp_path: Path) -> None:
+    log = JsonlLog(tmp_path / "trades.jsonl")
+    filled(log, surface="fx", instrument="EUR_USD", side="long", count=None, units=1000, cost_cents=2200, fees=0,
+           fill_price=D("1.1000"), stop_loss=D("1.0900"), take_profit=D("1.1100"), venue_order_id="order-1")
+    venue = BracketVenue()
+    venue.held, venue.exit_reported = False, True  # closed while no resolver was watching
+    resolver = Resolver([SurfaceBook("fx", venue, log, log.reader())])  # type: ignore[arg-type]
+    assert resolver.tick() == []  # the position's venue id is unknown: no exit can be claimed for it
+    venue.entry_names_position = True
+    [resolved] = resolver.tick()
+    assert (resolved.exit_price, resolved.pnl) == (D("1.1100"), 1000)
