@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared.audit.provenance import result_kind
 from shared.bus import Entry
 from shared.config import ConfigError, SurfaceSettings, parse_env_file
 from shared.money.periods import trading_day
@@ -112,6 +113,8 @@ class SurfaceView:
     trade_refs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     trades_by_signal: dict[str, str] = field(default_factory=dict)
     recent_trades: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
+    # Resolved trades of the shown mode per result kind (shared/audit/provenance.py: sim, real-data paper, live).
+    by_result_kind: Counter[str] = field(default_factory=Counter)
     # (bus time, cumulative realized P&L of the shown mode) at each resolution: when the result was booked.
     equity: list[tuple[float, int]] = field(default_factory=list)
     resolved_log: list[tuple[int, int, float, str]] = field(default_factory=list)
@@ -156,6 +159,7 @@ class SurfaceView:
                 moment = from_iso(entry.ts).timestamp()
                 if trade.mode == self.mode:
                     self.equity.append((moment, portfolio.realized_cents))
+                    self.by_result_kind[result_kind(trade)] += 1
                 self.resolved_log.append((entry.offset, entry.next_offset, moment, trade.id))
 
     @property
@@ -316,6 +320,7 @@ class SurfaceView:
             "wins": portfolio.wins,
             "win_rate": (portfolio.wins / portfolio.resolved) if portfolio.resolved else None,
             "by_resolution_source": dict(portfolio.by_source),
+            "by_result_kind": dict(self.by_result_kind),
             "realized_by_source_cents": dict(portfolio.realized_by_source),
             "pnl_by_venue_day_cents": {day.isoformat(): pnl for day, pnl in portfolio.daily_pnl().items()},
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import weakref
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,8 +21,9 @@ from dashboard.operator_state import downsample, total_equity
 from dashboard.state import DashboardState
 from shared import killswitch
 from shared.audit.provenance import result_kind, signal_kind
+from shared.audit.skill import skill_by_surface
 from shared.paths import stop_file
-from shared.records import SURFACES, SettingsOverride, Surface
+from shared.records import SURFACES, SettingsOverride, Signal, Surface, Trade, parse_record
 from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
 from shared.timeutil import to_iso, utcnow
 
@@ -124,6 +126,40 @@ async def overview(request: Request) -> dict[str, Any]:
         "surfaces": surfaces,
         "total": total,
     }
+
+
+# (portfolio versions, rows) of the last skill table per dashboard: recomputed only when a trade log has moved.
+_SKILL_CACHE: weakref.WeakKeyDictionary[DashboardState, tuple[tuple[int, ...], list[dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@router.get("/skill")
+async def skill(request: Request) -> dict[str, Any]:
+    """Skill against the market per result kind, surface and sub-strategy (shared.audit.skill): the strategy's
+    Brier beside the market's own, the skill score and realized vs claimed edge, each row labelled by source."""
+    state = state_of(request)
+    state.refresh()
+    versions = tuple(view.portfolio.version for view in state.surfaces.values())
+    cached = _SKILL_CACHE.get(state)
+    if cached is None or cached[0] != versions:
+        trades: list[Trade] = []
+        signals: dict[str, Signal] = {}
+        for view in state.surfaces.values():
+            for trade in view.portfolio.trades():
+                if trade.status != "resolved":
+                    continue
+                data = state.signal_record(trade.signal_id)
+                if data is None:
+                    continue
+                try:
+                    signals[trade.signal_id] = parse_record(Signal, data)
+                except ValueError:
+                    continue  # an unreadable signal line: the trade cannot be scored against its forecast
+                trades.append(trade)
+        rows = [row.to_json() for row in skill_by_surface(trades, signals)]
+        cached = _SKILL_CACHE[state] = (versions, rows)
+    return {"generated_at": to_iso(utcnow()), "rows": cached[1]}
 
 
 @router.get("/equity")

@@ -396,3 +396,16 @@ def test_host_and_port_never_come_from_the_process_environment(tmp_path: Path, m
     with pytest.raises(ConfigError) as error:
         load_dashboard_settings(env)
     assert error.value.key == "PORT"
+
+
+def test_skill_against_the_market_per_surface(client: TestClient, tools: Any, operator_headers: dict[str, str]) -> None:
+    fleet = tools.build_fleet()
+    body = client.get("/api/operator/skill", headers=operator_headers).json()
+    rows = {(r["kind"], r["surface"], r["sub_strategy"]): r for r in body["rows"]}
+    surface_rows = [r for r in body["rows"] if r["sub_strategy"] == "*"]
+    assert sum(r["n"] for r in surface_rows) == len(fleet.resolved)
+    assert all(r["label"] == "synthetic (sim)" for r in surface_rows if r["kind"] == "sim")
+    assert rows  # every resolved trade joined to its signal was scored
+    again = client.get("/api/operator/skill", headers=operator_headers).json()
+    assert again["rows"] == body["rows"]  # cached until a trade log moves
+    assert client.get("/api/operator/skill").status_code == 401
