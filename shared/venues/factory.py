@@ -85,7 +85,8 @@ def build_sim_quote_venue(surface: str, log_dir: Path = Path("logs"), seed: int 
 def build_forecast(
     settings: SurfaceSettings, clock: Clock | None = None, surface: str = "kalshi_st"
 ) -> HighTempForecast:
-    """The weather forecast: the sim's (around the replayed real highs) or Open-Meteo's GFS ensemble."""
+    """The weather forecast: the sim's (members around the forecast issue its market prices from, never a fresher
+    one) or Open-Meteo's GFS ensemble."""
     if settings.venue == "sim":
         return SimForecast(clock or sim_clock(surface, settings), settings.sim_seed)
     module = importlib.import_module("shared.datasources.openmeteo")
@@ -95,7 +96,8 @@ def build_forecast(
 def build_climate_report(
     settings: SurfaceSettings, clock: Clock | None = None, surface: str = "kalshi_st"
 ) -> ClimateReport:
-    """The settlement source for weather highs: the sim's replayed real high, or the NWS Daily Climate Report."""
+    """The settlement source for weather highs: the sim station-day's outcome (the real CLI high for New York), or
+    the NWS Daily Climate Report."""
     if settings.venue == "sim":
         return SimClimateReport(clock or sim_clock(surface, settings))
     module = importlib.import_module("shared.datasources.nws")
