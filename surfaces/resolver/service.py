@@ -164,8 +164,16 @@ class Resolver:
                 source, now
         if instrument.status != "settled" or instrument.result is None:
             return None, source, None
-        at = instrument.close_time or now
+        at = self._settled_at(book, trade, instrument.close_time) or now
         return instrument.result, source, max(at, trade.opened_at) if trade.opened_at else at
+
+    def _settled_at(self, book: SurfaceBook, trade: Trade, close: datetime | None) -> datetime | None:
+        """When the venue paid the position out (its settlement record), else the market's close: the P&L is
+        realized when the cash moves, which on a binary can be well after trading stopped."""
+        for settlement in book.venue.settlements(since=close):
+            if settlement.symbol == trade.instrument:
+                return settlement.settled_at
+        return close
 
     def _nws_station_day(self, trade: Trade) -> tuple[str, date] | None:
         """(station, climate day) when this weather market settles from the NWS climate report, else None."""

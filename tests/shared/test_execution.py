@@ -122,8 +122,8 @@ def test_restart_in_the_middle_of_a_settlement_resolves_exactly_once(log_dir: Pa
 
     first = resolver()
     first.books[0].follow()
-    # The first resolver closes at the venue and dies before writing the resolution.
-    first._close_at_venue(first.books[0], trade)
+    # The first resolver finds the venue's exit and dies before writing the resolution.
+    assert [t.id for t in first._resolve_book(first.books[0])] == [trade.id]
     second = resolver()
     written = second.tick()
     assert [t.id for t in written] == [trade.id]

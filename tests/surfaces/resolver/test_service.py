@@ -9,7 +9,7 @@ from pathlib import Path
 from shared.bus import JsonlLog
 from shared.clock import SteppedClock
 from shared.records import Trade
-from shared.venues.base import Candle, Fill, Instrument, Position
+from shared.venues.base import Candle, Fill, Instrument, Position, Settlement
 from surfaces.resolver.service import Resolver, SurfaceBook
 
 T0 = datetime(2025, 7, 30, 9, tzinfo=UTC)
@@ -43,6 +43,10 @@ class CountingVenue:
     def positions(self) -> list[object]:
         return []
 
+    def settlements(self, since: datetime | None = None) -> list[Settlement]:
+        settled = self.clock.now() >= T0 + timedelta(hours=5)
+        return [Settlement("KXHIGHNY-25DEC27-B31.5", "yes", T0 + timedelta(hours=4, minutes=40))] if settled else []
+
 
 def filled(log: JsonlLog, **kw: object) -> None:
     base = dict(id="trade-1", signal_id="S1", client_order_id="coid-1", status="filled", surface="kalshi_st",
@@ -64,6 +68,7 @@ def test_a_binary_market_is_looked_up_once_before_its_close_then_settled(tmp_pat
     venue.clock.set(T0 + timedelta(hours=5))
     [resolved] = resolver.tick()
     assert resolved.pnl == 100 - 40 - 2 and resolved.resolution_source == "sim"
+    assert resolved.resolved_at == T0 + timedelta(hours=4, minutes=40)  # when the venue paid out, not the close
 
 
 class BracketVenue(CountingVenue):
