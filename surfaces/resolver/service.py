@@ -31,6 +31,7 @@ from decimal import Decimal
 from shared.bus import JsonlLog, LogReader
 from shared.datasources.forecast import ClimateReport
 from shared.ids import derive_id
+from shared.money.fx import MissingRate, is_pair, quote_to_usd, usd_rate_pair
 from shared.records import ResolutionSource, Trade, parse_record
 from shared.surfaces import surface_spec
 from shared.venues.base import Fill, Position, Venue, VenueError
@@ -242,22 +243,16 @@ class Resolver:
         })
 
     def _to_usd(self, book: SurfaceBook, symbol: str, amount: Decimal, price: Decimal) -> Decimal:
-        """Convert P&L in the quote currency to USD. Stocks are quoted in USD already.
-
-        Only for a venue that does not book a closing fill's P&L itself. TODO(issue 13 item 6): use
-        ``shared.money.fx`` (the one home for pair parsing and USD conversion) once it exists.
-        """
-        if "_" not in symbol:
+        """Convert P&L in the quote currency to USD (stocks are quoted in USD already), at the exit price or, for a
+        cross, today's USD_<quote> rate. Only for a venue that does not book a closing fill's P&L itself."""
+        if not is_pair(symbol):
             return amount
-        base, quote = symbol.split("_", 1)
-        if quote == "USD":
-            return amount
-        if base == "USD":
-            return amount / price
-        rate = usd_rate(book.venue, f"USD_{quote}")  # a cross such as EUR_JPY: P&L in JPY / USD_JPY
-        if rate is None:
-            raise VenueError(book.venue.name, f"no USD_{quote} rate to convert {symbol} P&L")
-        return amount / rate
+        cross = usd_rate_pair(symbol)
+        try:
+            return quote_to_usd(amount, symbol, price,
+                                usd_quote_rate=usd_rate(book.venue, cross) if cross is not None else None)
+        except MissingRate as exc:
+            raise VenueError(book.venue.name, str(exc)) from None
 
 
 def _held(trade: Trade, held: Sequence[Position], position_id: str | None) -> Position | None:

@@ -81,6 +81,7 @@ class BracketVenue(CountingVenue):
         self.held = True
         self.exit_reported = False
         self.entry_names_position = False  # OANDA's opening fill names the trade it opened (tradeOpened.tradeID)
+        self.books_pnl = True  # a venue that does not book a closing fill's P&L leaves the resolver to price it
         self.position_calls = 0
         self.fill_calls = 0
 
@@ -94,7 +95,8 @@ class BracketVenue(CountingVenue):
         entry = Fill("order-1", "coid-1", "EUR_USD", "long", "open", 1000, D("1.1000"), 0, T0, spread_cost_cents=1,
                      position_id="oanda-trade-7" if self.entry_names_position else None)
         exit_fill = Fill("order-9", None, "EUR_USD", "long", "close", 1000, D("1.1100"), 0, T0 + timedelta(hours=3),
-                         position_id="oanda-trade-7", realized_pnl_cents=1000, spread_cost_cents=1)
+                         position_id="oanda-trade-7", realized_pnl_cents=1000 if self.books_pnl else None,
+                         spread_cost_cents=1)
         return [entry, exit_fill] if self.exit_reported else [entry]
 
 
@@ -159,3 +161,13 @@ def test_a_restarted_resolver_finds_the_exit_through_the_opening_fill(tmp_path: 
     venue.entry_names_position = True
     [resolved] = resolver.tick()
     assert (resolved.exit_price, resolved.pnl) == (D("1.1100"), 1000)
+
+
+def test_an_exit_without_a_booked_pnl_is_priced_from_the_two_fills(tmp_path: Path) -> None:
+    log = JsonlLog(tmp_path / "trades.jsonl")
+    filled(log, surface="fx", instrument="EUR_USD", side="long", count=None, units=1000, cost_cents=2200, fees=0,
+           fill_price=D("1.1000"), stop_loss=D("1.0900"), take_profit=D("1.1100"), venue_order_id="order-1")
+    venue = BracketVenue()
+    venue.held, venue.exit_reported, venue.entry_names_position, venue.books_pnl = False, True, True, False
+    [resolved] = Resolver([SurfaceBook("fx", venue, log, log.reader())]).tick()  # type: ignore[arg-type]
+    assert resolved.pnl == 1000  # 1,000 units × 0.0100 USD, from entry fill to exit fill
