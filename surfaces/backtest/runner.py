@@ -24,6 +24,7 @@ from typing import Any
 from shared.clock import SteppedClock
 from shared.config import repo_root
 from shared.ids import new_id
+from shared.surfaces import surface_spec
 from shared.timeutil import to_iso, utcnow
 from surfaces.backtest.clock import Schedule, schedule_for
 from surfaces.backtest.settings import DEVIATIONS, backtest_settings, effective_settings
@@ -90,6 +91,21 @@ def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
     tmp.replace(out_dir / MANIFEST)
 
 
+def write_env_file(out_dir: Path, spec: BacktestSpec) -> Path:
+    """``<out>/envs/<surface env file>``: the run's venue, seed and overrides as the surface's env file.
+
+    ``tbot audit pnl --log-dir <out> --env-dir <out>/envs`` then rebuilds the same sim venue (same seed) for its
+    reconciliation line.
+    """
+    path = out_dir / "envs" / surface_spec(spec.surface).env_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# written by tbot backtest: the settings this backtest ran with (beside the surface's defaults)",
+             "VENUE=sim", "TRADING_MODE=paper", f"SIM_SEED={spec.seed}"]
+    lines += [f'{key}="{value}"' for key, value in sorted(spec.overrides.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def run_backtest(
     spec: BacktestSpec,
     out_dir: Path,
@@ -118,6 +134,7 @@ def run_backtest(
     moments = schedule or schedule_for(spec.surface, member.venue, window.start, window.end)
     manifest = _manifest(spec, settings, moments.description)
     write_manifest(out_dir, manifest)
+    write_env_file(out_dir, spec)
     started = time.perf_counter()
     total = len(moments)
     for done, moment in enumerate(moments, start=1):

@@ -116,8 +116,12 @@ def test_audit_reads_the_backtest_directory(fx_run: tuple[Path, dict[str, Any], 
                                             capsys: pytest.CaptureFixture[str]) -> None:
     out, summary, _ = fx_run
     capsys.readouterr()
-    assert main(["audit", "pnl", "--since", "2000-01-01", "--log-dir", str(out), "--json"]) == 0
+    assert main(["audit", "pnl", "--since", "2000-01-01", "--log-dir", str(out), "--env-dir", str(out / "envs"),
+                 "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     (row,) = [r for r in report["pnl"]["surfaces"] if r["surface"] == "fx"]
     assert row["source"] == "sim" and row["net_cents"] == summary["net_cents"]
     assert row["trades"] == summary["trades"]
+    (line,) = report["pnl"]["reconciliation"]
+    assert line["ledger_pnl_cents"] == summary["net_cents"] and line["venue"] == "sim"
+    assert line["venue_cash_cents"] - line["ledger_pnl_cents"] - line["open_cash_cents"] == 0
