@@ -216,7 +216,9 @@ class Resolver:
         ids = {trade.venue_order_id, trade.client_order_id, book.position_ids.get(trade.id),
                *(f.position_id for f in entries)} - {None}
         own_close = derive_id("close", trade.id)
-        exits = [f for f in fills if f.intent == "close" and (f.position_id in ids or f.client_order_id == own_close)]
+        # A fill of our own close order is this position's exit whatever the venue calls it (an IBKR execution
+        # says only buy or sell); any other fill must say it closed one of the position's names.
+        exits = [f for f in fills if f.client_order_id == own_close or (f.intent == "close" and f.position_id in ids)]
         closed = sum(f.quantity for f in exits)
         if not exits or closed != units:
             if trade.id not in book.unmatched:

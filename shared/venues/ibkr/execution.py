@@ -376,7 +376,9 @@ class IbkrVenue:
         """Executions (at most the gateway's 7 days) since ``since``, oldest first.
 
         Executions carry only a direction, not whether they opened or closed: B is reported as opening a long and
-        S as closing one, so ``direction(side, intent)`` gives back the execution's own buy or sell.
+        S as closing one, so ``direction(side, intent)`` gives back the execution's own buy or sell. A bracket
+        child (``cOID`` ``<parent>-sl`` / ``-tp``) is known to close: it closes the parent's position (a B child
+        closes a short), and names the parent's client order id as the position it closed.
         """
         self._iserver()
         now = self.clock.now()
@@ -386,17 +388,19 @@ class IbkrVenue:
             at = datetime.fromtimestamp(e.trade_time_r / 1000, tz=now.tzinfo)
             if since is not None and at < since:
                 continue
+            parent = e.order_ref[:-3] if e.order_ref and e.order_ref.endswith(("-sl", "-tp")) else None
             out.append(
                 Fill(
                     venue_order_id=str(int(e.order_id)) if e.order_id is not None else e.execution_id,
                     client_order_id=e.order_ref,
                     symbol=e.symbol,
-                    side="long",
-                    intent="open" if e.side == "B" else "close",
+                    side=("short" if e.side == "B" else "long") if parent else "long",
+                    intent="close" if parent or e.side != "B" else "open",
                     quantity=w.whole(e.size, f"execution {e.execution_id}"),
                     price=e.price,
                     fees_cents=w.cost_cents(e.commission),
                     at=at,
+                    position_id=parent or e.order_ref,
                 )
             )
         return sorted(out, key=lambda f: f.at)

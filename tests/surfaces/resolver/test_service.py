@@ -171,3 +171,32 @@ def test_an_exit_without_a_booked_pnl_is_priced_from_the_two_fills(tmp_path: Pat
     venue.held, venue.exit_reported, venue.entry_names_position, venue.books_pnl = False, True, True, False
     [resolved] = Resolver([SurfaceBook("fx", venue, log, log.reader())]).tick()  # type: ignore[arg-type]
     assert resolved.pnl == 1000  # 1,000 units × 0.0100 USD, from entry fill to exit fill
+
+
+class NettedVenue(BracketVenue):
+    """IBKR-like: positions are netted per symbol (no client order id), a bracket child names its parent's cOID."""
+
+    name = "ibkr"
+
+    def positions(self) -> list[Position]:  # type: ignore[override]
+        return [Position("AAPL", "long", 10, D("189.53"), None, "265598")]
+
+    def fills(self, since: datetime | None = None) -> list[Fill]:
+        self.fill_calls += 1
+        entry = Fill("1234567890", "coid-1", "AAPL", "long", "open", 10, D("189.53"), 100, T0, position_id="coid-1")
+        child = Fill("1234567891", "coid-1-tp", "AAPL", "long", "close", 10, D("191.00"), 100,
+                     T0 + timedelta(hours=2), position_id="coid-1")
+        return [entry, child] if self.exit_reported else [entry]
+
+
+def test_a_netted_position_is_resolved_by_its_bracket_childs_fill(tmp_path: Path) -> None:
+    log = JsonlLog(tmp_path / "trades.jsonl")
+    filled(log, surface="stocks", instrument="AAPL", side="long", count=None, units=10, cost_cents=189_530, fees=100,
+           fill_price=D("189.53"), stop_loss=D("188.00"), take_profit=D("191.00"), venue_order_id="1234567890")
+    venue = NettedVenue()
+    resolver = Resolver([SurfaceBook("stocks", venue, log, log.reader())])  # type: ignore[arg-type]
+    assert resolver.tick() == []  # still netted into the symbol's position: asked for fills, found no exit
+    venue.exit_reported = True
+    [resolved] = resolver.tick()
+    assert (resolved.exit_price, resolved.reason, resolved.fees) == (D("191.00"), "take_profit", 200)
+    assert resolved.pnl == (19_100 - 18_953) * 10 - 200 and resolved.resolution_source == "ibkr_position"
