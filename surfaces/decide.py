@@ -15,6 +15,7 @@ from typing import Any, Literal
 from shared.bus import JsonlLog
 from shared.execution import OrderPlan
 from shared.money.fees import fx_round_trip_cost_cents, ibkr_round_trip_cents, kalshi_fee_cents
+from shared.money.fx import MissingRate, is_pair, quote_unit_usd, usd_rate_pair
 from shared.money.ledger import Ledger
 from shared.money.sizing import binary_cost_cents, kelly_count, position_cost_cents, risk_units
 from shared.records import BreakerEvent, Decision, Signal, Surface
@@ -22,8 +23,8 @@ from shared.risk.candidate import Candidate
 from shared.risk.chain import RiskChain
 from shared.risk.gates import candidate_pricing
 from shared.venues.base import Instrument, Quote, Venue, VenueError
+from shared.venues.rates import usd_rate
 from surfaces.publish import SignalPublisher
-from surfaces.resolver.service import usd_rate
 from surfaces.strategy import Proposal
 
 ONE = Decimal(1)
@@ -216,17 +217,14 @@ class Decider:
 
     def _quote_to_account(self, instrument: Instrument, price: Decimal) -> Decimal:
         """Account (USD) value of one unit of the quote currency."""
-        if self.kind != "fx" or "_" not in instrument.symbol:
+        if self.kind != "fx" or not is_pair(instrument.symbol):
             return ONE
-        base, quote = instrument.symbol.split("_", 1)
-        if quote == "USD":
-            return ONE
-        if base == "USD":
-            return ONE / price
-        rate = usd_rate(self.venue, f"USD_{quote}")
-        if rate is None:
-            raise VenueError(self.venue.name, f"no USD_{quote} rate to value {instrument.symbol} in USD")
-        return ONE / rate
+        needed = usd_rate_pair(instrument.symbol)
+        rate = usd_rate(self.venue, needed) if needed is not None else None
+        try:
+            return quote_unit_usd(instrument.symbol, price, usd_quote_rate=rate)
+        except MissingRate:
+            raise VenueError(self.venue.name, f"no {needed} rate to value {instrument.symbol} in USD") from None
 
     def _current_price(self, proposal: Proposal) -> Decimal:
         """The price of what would be bought, re-read now (the slippage gate compares it with the signal's)."""
