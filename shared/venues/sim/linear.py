@@ -296,7 +296,9 @@ class LinearSimVenue(SimVenueBase):
             for (t0, p0), (t1, p1) in itertools.pairwise(points):
                 if t1 <= start or t0 > end:
                     continue
-                found = self._segment_exit(trade, max(t0, start), t0, p0, t1, p1)
+                # Anchored at the position's own start, never at where an earlier scan stopped: the exit must be
+                # the same instant and price in every process, however often each one has looked.
+                found = self._segment_exit(trade, max(t0, trade.order.at), t0, p0, t1, p1)
                 if found is not None and found.at <= end:
                     return found
             i += 1

@@ -65,3 +65,25 @@ def test_hourly_candles_keep_the_session_bar_times(make_sim: SimFactory) -> None
     assert [c.start.strftime("%H:%M") for c in candles] == ["13:30", "14:30", "15:30", "16:30", "17:30", "18:30",
                                                             "19:30"]
     assert all(c.start.day == 1 for c in candles)
+
+
+def test_a_venue_exit_is_the_same_however_often_a_process_looked(make_sim: SimFactory) -> None:
+    # The surface's process polls its venue every few minutes, the resolver's every tick, the audit once at the end:
+    # each must find the same exit instant and price (an exit instant that moved with the polling once left a
+    # rebuilt venue holding a position the resolver had already booked as closed).
+    watcher, clock = make_sim("stocks", OPEN_DAY)
+    quote = watcher.quote("AAPL")
+    assert quote.bid is not None
+    for n, (side, offset) in enumerate((("long", "0.40"), ("short", "0.40"), ("long", "1.10"), ("short", "1.30"))):
+        stop, target = (quote.bid - Decimal(offset), quote.bid + Decimal(offset)) if side == "long" else (
+            quote.bid + Decimal(offset), quote.bid - Decimal(offset))
+        placed = watcher.place_order(OrderRequest(f"d{n}", "AAPL", side, "open", 10, None, "ioc", stop, target))
+        assert placed.status == "filled"
+    end = OPEN_DAY + timedelta(days=2)
+    while clock.now() < end:
+        clock.set(clock.now() + timedelta(minutes=7))
+        watcher.positions()
+    once, _ = make_sim("stocks", end)
+    seen = [(f.venue_order_id, f.at, f.price) for f in watcher.fills() if f.intent == "close"]
+    assert len(seen) == 4
+    assert seen == [(f.venue_order_id, f.at, f.price) for f in once.fills() if f.intent == "close"]
