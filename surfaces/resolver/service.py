@@ -35,6 +35,7 @@ from shared.money.fx import MissingRate, is_pair, quote_to_usd, usd_rate_pair
 from shared.records import ResolutionSource, Trade, parse_record
 from shared.surfaces import surface_spec
 from shared.venues.base import Fill, Position, Venue, VenueError
+from shared.venues.rates import usd_rate
 from surfaces.kalshi_st.weather import SERIES_STATIONS, climate_day
 from surfaces.resolver.outcomes import binary_pnl_cents, exit_reason, price_pnl, to_cents
 
@@ -266,21 +267,6 @@ def _held(trade: Trade, held: Sequence[Position], position_id: str | None) -> Po
         if position.client_order_id == trade.client_order_id or position.venue_position_id in ids:
             return position
     return None
-
-
-def usd_rate(venue: Venue, pair: str) -> Decimal | None:
-    """The pair's mid now, else its last hourly close (FX is quoteless over the weekend); None if neither."""
-    try:
-        mid = venue.quote(pair).mid
-    except VenueError:
-        mid = None
-    if mid is not None and mid > 0:
-        return mid
-    try:
-        candles = venue.candles(pair, 3600, 1)
-    except VenueError:
-        return None
-    return candles[-1].close if candles and candles[-1].close > 0 else None
 
 
 def _bracket_result(strike_type: str | None, floor: Decimal | None, cap: Decimal | None, high: int) -> str:
