@@ -1,7 +1,8 @@
 """The resolver's work: follow every surface's trade log, and resolve each filled position when its market does.
 
 - Kalshi: the market settles (venue status ``settled`` with a result), or, for weather highs when configured, the
-  NWS Daily Climate Report's final maximum decides it.
+  NWS Daily Climate Report's final maximum decides it. A venue-settled trade resolves at the venue's settlement
+  time (when the cash moved), else at the market's close.
 - FX and stocks: the venue enforces each position's stop loss and take profit (the sim by its one path rule, a long
   exiting on the bid and a short on the ask; OANDA by the trade's SL/TP orders; IBKR by the bracket's children).
   The venue is the authority on which exit happened: once a position is gone from ``positions()``, its closing
