@@ -26,7 +26,7 @@ from shared.config import ConfigError
 from shared.timeutil import to_iso, utcnow
 from surfaces.backtest.runner import BacktestSpec, code_version, run_backtest, write_manifest
 from surfaces.backtest.settings import validate_overrides
-from surfaces.backtest.summary import summarize
+from surfaces.backtest.summary import money, summarize
 from surfaces.backtest.window import BacktestWindow
 
 OVERFIT_RATIO = 2.0
@@ -215,16 +215,16 @@ def render(report: dict[str, Any]) -> str:
         ins, oos = row["in_sample"], row["out_of_sample"]
         lines.append(
             f"  fold {row['fold']}: train {row['train']['from']}..{row['train']['to']} chose {chosen}: in-sample net "
-            f"{ins['net_cents'] / 100:,.2f} ({ins['net_per_day_cents'] / 100:,.2f}/day, {ins['trades']} trades); "
-            f"test {row['test']['from']}..{row['test']['to']}: net {oos['net_cents'] / 100:,.2f} "
-            f"({oos['net_per_day_cents'] / 100:,.2f}/day, {oos['trades']} trades)"
+            f"{money(ins['net_cents'])} ({money(ins['net_per_day_cents'])}/day, {ins['trades']} trades); "
+            f"test {row['test']['from']}..{row['test']['to']}: net {money(oos['net_cents'])} "
+            f"({money(oos['net_per_day_cents'])}/day, {oos['trades']} trades)"
             + ("  WARNING: in-sample far better than out-of-sample" if row["overfit_warning"] else ""))
     o = report["overall"]
     lines.append(
-        f"  out of sample overall: {o['out_of_sample']['trades']} trades, net "
-        f"${o['out_of_sample']['net_cents'] / 100:,.2f} over {o['out_of_sample']['days']} venue days "
-        f"(${o['out_of_sample']['net_per_day_cents'] / 100:,.2f}/day; in sample "
-        f"${o['in_sample']['net_per_day_cents'] / 100:,.2f}/day)")
+        f"  out of sample overall: {o['out_of_sample']['trades']} trades, net {money(o['out_of_sample']['net_cents'])}"
+        f" (fees {money(o['out_of_sample']['fees_cents'])}) over {o['out_of_sample']['days']} venue days "
+        f"({money(o['out_of_sample']['net_per_day_cents'])}/day; in sample "
+        f"{money(o['in_sample']['net_per_day_cents'])}/day)")
     if o["overfit_warning"]:
         lines.append(f"  WARNING: overfitting: in-sample net per day is positive and more than {OVERFIT_RATIO:g}x "
                      "the out-of-sample net per day")
