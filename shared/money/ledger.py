@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -48,14 +48,10 @@ LedgerState = PortfolioState
 __all__ = ["DEFAULT_BANKROLL_CENTS", "Exit", "Holding", "Ledger", "LedgerState", "opposite_side"]
 
 
-class Exit:
+class Exit(NamedTuple):
     """A position the surface learned was closed (not settled): what the rapid-exit monitor counts."""
 
-    __slots__ = ("trade", "written_at")
-
-    def __init__(self, trade: Trade, written_at: datetime | None) -> None:
-        self.trade = trade
-        self.written_at = written_at  # the bus stamp (wall time) of the resolved line; None if applied directly
+    trade: Trade
 
 
 class Ledger(Portfolio):
@@ -110,6 +106,7 @@ class Ledger(Portfolio):
             reservation_ttl=reservation_ttl,
         )
         ledger.sync()
+        ledger._exits.clear()  # exits already in the log at start-up are history, not news for the rapid-exit rule
         return ledger
 
     def sync(self) -> int:
@@ -141,7 +138,7 @@ class Ledger(Portfolio):
             and trade.status == "resolved"
             and (previous is None or previous.status != "resolved")
         ):
-            self._exits.append(Exit(trade, trade.ts))
+            self._exits.append(Exit(trade))
         return True
 
     def take_exits(self) -> list[Exit]:

@@ -9,8 +9,9 @@ Every trip and every reset is its own :class:`~shared.records.BreakerEvent` line
 - ``drawdown``: trips when ``(peak − equity) / peak`` reaches ``MAX_DRAWDOWN_PCT``; resets once the trading day
   it tripped on has ended *and* the drawdown is back under the limit (open positions resolved in profit, or the
   operator raised the limit): a drawdown does not heal by the calendar alone.
-- ``quarantine``: trips when ``RAPID_EXIT_COUNT`` exits happen within ``RAPID_EXIT_WINDOW_SECONDS`` (wall time:
-  a runaway loop is a real-time event, whatever the replay speed); only the operator lifts it, with
+- ``quarantine``: trips when ``RAPID_EXIT_COUNT`` exits happen within ``RAPID_EXIT_WINDOW_SECONDS`` of venue time
+  (wall time when live); the exits are the resolver's resolved records on the surface's own trade log (and exits
+  the chain is asked to allow in-process). Only the operator lifts it, with
   ``tbot resume SURFACE`` (:func:`lift_quarantine`) or the chain's ``resume_quarantine``.
 Times in events are the chain's clock (venue time), so trading days line up with the ledger's.
 """
@@ -60,9 +61,6 @@ class BreakerBoard:
         self.tripped: dict[str, Trip] = {}
         self._frozen: frozenset[str] = frozenset()
         self.version = 0  # bumped whenever a breaker trips or resets
-        # Wall time (epoch seconds) of the latest quarantine reset: exits written before it were forgiven by the
-        # operator and must not quarantine a surface that restarts and re-reads them.
-        self.quarantine_lifted_at = 0.0
         self.refresh()
 
     @property
@@ -84,8 +82,6 @@ class BreakerBoard:
             if event.surface != self.surface:
                 continue
             self._set(event)
-            if event.breaker == QUARANTINE and event.action == "reset" and event.ts is not None:
-                self.quarantine_lifted_at = max(self.quarantine_lifted_at, event.ts.timestamp())
             seen += 1
         return seen
 
@@ -110,8 +106,6 @@ class BreakerBoard:
             # A reset that cannot be written does not happen: the breaker stays tripped and is retried later.
             self._log.append(event)
             self._set(event)
-            if breaker == QUARANTINE:
-                self.quarantine_lifted_at = time.time()
         log.warning("%s breaker %s %s: %s", self.surface, breaker, action, reason)
         return event
 
@@ -178,10 +172,10 @@ class BreakerBoard:
 
 
 class RapidExitMonitor:
-    """Counts exits in a sliding wall-time window; says when ``count`` of them fall within ``window_seconds``.
+    """Counts exits in a sliding window; says when ``count`` of them fall within ``window_seconds``.
 
-    Times are wall-clock epoch seconds: exits reach a surface as the resolver's records on its trade log, stamped
-    by the bus in wall time, so an exit written before a restart still counts if it is inside the window.
+    Times are the chain's clock (venue time, epoch seconds): live that is wall time, and a replay or backtest
+    measures the same rule in the time its market moved in. An exit counts at the venue time it happened.
     """
 
     def __init__(self, count: int, window_seconds: float) -> None:
@@ -190,13 +184,15 @@ class RapidExitMonitor:
         self._times: deque[float] = deque()
 
     def record(self, at: float | None = None, now: float | None = None) -> bool:
-        """Note one exit at ``at`` (epoch seconds, default now); True if the window ending at ``now`` (default
-        ``at``) now holds ``count`` or more exits."""
+        """Note one exit at ``at`` (epoch seconds, default the wall clock); True if the window ending at ``now``
+        (default ``at``) now holds ``count`` or more exits."""
         moment = time.time() if at is None else at
         end = moment if now is None else now
         self._times.append(moment)
-        while self._times and end - self._times[0] > self.window_seconds:
-            self._times.popleft()
+        # Exits need not arrive in time order (the resolver books them as the venue reports them), so every
+        # entry outside the window is dropped, not only the oldest-inserted ones.
+        if any(end - t > self.window_seconds for t in self._times):
+            self._times = deque(t for t in self._times if end - t <= self.window_seconds)
         return len(self._times) >= self.count
 
     def clear(self) -> None:

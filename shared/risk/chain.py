@@ -140,20 +140,19 @@ class RiskChain:
         """Feed the positions the resolver closed (its records on this surface's log) to the rapid-exit monitor.
 
         The resolver runs in another process, so its exits reach the surface that owns the positions through the
-        trade log; the quarantine trips here, where new risk is decided.
+        trade log; the quarantine trips here, where new risk is decided. Each exit counts at the venue time it
+        happened; history read at start-up is not news (see ``Ledger.rebuild``).
         """
         exits = self.ledger.take_exits()
         if not exits:
             return []
-        wall_now = time.time()
+        now = self.clock.now()
         events: list[BreakerEvent] = []
         for item in exits:
-            at = item.written_at.timestamp() if item.written_at is not None else wall_now
-            if at <= self.breakers.quarantine_lifted_at:
-                continue  # forgiven by an operator resume
-            if self._rapid.record(at, wall_now) and not self.quarantined:
+            at = item.trade.resolved_at or now
+            if self._rapid.record(at.timestamp(), now.timestamp()) and not self.quarantined:
                 event = self.breakers.trip_quarantine(
-                    self.clock.now(),
+                    now,
                     f"{self._rapid.count} exits within {self._rapid.window_seconds}s; last {item.trade.instrument}"
                     f" ({item.trade.reason or 'closed'})",
                 )
@@ -314,7 +313,7 @@ class RiskChain:
             raise ValueError(f"exit for {request.surface} sent to the {self.surface} chain")
         now = self.clock.now()
         quarantined = False
-        if self._rapid.record():
+        if self._rapid.record(now.timestamp()):
             quarantined = (
                 self.breakers.trip_quarantine(
                     now,
