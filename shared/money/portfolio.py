@@ -423,8 +423,10 @@ class Portfolio:
         return list(self._latest.values())
 
     def open_trades(self, statuses: tuple[str, ...] = ("intent", "placed", "filled")) -> list[Trade]:
-        """The latest state of every trade still open whose status is in ``statuses``."""
-        return [t for t in self._latest.values() if t.status in statuses]
+        """The latest state of every trade still open whose status is in ``statuses`` (a walk over the open book,
+        not over every trade ever made)."""
+        latest = self._latest
+        return [trade for key in self._book.holdings if (trade := latest[key]).status in statuses]
 
     @property
     def tripped_names(self) -> frozenset[str]:

@@ -29,11 +29,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from shared.bus import JsonlLog, LogReader
 from shared.datasources.forecast import ClimateReport
 from shared.ids import derive_id
 from shared.money.fx import MissingRate, is_pair, quote_to_usd, usd_rate_pair
-from shared.records import ResolutionSource, Trade, parse_record
+from shared.money.portfolio import Portfolio
+from shared.records import TERMINAL_STATUSES, ResolutionSource, Trade, parse_record
 from shared.surfaces import surface_spec
 from shared.venues.base import Fill, Position, Venue, VenueError
 from shared.venues.rates import usd_rate
@@ -51,13 +54,17 @@ LIVE_SOURCES: dict[str, ResolutionSource] = {
 
 @dataclass
 class SurfaceBook:
-    """One surface as the resolver sees it: its venue, its trade log, and the positions still open."""
+    """One surface as the resolver sees it: its venue, its trade log, and the positions still open.
+
+    The open positions are the portfolio fold's (shared/money/portfolio.py), the same fold the surface's ledger,
+    the dashboard and the audit read, over both modes (the resolver settles paper and live trades alike).
+    """
 
     surface: str
     venue: Venue
     trades: JsonlLog
     reader: LogReader
-    open: dict[str, Trade] = field(default_factory=dict)
+    portfolio: Portfolio = field(init=False)
     # A market's close time, learned on the first look: until then there is nothing to ask the venue.
     close_times: dict[str, datetime] = field(default_factory=dict)
     # Trade id -> the venue's position id, learned while the venue holds it (an OANDA trade id is not the id of
@@ -66,24 +73,34 @@ class SurfaceBook:
     # Trades whose position left the venue before its closing fill could be found (warned about once).
     unmatched: set[str] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self.portfolio = Portfolio(self.surface, None, bankroll_cents=0)
+
     @property
     def binary(self) -> bool:
         return surface_spec(self.surface).binary
+
+    @property
+    def open(self) -> dict[str, Trade]:
+        """Filled positions not resolved yet, by trade id."""
+        return {trade.id: trade for trade in self.portfolio.open_trades(("filled",))}
 
     def follow(self) -> None:
         for entry in self.reader.read():
             if entry.data.get("kind") != "trade":
                 continue
-            trade = parse_record(Trade, entry.data, entry.ts)
-            if trade.status == "filled":
-                self.open[trade.id] = trade
-            elif trade.status in ("resolved", "rejected", "cancelled"):
-                self._forget(trade.id)
+            try:
+                trade = parse_record(Trade, entry.data, entry.ts)
+            except ValidationError as exc:
+                log.warning("%s trades: skipped invalid trade at byte %d: %s", self.surface, entry.offset, exc)
+                continue
+            self.record(trade)
 
-    def _forget(self, trade_id: str) -> None:
-        self.open.pop(trade_id, None)
-        self.position_ids.pop(trade_id, None)
-        self.unmatched.discard(trade_id)
+    def record(self, trade: Trade) -> None:
+        """Fold a state in (read from the log, or just written by the resolver itself)."""
+        if self.portfolio.apply(trade) and trade.status in TERMINAL_STATUSES:
+            self.position_ids.pop(trade.id, None)
+            self.unmatched.discard(trade.id)
 
 
 class Resolver:
@@ -100,7 +117,7 @@ class Resolver:
             book.follow()
             for resolved in self._resolve_book(book):
                 book.trades.append(resolved)
-                book._forget(resolved.id)
+                book.record(resolved)
                 written.append(resolved)
                 self.resolved += 1
         return written
