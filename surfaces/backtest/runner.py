@@ -26,6 +26,9 @@ from shared.config import repo_root
 from shared.ids import new_id
 from shared.surfaces import surface_spec
 from shared.timeutil import to_iso, utcnow
+from shared.venues.sim import data, weather_forecast
+from shared.venues.sim import fx as sim_fx
+from shared.venues.sim import stocks as sim_stocks
 from surfaces.backtest.clock import Schedule, schedule_for
 from surfaces.backtest.settings import DEVIATIONS, backtest_settings, effective_settings
 from surfaces.backtest.window import DATA_NOTES, BacktestWindow, data_range
@@ -74,9 +77,29 @@ def code_version() -> str:
 
 
 def use_data_dir(data_dir: Path | None) -> None:
-    """Point the sim's data loaders at ``data_dir`` (before anything is loaded: the loaders cache per process)."""
-    if data_dir is not None:
-        os.environ["TBOT_DATA_DIR"] = str(data_dir.resolve())
+    """Point the sim's data loaders at ``data_dir`` (``$TBOT_DATA_DIR``, which shared/venues/sim/data.py reads)."""
+    if data_dir is None:
+        return
+    wanted = str(data_dir.resolve())
+    if os.environ.get("TBOT_DATA_DIR") != wanted:
+        os.environ["TBOT_DATA_DIR"] = wanted
+        forget_loaded_data()
+
+
+def forget_loaded_data() -> None:
+    """Drop what the sim has loaded and derived in this process, so the next read comes from the data folder now set.
+
+    The loaders and the series built on them cache per process (a fleet process reads its files once); a process
+    that switches folders (a test, a long-lived caller) must forget them, or it would replay the old data.
+    """
+    # Every cached function of the loader module and of the venues that build series on it: found by looking, not
+    # listed, so a loader added or removed there is never missed here.
+    for module in (data, sim_fx, sim_stocks):
+        for value in vars(module).values():
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear):
+                clear()
+    weather_forecast.clear_caches()
 
 
 def new_out_dir(base: Path) -> Path:

@@ -30,6 +30,10 @@ def _fail(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--set", "MIN_EDGE=lots"), "--set MIN_EDGE:"),
     (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--set", "MIN_EDGE"), "--set: 'MIN_EDGE' is not KEY=VALUE"),
     (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--set", "VENUE=oanda"), "--set VENUE: cannot be set"),
+    (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--set", "ANTHROPIC_API_KEY=k"),
+     "--set ANTHROPIC_API_KEY: cannot be set in a backtest (a backtest never calls the network)"),
+    (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--data", "/nonexistent/data"),
+     "--data: /nonexistent/data is not a directory"),
     (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--grid", "MIN_EDGE=0.03,0.05"),
      "walk-forward needs --grid, --train and --test together"),
     (("fx", "--from", "2025-08-04", "--to", "2025-08-06", "--grid", "MIN_EDGE=0.03,x", "--train", "1d", "--test",
@@ -50,10 +54,12 @@ def test_window_without_data_says_which_data_exists(capsys: pytest.CaptureFixtur
     assert "stocks: no data" in err and "the data covers 2025-04-01 to" in err
 
 
-def test_unknown_surface_and_long_term_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("surface", ["nope", "kalshi_lt"])
+def test_unknown_surface_and_long_term_are_refused(capsys: pytest.CaptureFixture[str], surface: str) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["backtest", "nope", "--from", "2025-08-04", "--to", "2025-08-05"])
+        main(["backtest", surface, "--from", "2025-08-04", "--to", "2025-08-05"])
     assert exited.value.code == 2
+    assert f"invalid choice: '{surface}'" in capsys.readouterr().err
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -125,3 +131,28 @@ def test_audit_reads_the_backtest_directory(fx_run: tuple[Path, dict[str, Any], 
     (line,) = report["pnl"]["reconciliation"]
     assert line["ledger_pnl_cents"] == summary["net_cents"] and line["venue"] == "sim"
     assert line["venue_cash_cents"] - line["ledger_pnl_cents"] - line["open_cash_cents"] == 0
+
+
+@pytest.fixture
+def short_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A data folder with the first four weeks of every FX pair; the vendored data comes back afterwards."""
+    import gzip
+
+    from shared.venues.sim import data
+    from surfaces.backtest.runner import forget_loaded_data
+
+    folder = tmp_path / "data"
+    (folder / "fx").mkdir(parents=True)
+    for name in data.FX_FILES.values():
+        rows = gzip.decompress((data.data_dir() / "fx" / f"{name}_H1.csv.gz").read_bytes()).decode().splitlines()
+        kept = [rows[0]] + [r for r in rows[1:] if r[:10] <= "2025-08-22"]
+        (folder / "fx" / f"{name}_H1.csv.gz").write_bytes(gzip.compress(("\n".join(kept) + "\n").encode()))
+    monkeypatch.setenv("TBOT_DATA_DIR", str(data.data_dir()))
+    yield folder
+    monkeypatch.undo()
+    forget_loaded_data()
+
+
+def test_data_option_replays_another_folder(short_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fail(capsys, "fx", "--data", str(short_data), "--from", "2025-09-01", "--to", "2025-09-02")
+    assert "the data covers 2025-07-28 to 2025-08-22" in err
