@@ -50,6 +50,12 @@ class StepProgress(Progress):
         self.stream.flush()
         self._drawn = True
 
+    def finish(self) -> None:
+        """Clear the whole bar line (it is wider than the audit's)."""
+        if self.enabled and self._drawn:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tbot backtest``."""
