@@ -3,9 +3,7 @@
 The fleet runs on stepped clocks (surfaces/replay.py): FX and stocks for 1,500 ticks of 30 sim minutes (31 venue
 days, seed 7), Kalshi short-term for 600 ticks of 5 minutes (two days of weather and BTC markets), Kalshi long-term
 for 400 ticks of 2 hours (33 days; on the explicit offline slope the fleet test uses, since the keyless baseline is
-the market itself and never trades). The rapid-exit quarantine counts exits in wall time, which a replay
-compresses (hundreds of exits a wall second), so it is turned off here: it would stop trading after the first few
-exits and leave little to reconcile.
+the market itself and never trades).
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ def fleets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Fleet
     for surfaces, ticks in RUNS.items():
         log_dir = tmp_path_factory.mktemp("replay") / "logs"
         replay = FleetReplay(log_dir, surfaces=surfaces,
-                             overrides={s: {"rapid_exit_count": 1_000_000, **OVERRIDES.get(s, {})} for s in surfaces})
+                             overrides={s: OVERRIDES.get(s, {}) for s in surfaces})
         replay.run(ticks)
         replays.append(replay)
         out.update({s: replay for s in surfaces})
