@@ -4,7 +4,8 @@ Nothing here trades: the surface is built by its own ``build`` through surfaces/
 fleet replay builds through the same function), on its sim venue, with the resolver over the same venue object.
 This module only moves the clocks: the venue clock jumps to each instant of the backtest clock (clock.py), the
 wall clock (what signals and decisions are stamped with) follows venue time, the loop ticks once and the resolver
-once. After the last tick the resolver looks once more at the window's end, so exits inside the window are booked.
+once (the resolver first, so the loop decides knowing the exits made up to that instant). After the last tick the
+resolver looks once more at the window's end, so exits inside the window are booked.
 Positions still open then stay open: they are counted, never marked into the net.
 """
 
@@ -137,12 +138,17 @@ def run_backtest(
     wall_start: datetime | None = None,
     wall_step: timedelta | None = None,
     on_tick: Callable[[int, int, datetime], None] | None = None,
+    resolve_first: bool = True,
 ) -> BacktestRun:
     """Run ``spec`` into ``out_dir`` (created; it must not hold logs already).
 
     ``schedule`` replaces the backtest clock and ``wall_start``/``wall_step`` make the wall clock advance by a fixed
     step per tick instead of following venue time: both exist so a test can drive a backtest exactly as the fleet
-    replay is driven (parity). ``on_tick(done, total, venue_time)`` reports progress.
+    replay is driven (parity), as does ``resolve_first=False`` (the replay ticks the loop, then the resolver).
+    ``on_tick(done, total, venue_time)`` reports progress.
+
+    By default the resolver goes first at each instant: in the fleet it polls every few seconds, so by the time a
+    bar closes it has booked the exits made during the bar, and the loop decides knowing them.
     """
     use_data_dir(spec.data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -166,8 +172,11 @@ def run_backtest(
             wall.set(moment)
         else:
             wall.advance(wall_step)
+        if resolve_first:
+            resolver.tick()
         member.loop.tick()
-        resolver.tick()
+        if not resolve_first:
+            resolver.tick()
         if on_tick is not None:
             on_tick(done, total, moment)
     if schedule is None:

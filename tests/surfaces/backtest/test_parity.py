@@ -44,7 +44,7 @@ def test_backtest_equals_fleet_replay_on_the_same_steps(tmp_path: Path, surface:
     window = BacktestWindow(start.date(), (start + TICKS * step).date())
     run_backtest(BacktestSpec(surface, window, seed=replay.seed), tmp_path / "backtest",
                  schedule=fixed_steps(start + step, step, TICKS),
-                 wall_start=min(DATA_STARTS.values()), wall_step=timedelta(seconds=1))
+                 wall_start=min(DATA_STARTS.values()), wall_step=timedelta(seconds=1), resolve_first=False)
 
     streams = [Path(surface) / f"{s}.jsonl" for s in ("decisions", "signals", "trades")]
     streams.append(Path("sim") / surface / "orders.jsonl")
