@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
-
 from shared.clock import WallClock
-from shared.records import Trade
 from surfaces.assemble import assemble, ensemble_for, refuse_uncalibrated_live
 from surfaces.brackets import AtrBracketStrategy
 from surfaces.ensemble_overlay import EnsembleOverlay
@@ -27,6 +23,3 @@ def build(settings: FxSettings, *, process_name: str = "st-forex-loop", allow_un
                     fx_margin_rate=settings.fx_margin_rate, **overrides)  # type: ignore[arg-type]
 
 
-def exit_fee_function(settings: FxSettings) -> Callable[[Trade, Decimal], int]:
-    """FX spread and commission are priced into the entry (the round trip): nothing more at the exit."""
-    return lambda trade, price: 0

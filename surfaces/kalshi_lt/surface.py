@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 
 from shared.clock import WallClock
-from shared.records import Trade
 from surfaces.assemble import assemble, ensemble_for, refuse_uncalibrated_live
 from surfaces.kalshi_lt.config import LtSettings
 from surfaces.kalshi_lt.strategy import LongTermEnsembleStrategy
@@ -29,6 +26,3 @@ def build(settings: LtSettings, *, process_name: str = "st-lt-loop", allow_uncal
     )
 
 
-def exit_fee_function(settings: LtSettings) -> Callable[[Trade, Decimal], int]:
-    """Kalshi charges no fee at settlement."""
-    return lambda trade, price: 0

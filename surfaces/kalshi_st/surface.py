@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 
-from shared.records import Trade
 from shared.venues.base import Venue
 from shared.venues.factory import build_forecast
 from surfaces.assemble import assemble, refuse_uncalibrated_live
@@ -50,6 +48,3 @@ def build(settings: StSettings, *, process_name: str = "st-bot-loop", allow_unca
                     strategies=strategies(settings), **overrides)  # type: ignore[arg-type]
 
 
-def exit_fee_function(settings: StSettings) -> Callable[[Trade, Decimal], int]:
-    """Kalshi charges no fee at settlement."""
-    return lambda trade, price: 0

@@ -3,12 +3,7 @@ them, so the bracket strategy proposes nothing then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
-
 from shared.clock import WallClock
-from shared.money.fees import ibkr_commission_cents
-from shared.records import Trade
 from surfaces.assemble import assemble, ensemble_for, refuse_uncalibrated_live
 from surfaces.brackets import AtrBracketStrategy
 from surfaces.ensemble_overlay import EnsembleOverlay
@@ -30,6 +25,3 @@ def build(settings: StkSettings, *, process_name: str = "st-stocks-loop", allow_
                     **overrides)  # type: ignore[arg-type]
 
 
-def exit_fee_function(settings: StkSettings) -> Callable[[Trade, Decimal], int]:
-    """The closing order's IBKR commission (its own per-order minimum)."""
-    return lambda trade, price: ibkr_commission_cents(trade.units or 0, price) if trade.units else 0
