@@ -130,6 +130,7 @@ def create_app(settings: DashboardSettings, state: DashboardState | None = None)
     app.state.dashboard = state
     install_error_handlers(app)
     app.include_router(routes_subscriber.router)
+    routes_subscriber.document_limits(app, settings)
     app.include_router(routes_operator.session_router)
     app.include_router(routes_operator.router)
     app.include_router(routes_public.router)

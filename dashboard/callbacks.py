@@ -78,6 +78,9 @@ class CommissionRecord(BaseModel):
 @dataclass(slots=True)
 class SurfaceCallbackStats:
     subscribers: set[str] = field(default_factory=set)
+    # Who stands behind each figure ("ack", "executed", "resolved", "slippage"): a figure is shown only when
+    # enough subscribers stand behind it (shared.audit.subscribers.shown).
+    contributors: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     acks: int = 0
     executions: int = 0
     resolved: int = 0
@@ -130,11 +133,13 @@ class CallbackStore:
                     adverse = (limit_price - fill) if side == "short" else (fill - limit_price)
                     stats.slippage_sum += adverse / limit_price
                     stats.slippage_n += 1
+                    stats.contributors["slippage"].add(record.subscriber_id)
             else:
                 stats.resolved += 1
                 pnl = int(body.get("pnl_cents", 0))
                 stats.pnl_cents += pnl
                 stats.wins += pnl > 0
+            stats.contributors[record.callback].add(record.subscriber_id)
         except (KeyError, ValueError, ArithmeticError):
             self.invalid_records += 1
 

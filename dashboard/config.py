@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from shared.audit.subscribers import DEFAULT_MIN_COHORT
 from shared.config import ConfigError, CsvList, ProcessSettings, load_settings, parse_env_file
 
 # Shells and platforms set HOST and PORT for their own reasons (zsh sets HOST to the machine's name): taken from
@@ -55,9 +57,21 @@ class DashboardSettings(ProcessSettings):
     rate_limit_burst: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
     cors_origins: CsvList = ()
+    operator_auth_failure_burst: int = Field(
+        default=10, ge=1, description="Failed operator authentications (bearer, cookie or login) per client address "
+        "before it gets 429"
+    )
+    operator_auth_failure_window_seconds: float = Field(
+        default=300.0, gt=0, description="Time over which that allowance refills"
+    )
+    trusted_proxies: CsvList = Field(
+        default=(), description="Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client; empty = none"
+    )
 
     # Operator views
-    min_cohort: int = Field(default=3, ge=1, description="Subscriber aggregates over fewer are suppressed")
+    min_cohort: int = Field(
+        default=DEFAULT_MIN_COHORT, ge=1, description="A subscriber figure aggregating fewer subscribers is suppressed"
+    )
     heartbeat_stale_seconds: int = Field(default=60, gt=0)
     equity_max_points: int = Field(default=400, ge=10)
     pm2_bin: Path = Path("node_modules/.bin/pm2")
@@ -78,6 +92,17 @@ class DashboardSettings(ProcessSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _EnvironmentWithout(env_settings), dotenv_settings, file_secret_settings
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            # "*" (uvicorn's trust-everyone) is exactly what let any client choose its own address.
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError("each entry must be an IP address or a CIDR network") from None
+        return value
 
     @model_validator(mode="after")
     def _live_needs_token(self) -> DashboardSettings:

@@ -22,6 +22,7 @@ FEED_PATH = "/api/signals/feed"
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = (b"cache-control", b"no-store")
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+_CLOSE = (b"connection", b"close")
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -84,14 +85,18 @@ async def handle_feed(
         limit = int(params.get("limit", settings.feed_default_limit))
     except ValueError:
         return _error(422, "limit must be an integer", "limit")
-    if not 1 <= limit <= settings.feed_max_limit:
-        return _error(422, f"limit must be between 1 and {settings.feed_max_limit}", "limit")
+    if limit < 1:
+        return _error(422, "limit must be at least 1", "limit")
     try:
         wait = float(params.get("wait", settings.feed_default_wait_seconds))
     except ValueError:
         return _error(422, "wait must be a number of seconds", "wait")
-    if not 0 <= wait <= settings.feed_max_wait_seconds:  # also rejects NaN
-        return _error(422, f"wait must be between 0 and {settings.feed_max_wait_seconds:g} seconds", "wait")
+    if not wait >= 0:  # also rejects NaN
+        return _error(422, "wait must be a number of seconds, 0 or more", "wait")
+    # Above this server's maximum is not an error: a client built for another server's limits must still work
+    # (a refusal made a default client retry a 422 forever). The cursor pages on from wherever the batch ends.
+    limit = min(limit, settings.feed_max_limit)
+    wait = min(wait, settings.feed_max_wait_seconds)
     surface_name = params.get("surface") or None
     surface = None
     if surface_name is not None:
@@ -116,6 +121,22 @@ async def handle_feed(
     return FeedReply(200, batch.body)
 
 
+async def answer_feed(
+    state: DashboardState, authorization: str | None, params: dict[str, str], client_key: str
+) -> FeedReply:
+    """:func:`handle_feed`, plus ``Connection: close`` on a poll that arrived once shutdown had started.
+
+    Such a poll came in over a keep-alive connection the server is about to drop: it is answered at once (the hub
+    holds nothing while closing), and the header tells the client to reconnect instead of reusing the connection.
+    A poll held before shutdown is answered like any other, so its client may re-poll; that one gets the header.
+    """
+    closing = state.hub.closing
+    reply = await handle_feed(state, authorization, params, client_key)
+    if closing:
+        reply.headers.append(_CLOSE)
+    return reply
+
+
 def query_params(query_string: bytes) -> dict[str, str]:
     """The last value of each query parameter (decoding errors replaced rather than raised)."""
     return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=False))
@@ -136,5 +157,5 @@ async def serve_feed_asgi(state: DashboardState, scope: Scope, send: Send) -> No
             break
     client = scope.get("client")
     client_key = client[0] if client else "unknown"
-    reply = await handle_feed(state, authorization, query_params(scope.get("query_string", b"")), client_key)
+    reply = await answer_feed(state, authorization, query_params(scope.get("query_string", b"")), client_key)
     await send_reply(send, reply)

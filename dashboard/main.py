@@ -11,12 +11,14 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dashboard.config import DashboardSettings, load_dashboard_settings
 from shared.config import EXIT_CONFIG, ConfigError
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from dashboard.state import DashboardState
 
 
@@ -61,30 +63,40 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         settings = settings.model_copy(update=overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    import uvicorn
-
     from dashboard.app import asgi_app
 
     app = asgi_app(settings)
     print(f"dashboard: http://{settings.host}:{settings.port}/  (operator token in {args.env})", file=sys.stderr)
-    # uvicorn installs SIGINT/SIGTERM handlers: it stops accepting, lets held long-polls answer (the app's
-    # shutdown hands each an empty batch at its cursor) and exits 0.
-    config = uvicorn.Config(
+    # uvicorn re-raises the stop signal once it has shut down; exiting 0 then tells PM2 this was a clean stop.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
+    _graceful_server_class()(server_config(app, settings), app.state).run()
+    return 0
+
+
+def server_config(app: Any, settings: DashboardSettings) -> uvicorn.Config:
+    """How uvicorn serves the dashboard (also what the tests serve it with)."""
+    import uvicorn
+
+    proxies = list(settings.trusted_proxies)
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any local client (or anything a local
+    # reverse proxy passes through) could name its own address and walk past every per-address limit. Proxy
+    # headers count only from the proxies the operator lists.
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
         lifespan="on",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        # A backstop only: held long-polls are answered the moment the stop signal arrives and later polls are not
+        # held, so nothing of the feed's waits for it.
         timeout_graceful_shutdown=5,
         backlog=4096,
         limit_concurrency=20_000,
     )
-    # uvicorn re-raises the stop signal once it has shut down; exiting 0 then tells PM2 this was a clean stop.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _exit_cleanly)
-    _graceful_server_class()(config, app.state).run()
-    return 0
 
 
 def _exit_cleanly(sig: int, frame: FrameType | None) -> None:
@@ -102,12 +114,24 @@ def _graceful_server_class() -> type:
             self.dashboard_state = state
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            hub = self.dashboard_state.hub
+            # From this instruction on, no poll is held: one arriving on a keep-alive connection before uvicorn
+            # drops it is answered at once (with Connection: close) instead of waiting for the graceful timeout.
+            hub.closing = True
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = None
-            if loop is not None:
-                loop.call_soon_threadsafe(self.dashboard_state.hub.close)
-            super().handle_exit(sig, frame)
+            if loop is None:
+                super().handle_exit(sig, frame)
+                return
+
+            def answer_then_stop() -> None:
+                # Held polls answer first, so their clients may re-poll on the same connection and be answered at
+                # once; then uvicorn stops listening and closes idle connections.
+                hub.close()
+                uvicorn.Server.handle_exit(self, sig, frame)
+
+            loop.call_soon_threadsafe(answer_then_stop)
 
     return Graceful

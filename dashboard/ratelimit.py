@@ -28,6 +28,12 @@ class RateLimiter:
             self._evict(now)
         return True
 
+    def available(self, key: str) -> bool:
+        """Whether ``key``'s bucket holds a token, without taking one (a check before an attempt that may fail)."""
+        now = self.clock()
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate) >= 1.0
+
     def retry_after(self, key: str) -> float:
         tokens, _ = self._buckets.get(key, (self.burst, 0.0))
         return max(0.0, (1.0 - tokens) / self.rate)

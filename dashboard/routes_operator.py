@@ -1,6 +1,7 @@
 """Operator endpoints: every one needs ``DASHBOARD_API_TOKEN`` (header or session cookie), reads included.
 
-Subscriber data appears here only as aggregates per surface; a cohort smaller than ``MIN_COHORT`` is suppressed.
+Subscriber data appears here only as aggregates per surface; a figure aggregating fewer than ``MIN_COHORT``
+subscribers is withheld (:mod:`dashboard.cohorts`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,19 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
-from dashboard.auth import COOKIE, operator_bearer, operator_token, require_operator, session_value, state_of
+from dashboard.auth import (
+    COOKIE,
+    client_address,
+    operator_bearer,
+    operator_token,
+    record_failure,
+    refuse_if_locked_out,
+    require_operator,
+    state_of,
+)
+from dashboard.cohorts import subscriber_view
 from dashboard.operator_state import downsample, total_equity
+from dashboard.sessions import SESSION_SECONDS
 from dashboard.state import DashboardState
 from shared import killswitch
 from shared.audit.provenance import result_kind, signal_kind
@@ -73,23 +85,31 @@ def _stop_state(state: DashboardState) -> dict[str, Any]:
 
 @session_router.post("/session", status_code=204, responses={401: {}, 429: {}})
 async def login(request: Request, body: LoginBody) -> Response:
-    """Exchange the operator token for a session cookie (for the browser UI)."""
+    """Exchange the operator token for a new session cookie (for the browser UI); failures are limited."""
     state = state_of(request)
-    client = request.client.host if request.client else "unknown"
-    if not state.anon_limiter.allow("login:" + client):
-        raise HTTPException(429, "too many attempts")
+    client = client_address(request)
+    refuse_if_locked_out(state, client)
     token = operator_token(request)
     if not hmac.compare_digest(body.token.encode(), token.encode()):
+        record_failure(state, client)
         raise HTTPException(401, "wrong operator token")
+    previous = request.cookies.get(COOKIE)
+    if previous is not None:
+        state.sessions.end(previous)  # this browser's earlier session, if any, ends with the new login
     response = Response(status_code=204)
-    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict", path="/", max_age=7 * 86400)
+    response.set_cookie(COOKIE, state.sessions.start(), httponly=True, samesite="strict", path="/",
+                        max_age=SESSION_SECONDS)
     return response
 
 
 @session_router.post("/logout", status_code=204)
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """End this browser's session: its cookie opens nothing from now on, even if kept."""
+    session = request.cookies.get(COOKIE)
+    if session is not None:
+        state_of(request).sessions.end(session)
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
 
 
@@ -277,45 +297,10 @@ async def audit_trade(request: Request, trade_id: Annotated[str, Path(max_length
 
 @router.get("/subscribers")
 async def subscribers(request: Request) -> dict[str, Any]:
-    """Subscriber aggregates per surface; cohorts smaller than MIN_COHORT show no numbers at all."""
+    """Subscriber aggregates per surface; a figure aggregating fewer than MIN_COHORT subscribers is withheld."""
     state = state_of(request)
     state.refresh()
-    minimum = state.settings.min_cohort
-    rows = []
-    for name in SURFACES:
-        stats = state.callbacks.by_surface.get(name)
-        cohort = len(stats.subscribers) if stats else 0
-        if stats is None or cohort < minimum:
-            rows.append({"surface": name, "suppressed": True})
-            continue
-        slippage = stats.slippage_sum / stats.slippage_n if stats.slippage_n else None
-        rows.append(
-            {
-                "surface": name,
-                "suppressed": False,
-                "subscribers": cohort,
-                "acks": stats.acks,
-                "executions": stats.executions,
-                "resolved": stats.resolved,
-                "wins": stats.wins,
-                "pnl_cents": stats.pnl_cents,
-                "fees_cents": stats.fees_cents,
-                "avg_slippage_bps": None if slippage is None else float(round(slippage * 10_000, 2)),
-            }
-        )
-    active = len(state.subscribers.active())
-    payers = len(state.commission.payers)
-    return {
-        "min_cohort": minimum,
-        "active_subscribers": active if active >= minimum else None,
-        "held_connections": state.hub.held,
-        "commission": (
-            {"suppressed": False, "total_cents": state.commission.total_cents, "reports": len(state.commission.seen)}
-            if payers >= minimum
-            else {"suppressed": True}
-        ),
-        "surfaces": rows,
-    }
+    return subscriber_view(state)
 
 
 @router.get("/health")
@@ -335,6 +320,8 @@ async def health(request: Request) -> dict[str, Any]:
         "pm2": pm2,
         "feed": {"held_connections": state.hub.held, "polls": state.feed_polls},
         "corrupt_lines": state.tailer.corrupt_lines(),
+        # Signals whose signature does not verify against the operator's key: never served, counted here.
+        "unverified_signals": state.index.unverified_signals,
         "uptime_seconds": round(now - state.started_at, 1),
     }
 

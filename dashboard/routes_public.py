@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from dashboard.auth import is_operator, operator_bearer, state_of
+from dashboard.cohorts import active_subscribers
 from dashboard.metrics import Exposition
 from dashboard.state import DashboardState
 from shared.audit.provenance import REAL_KINDS, RESULT_KINDS, result_kind, result_label, signal_kind
@@ -156,7 +157,10 @@ def render_metrics(state: DashboardState) -> str:
                [({"surface": s}, v.realized_cents) for s, v in state.surfaces.items()])
     out.metric("tbot_feed_waiting", "gauge", "Subscriber long-polls held right now", [({}, state.hub.held)])
     out.metric("tbot_feed_polls_total", "counter", "Feed requests served", [({}, state.feed_polls)])
-    out.metric("tbot_subscribers_active", "gauge", "Active subscriber tokens", [({}, len(state.subscribers.active()))])
+    active = active_subscribers(state)  # no sample while fewer than MIN_COHORT, as in the subscribers view
+    out.metric("tbot_subscribers_active", "gauge", "Active subscriber tokens", [] if active is None else [({}, active)])
+    out.metric("tbot_signals_unverified_total", "counter", "Signals refused: signature does not verify, by surface",
+               [({"surface": s}, state.index.unverified_per_surface[i]) for i, s in enumerate(SURFACES)])
     corrupt = state.tailer.corrupt_lines()
     out.metric("tbot_log_corrupt_lines_total", "counter", "Corrupt log lines skipped", [({}, corrupt)])
     out.histogram("tbot_feed_latency_seconds", "From a signal's append to its delivery to a waiting subscriber",

@@ -9,14 +9,15 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, ValidationError
 
 from dashboard.auth import state_of, subscriber_bearer
 from dashboard.callbacks import BODY_MODELS, CommissionBody, CommissionRecord, same_commission
+from dashboard.config import DashboardSettings
 from dashboard.cursor import CursorError, decode_cursor, encode_cursor
-from dashboard.feed_http import authenticate_subscriber, handle_feed
+from dashboard.feed_http import answer_feed, authenticate_subscriber
 from dashboard.state import DashboardState
 from dashboard.subscribers import Subscriber
 from shared.audit.provenance import ResultKind, result_kind
@@ -94,14 +95,17 @@ async def feed(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(subscriber_bearer)],
     cursor: Annotated[str | None, Query(max_length=200, description="Opaque; omit to start at now")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    wait: Annotated[float | None, Query(ge=0, le=55, description="Seconds to hold when nothing is new")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="Signals per batch; more than the server's maximum is "
+                                       "treated as its maximum")] = None,
+    wait: Annotated[float | None, Query(ge=0, description="Seconds to hold when nothing is new; more than the "
+                                        "server's maximum is treated as its maximum")] = None,
     surface: SurfaceName | None = None,
     sub_strategy: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """Signals after ``cursor`` in publication order, held up to ``wait`` seconds when there are none.
 
     Expired signals are consumed but not delivered. ``next_cursor`` continues exactly after this batch.
+    ``limit`` and ``wait`` above this server's maxima are clamped to them, never refused.
     """
     params = {
         k: str(v)
@@ -111,7 +115,7 @@ async def feed(
     }
     auth = f"Bearer {credentials.credentials}" if credentials is not None else None
     client = request.client.host if request.client else "unknown"
-    reply = await handle_feed(state_of(request), auth, params, client)
+    reply = await answer_feed(state_of(request), auth, params, client)
     headers = {k.decode(): v.decode() for k, v in reply.headers}
     headers["Cache-Control"] = "no-store"
     return Response(reply.body, reply.status, headers=headers, media_type="application/json")
@@ -168,7 +172,8 @@ async def history(
     since: Annotated[date | None, Query(description="YYYY-MM-DD: signals published on or after this UTC day")] = None,
     surface: SurfaceName | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+    limit: Annotated[int, Query(ge=1, description="Items per page; more than the server's maximum is treated as "
+                                "its maximum")] = 200,
 ) -> HistoryResponse:
     """Resolved signals with their resolved operator trade, oldest resolution first, paged by cursor."""
     state = state_of(request)
@@ -281,3 +286,37 @@ async def public_key(request: Request) -> Response:
     """The operator's Ed25519 public key (PEM, SubjectPublicKeyInfo): pin it and verify every signal."""
     return Response(state_of(request).public_key_pem, media_type="text/plain; charset=utf-8",
                     headers={"Cache-Control": "public, max-age=300"})
+
+
+def document_limits(app: FastAPI, settings: DashboardSettings) -> None:
+    """Put this server's maxima (settings, not constants) into its OpenAPI schema.
+
+    ``limit`` states the server's real maximum, so a client generated from the schema never asks for more than
+    it will get; ``wait`` is documented with it. Larger values are clamped by the handlers, never refused.
+    """
+    maxima = {
+        ("/api/signals/feed", "limit"): settings.feed_max_limit,
+        ("/api/signals/history", "limit"): settings.history_max_limit,
+    }
+    wait_note = f" (here {settings.feed_max_wait_seconds:g} s)"
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI builds it once and caches it; patching again is harmless
+        for (path, name), maximum in maxima.items():
+            for param in schema.get("paths", {}).get(path, {}).get("get", {}).get("parameters", []):
+                if param.get("name") == name:
+                    _set_integer_maximum(param.get("schema", {}), maximum)
+        for param in schema.get("paths", {}).get("/api/signals/feed", {}).get("get", {}).get("parameters", []):
+            if param.get("name") == "wait" and not str(param.get("description", "")).endswith(wait_note):
+                param["description"] = str(param.get("description", "")) + wait_note
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _set_integer_maximum(schema: dict[str, Any], maximum: int) -> None:
+    if schema.get("type") == "integer":
+        schema["maximum"] = maximum
+    for option in schema.get("anyOf", []):
+        _set_integer_maximum(option, maximum)

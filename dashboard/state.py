@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,14 @@ from dashboard.metrics import Histogram
 from dashboard.operator_state import SurfaceView, read_line, surface_mode, surface_settings
 from dashboard.pm2 import Pm2Status
 from dashboard.ratelimit import RateLimiter
+from dashboard.sessions import SessionStore
 from dashboard.subscribers import SubscriberBook
 from dashboard.tail import Followed, Tailer
 from shared.bus import Entry, JsonlLog, LogReader
 from shared.paths import feed_path, open_feed, open_stream, stream_path
 from shared.records import SURFACES
 from shared.risk.overrides import OverrideSet
-from shared.signing import load_or_create_key, public_key_pem
+from shared.signing import load_or_create_key, public_key_pem, verify_signal
 
 
 class DashboardState:
@@ -32,7 +33,12 @@ class DashboardState:
         self.log_dir = Path(settings.log_dir)
         self.clock = clock
         self.feed_latency = Histogram()
-        self.index = SignalIndex(settings.signal_retention_seconds, clock)
+        # The surfaces create the key on first run; the dashboard may be first, and creating it is race-safe.
+        # Loaded before any log is read: every signal is verified against it as it is indexed.
+        operator_key = load_or_create_key(Path(settings.signal_key_path))
+        self.public_key_pem = public_key_pem(operator_key)
+        public = operator_key.public_key()
+        self.index = SignalIndex(settings.signal_retention_seconds, clock, lambda s: verify_signal(s, public))
         self.hub = FeedHub(self.index, self.feed_latency.observe)
         self.subscribers = SubscriberBook()
         self.subscribers.on_revoke.append(self._end_held_polls)
@@ -57,6 +63,10 @@ class DashboardState:
         self._subscriber_follow: list[Followed] = []
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.anon_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # Failed operator authentications per client address (dashboard.auth): only a failure takes a token.
+        burst = settings.operator_auth_failure_burst
+        self.operator_failures = RateLimiter(burst / settings.operator_auth_failure_window_seconds, burst)
+        self.sessions = SessionStore()
         self.feed_polls = 0
         token = settings.dashboard_api_token
         self.operator_token: str | None = token.get_secret_value() if token is not None else None
@@ -64,8 +74,6 @@ class DashboardState:
         self.tailer.listeners.extend([self._flush_signals, self.hub.notify])
         self.pm2 = Pm2Status(Path(settings.pm2_bin), Path(settings.pm2_home))
         self.started_at = clock()
-        # The surfaces create the key on first run; the dashboard may be first, and creating it is race-safe.
-        self.public_key_pem = public_key_pem(load_or_create_key(Path(settings.signal_key_path)))
 
     def _wire(self) -> None:
         for surface in SURFACES:
@@ -88,15 +96,10 @@ class DashboardState:
         self.tailer.follow(feed_path(self.log_dir, "commission"), self.commission.apply)
 
     def _ingest_signals(self, surface: str, entries: list[Entry], tail_offset: int) -> None:
-        self.index.ingest(surface, entries, tail_offset)
-        for entry in entries:
-            data = entry.data
-            try:
-                price = Decimal(str(data.get("limit_price")))
-            except (InvalidOperation, ValueError):
-                continue
-            if isinstance(data.get("id"), str):
-                self._signal_facts[data["id"]] = (surface, str(data.get("side")), price)
+        # Only what the index accepted (parsed and verified): a tampered copy of a real signal's line, same id and
+        # another price, must not replace the facts callbacks are measured against.
+        for signal in self.index.ingest(surface, entries, tail_offset):
+            self._signal_facts[signal.id] = (surface, signal.side, signal.limit_price)
 
     def _flush_signals(self) -> None:
         """Index what the last read found, in publication (bus stamp) order across surfaces.

@@ -158,13 +158,13 @@ def _subscribers(report: AuditReport) -> str:
         if c.suppressed:
             rows.append([c.cohort, f"suppressed (< {section.min_cohort})", *["-"] * 7])
         else:
-            rows.append([c.cohort, str(c.subscribers), str(c.acks), str(c.executions), str(c.resolutions),
+            rows.append([c.cohort, num(c.subscribers, 0), num(c.acks, 0), num(c.executions, 0), num(c.resolutions, 0),
                          money(c.resolved_pnl_cents), pct(c.win_rate), num(c.slippage_median_bps, 1),
                          pct(c.adverse_rate)])
     return "".join([
-        f"<h2>Subscribers</h2><p class=muted>Aggregates only; cohorts under {section.min_cohort} subscribers are "
-        f"suppressed. Duplicate callbacks ignored: {section.duplicates}; invalid bodies: {section.invalid_bodies}."
-        "</p>", _table(headers, rows),
+        f"<h2>Subscribers</h2><p class=muted>Aggregates only; a figure from fewer than {section.min_cohort} "
+        f"subscribers is suppressed. Duplicate callbacks ignored: {section.duplicates}; invalid bodies: "
+        f"{section.invalid_bodies}.</p>", _table(headers, rows),
     ])
 
 

@@ -161,13 +161,13 @@ def render_subscribers(section: SubscribersSection) -> str:
         if c.suppressed:
             rows.append([c.cohort, *["-"] * 8, f"suppressed (< {section.min_cohort} subscribers)"])
             continue
-        rows.append([c.cohort, str(c.subscribers), str(c.acks), str(c.executions), str(c.resolutions),
+        rows.append([c.cohort, num(c.subscribers, 0), num(c.acks, 0), num(c.executions, 0), num(c.resolutions, 0),
                      money(c.resolved_pnl_cents), pct(c.win_rate), num(c.slippage_median_bps, 1), pct(c.adverse_rate),
                      ""])
     headers = ("cohort", "subs", "acks", "executed", "resolved", "resolved P&L", "win rate", "slip med bps",
                "adverse", "")
     return "\n".join([
-        f"== Subscribers (aggregates only; cohorts under {section.min_cohort} subscribers suppressed) ==",
+        f"== Subscribers (aggregates only; figures from fewer than {section.min_cohort} subscribers suppressed) ==",
         table(headers, rows, text_last=True),
         f"duplicate callbacks ignored: {section.duplicates}; callbacks with invalid bodies: {section.invalid_bodies}",
     ])

@@ -1,7 +1,10 @@
 """Subscribers section: aggregate callback statistics, never a subscriber id.
 
-A cohort (all subscribers, or those on one surface) with fewer distinct subscribers than ``min_cohort`` is
-suppressed: its figures are withheld, because a small group's aggregate identifies its members.
+Suppression is per figure: each figure is withheld unless the subscribers it aggregates number at least
+``min_cohort``, because a small group's aggregate identifies its members. A cohort (all subscribers, or those on
+one surface) of ten that acked, of whom one resolved, shows its ack count and withholds its P&L: that P&L would be
+the one subscriber's. :data:`DEFAULT_MIN_COHORT` is the one default, for this audit and the dashboard alike, and
+:func:`shown` the one rule both apply.
 Callbacks are idempotent on the wire; a repeated (subscriber, signal, kind) counts once here too.
 Slippage is the adverse move of the subscriber's fill from the signal's ``limit_price``, in basis points of
 the limit: paying more on a buy (yes / no / long) or receiving less on a short is positive.
@@ -9,20 +12,33 @@ the limit: paying more on a buy (yes / no / long) or receiving less on a short i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from shared.audit.stats import median, ratio
 from shared.records import Callback, Signal
 
 DEFAULT_MIN_COHORT = 5
+"""Fewest subscribers a figure may aggregate: ``tbot audit --min-cohort`` and the dashboard's ``MIN_COHORT``."""
 ALL = "*"
+
+T = TypeVar("T")
+
+
+def shown(value: T, contributors: int, min_cohort: int) -> T | None:
+    """``value``, a figure aggregating ``contributors`` distinct subscribers; None when they are too few to hide
+    each one among the others."""
+    return value if contributors >= min_cohort else None
 
 
 @dataclass(frozen=True, slots=True)
 class CohortStats:
-    """One cohort's aggregates; every figure is None when the cohort is suppressed."""
+    """One cohort's aggregates; a figure is None when the subscribers it aggregates are fewer than the minimum.
+
+    ``suppressed`` means every figure is withheld (the whole cohort is smaller than the minimum).
+    """
 
     cohort: str
     suppressed: bool
@@ -70,23 +86,44 @@ def slippage_bps(signal: Signal, fill: Decimal) -> float | None:
     return float(move / signal.limit_price * 10_000)
 
 
+@dataclass(slots=True)
 class _Cohort:
-    def __init__(self) -> None:
-        self.subscribers: set[str] = set()
-        self.acks = self.executions = self.resolutions = self.fees = self.pnl = self.wins = 0
-        self.slippage: list[float] = []
+    """Running sums, with the subscribers behind each group of figures (what decides whether it may be shown)."""
+
+    subscribers: set[str] = field(default_factory=set)
+    ackers: set[str] = field(default_factory=set)
+    executors: set[str] = field(default_factory=set)
+    resolvers: set[str] = field(default_factory=set)
+    slippers: set[str] = field(default_factory=set)
+    acks: int = 0
+    executions: int = 0
+    resolutions: int = 0
+    fees: int = 0
+    pnl: int = 0
+    wins: int = 0
+    slippage: list[float] = field(default_factory=list)
 
     def stats(self, name: str, min_cohort: int) -> CohortStats:
-        count = len(self.subscribers)
-        if count < min_cohort:
-            return CohortStats(name, True, *([None] * 12))
+        def by(group: set[str]) -> Callable[[T], T | None]:
+            return lambda value: shown(value, len(group), min_cohort)
+
+        acked, executed, resolved, slipped = by(self.ackers), by(self.executors), by(self.resolvers), by(self.slippers)
         adverse = sum(1 for s in self.slippage if s > 0)
         return CohortStats(
-            cohort=name, suppressed=False, subscribers=count, acks=self.acks, executions=self.executions,
-            resolutions=self.resolutions, fees_cents=self.fees, resolved_pnl_cents=self.pnl, wins=self.wins,
-            win_rate=ratio(self.wins, self.resolutions), slippage_n=len(self.slippage),
-            slippage_mean_bps=sum(self.slippage) / len(self.slippage) if self.slippage else None,
-            slippage_median_bps=median(self.slippage), adverse_rate=ratio(adverse, len(self.slippage)),
+            cohort=name,
+            suppressed=len(self.subscribers) < min_cohort,
+            subscribers=by(self.subscribers)(len(self.subscribers)),
+            acks=acked(self.acks),
+            executions=executed(self.executions),
+            fees_cents=executed(self.fees),
+            resolutions=resolved(self.resolutions),
+            resolved_pnl_cents=resolved(self.pnl),
+            wins=resolved(self.wins),
+            win_rate=resolved(ratio(self.wins, self.resolutions)),
+            slippage_n=slipped(len(self.slippage)),
+            slippage_mean_bps=slipped(sum(self.slippage) / len(self.slippage) if self.slippage else None),
+            slippage_median_bps=slipped(median(self.slippage)),
+            adverse_rate=slipped(ratio(adverse, len(self.slippage))),
         )
 
 
@@ -147,7 +184,8 @@ def digest(callbacks: Iterable[Callback]) -> Digest:
 
 
 def aggregate(reduced: Digest, signals: dict[str, Signal], min_cohort: int = DEFAULT_MIN_COHORT) -> SubscribersSection:
-    """Aggregate overall and per surface (the signal's), suppressing cohorts under ``min_cohort`` subscribers."""
+    """Aggregate overall and per surface (the signal's), withholding each figure that aggregates fewer than
+    ``min_cohort`` subscribers."""
     cohorts: dict[str, _Cohort] = {ALL: _Cohort()}
     for event in reduced.events:
         signal = signals.get(event.signal_id)
@@ -158,17 +196,21 @@ def aggregate(reduced: Digest, signals: dict[str, Signal], min_cohort: int = DEF
         if event.kind == "ack":
             for cohort in targets:
                 cohort.acks += 1
+                cohort.ackers.add(event.subscriber)
         elif event.kind == "executed" and event.fill is not None:
             # A fill price of 0 is a client that reported no price: an execution, but no slippage to measure.
             slip = slippage_bps(signal, event.fill) if signal is not None and event.fill > 0 else None
             for cohort in targets:
                 cohort.executions += 1
+                cohort.executors.add(event.subscriber)
                 cohort.fees += event.fees_cents or 0
                 if slip is not None:
                     cohort.slippage.append(slip)
+                    cohort.slippers.add(event.subscriber)
         elif event.kind == "resolved" and event.pnl_cents is not None:
             for cohort in targets:
                 cohort.resolutions += 1
+                cohort.resolvers.add(event.subscriber)
                 cohort.pnl += event.pnl_cents
                 cohort.wins += 1 if event.pnl_cents > 0 else 0
     ordered = [ALL, *sorted(k for k in cohorts if k != ALL)]

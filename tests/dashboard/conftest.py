@@ -194,6 +194,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> DashboardSettings:
         "pm2_home": tmp_path / "no-pm2",
         "rate_limit_per_second": 1000.0,
         "rate_limit_burst": 1000,
+        "operator_auth_failure_burst": 1000,  # tests of the limit itself set it low
     }
     values.update(overrides)
     return DashboardSettings.model_validate(values)

@@ -50,7 +50,8 @@ def test_operator_ui_end_to_end(tools: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     fleet = tools.build_fleet(per_surface=4, resolved_per_surface=3)
-    with tools.live() as server, sync_playwright() as playwright:
+    # A cohort of three subscribers, shown: the minimum set to three (the default is five).
+    with tools.live(tools.settings_with(min_cohort=3)) as server, sync_playwright() as playwright:
         _subscriber_activity(server.url, tools, fleet.signals[0].id)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:

@@ -115,7 +115,7 @@ def test_cursors_never_skip_or_repeat_across_appends_and_restarts(
     cursor = state.index.now_cursor()
     for step, (surface, appends, limit) in enumerate(plan):
         for _ in range(appends):
-            sig = tools.signal(surface)
+            sig = tools.signal(surface, key_path=log_dir / "k.pem")  # this state's key: it serves only those
             published.append(sig.id)
             open_stream(log_dir, surface, "signals").append(sig)
         if step % restart_every == 0:

@@ -19,6 +19,7 @@ from dashboard.config import DashboardSettings
 from dashboard.subscribers import add_subscriber
 from shared.paths import open_stream
 from shared.records import Signal
+from shared.signing import load_or_create_key, sign_signal
 from shared.timeutil import utcnow
 
 _ROOT = Path(tempfile.mkdtemp(prefix="tbot-schema-"))
@@ -41,10 +42,13 @@ _SETTINGS = DashboardSettings.model_validate(
 _, _SUBSCRIBER = add_subscriber(_LOGS, "fuzz")
 _now = utcnow()
 open_stream(_LOGS, "fx", "signals").append(
-    Signal.model_validate(
-        {"published_at": _now, "expires_at": _now, "surface": "fx", "sub_strategy": "atr", "venue": "sim",
-         "instrument": "EUR_USD", "side": "long", "limit_price": "1.1", "size_fraction": "0.01", "p_model": 0.6,
-         "p_market": 0.5, "edge": 0.05, "confidence": 0.7}
+    sign_signal(  # signed: the dashboard serves only signals that verify
+        Signal.model_validate(
+            {"published_at": _now, "expires_at": _now, "surface": "fx", "sub_strategy": "atr", "venue": "sim",
+             "instrument": "EUR_USD", "side": "long", "limit_price": "1.1", "size_fraction": "0.01", "p_model": 0.6,
+             "p_market": 0.5, "edge": 0.05, "confidence": 0.7}
+        ),
+        load_or_create_key(_LOGS / "keys" / "k.pem"),
     )
 )
 _APP = asgi_app(_SETTINGS)
