@@ -21,5 +21,3 @@ def build(settings: FxSettings, *, process_name: str = "st-forex-loop", allow_un
     return assemble(settings, surface="fx", kind="fx", process_name=process_name,
                     strategies=lambda venue: [strategy], api_spend_cents=ensemble.spend_today_cents,
                     fx_margin_rate=settings.fx_margin_rate, **overrides)  # type: ignore[arg-type]
-
-

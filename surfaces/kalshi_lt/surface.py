@@ -24,5 +24,3 @@ def build(settings: LtSettings, *, process_name: str = "st-lt-loop", allow_uncal
             trend_window=timedelta(hours=settings.lt_trend_window_hours), trend_scale=settings.lt_trend_scale)],
         api_spend_cents=ensemble.spend_today_cents, **overrides,  # type: ignore[arg-type]
     )
-
-

@@ -46,5 +46,3 @@ def build(settings: StSettings, *, process_name: str = "st-bot-loop", allow_unca
     refuse_uncalibrated_live(settings, "kalshi_st", allow_uncalibrated)
     return assemble(settings, surface="kalshi_st", kind="binary", process_name=process_name,
                     strategies=strategies(settings), **overrides)  # type: ignore[arg-type]
-
-

@@ -23,5 +23,3 @@ def build(settings: StkSettings, *, process_name: str = "st-stocks-loop", allow_
     return assemble(settings, surface="stocks", kind="equity", process_name=process_name,
                     strategies=lambda venue: [strategy], api_spend_cents=ensemble.spend_today_cents,
                     **overrides)  # type: ignore[arg-type]
-
-
