@@ -31,6 +31,7 @@ from shared.ai.calibration import brier_score
 from shared.audit.pnl import sub_strategy_of
 from shared.audit.provenance import REAL_KINDS, result_kind, result_label
 from shared.audit.stats import MeanInterval, mean_interval
+from shared.money.fx import ACCOUNT_CURRENCY, is_pair, quote_unit_usd, split_pair, usd_rate_pair
 from shared.records import Signal, Trade
 
 ALL = "*"
@@ -57,25 +58,24 @@ class Scored:
 def quote_to_account(trade: Trade) -> Decimal | None:
     """Account (USD) value of one unit of the trade's quote currency, as the resolver valued its P&L.
 
-    FX pairs are ``BASE_QUOTE``; anything else (a stock symbol) is quoted in USD. A USD-based pair converts at its
-    exit price; a cross is read off the trade's own gross P&L, which the resolver converted at resolution.
+    FX pairs are ``BASE_QUOTE`` (``shared.money.fx``); anything else (a stock symbol) is quoted in USD. A USD-based
+    pair converts at its exit price; a cross is read off the trade's own P&L, which the resolver took from the fills
+    (entry fill to exit fill, converted at the exit, less commissions: FX commissions are 0 on OANDA's standard
+    pricing, and the spread is inside the fill prices, so ``pnl`` is the converted price move).
     """
-    if "_" not in trade.instrument:
+    if not is_pair(trade.instrument):
         return Decimal(1)
-    base, quote = trade.instrument.split("_", 1)
-    if quote == "USD":
-        return Decimal(1)
-    if trade.exit_price is None or trade.exit_price <= 0:
-        return None
-    if base == "USD":
-        return Decimal(1) / trade.exit_price
-    if trade.fill_price is None or not trade.units or trade.pnl is None:
+    if usd_rate_pair(trade.instrument) is None:
+        if trade.exit_price is None or trade.exit_price <= 0:
+            return None if split_pair(trade.instrument)[0] == ACCOUNT_CURRENCY else Decimal(1)
+        return quote_unit_usd(trade.instrument, trade.exit_price)
+    if trade.fill_price is None or trade.exit_price is None or not trade.units or trade.pnl is None:
         return None
     sign = Decimal(1) if trade.side == "long" else Decimal(-1)
     move = sign * Decimal(trade.units) * (trade.exit_price - trade.fill_price)
     if move == 0:
         return None
-    return Decimal(trade.pnl + trade.fees) / (move * _HUNDRED)
+    return Decimal(trade.pnl) / (move * _HUNDRED)
 
 
 def payoff_range_cents(trade: Trade, signal: Signal) -> Decimal | None:

@@ -64,8 +64,9 @@ def test_bracket_range_in_account_money_for_usd_based_and_cross_pairs() -> None:
               instrument="USD_JPY", units=10_000, fill_price=Decimal("150.00"), exit_price=Decimal("149.60"))
     assert quote_to_account(t) == Decimal(1) / Decimal("149.60")
     assert payoff_range_cents(t, s) == pytest.approx(Decimal(7000) / Decimal("149.60") * 100)
-    # A cross (EUR_GBP) is valued at the rate the resolver used: read off the trade's own gross P&L.
-    cross = trade("b", pnl=1260, fees=10, side="long", surface="fx", venue="oanda", source="oanda_candles",
+    # A cross (EUR_GBP) is valued at the rate the resolver used: read off the trade's own P&L, which is the converted
+    # fill-to-fill move (the 10c of fees are the spread, already inside the fills; FX commissions are 0).
+    cross = trade("b", pnl=1270, fees=10, side="long", surface="fx", venue="oanda", source="oanda_candles",
                   instrument="EUR_GBP", units=10_000, fill_price=Decimal("0.8500"), exit_price=Decimal("0.8510"))
     assert quote_to_account(cross) == Decimal("1.27")
     # A stock is quoted in dollars; a bracket without its levels has no known range.
