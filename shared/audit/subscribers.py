@@ -3,8 +3,9 @@
 Suppression is per figure: each figure is withheld unless the subscribers it aggregates number at least
 ``min_cohort``, because a small group's aggregate identifies its members. A cohort (all subscribers, or those on
 one surface) of ten that acked, of whom one resolved, shows its ack count and withholds its P&L: that P&L would be
-the one subscriber's. :data:`DEFAULT_MIN_COHORT` is the one default, for this audit and the dashboard alike, and
-:func:`shown` the one rule both apply.
+the one subscriber's. The overall cohort also withholds a figure when subtracting the surfaces shown from it would
+leave fewer than the minimum. :data:`DEFAULT_MIN_COHORT` is the one default, for this audit and the dashboard
+alike, and :func:`shown` the one rule both apply.
 Callbacks are idempotent on the wire; a repeated (subscriber, signal, kind) counts once here too.
 Slippage is the adverse move of the subscriber's fill from the signal's ``limit_price``, in basis points of
 the limit: paying more on a buy (yes / no / long) or receiving less on a short is positive.
@@ -86,6 +87,9 @@ def slippage_bps(signal: Signal, fill: Decimal) -> float | None:
     return float(move / signal.limit_price * 10_000)
 
 
+_GROUPS = ("ackers", "executors", "resolvers", "slippers")
+
+
 @dataclass(slots=True)
 class _Cohort:
     """Running sums, with the subscribers behind each group of figures (what decides whether it may be shown)."""
@@ -103,16 +107,24 @@ class _Cohort:
     wins: int = 0
     slippage: list[float] = field(default_factory=list)
 
-    def stats(self, name: str, min_cohort: int) -> CohortStats:
-        def by(group: set[str]) -> Callable[[T], T | None]:
-            return lambda value: shown(value, len(group), min_cohort)
+    def group(self, name: str) -> set[str]:
+        """The subscribers behind one group of figures (a name of :data:`_GROUPS`)."""
+        found: set[str] = getattr(self, name)
+        return found
 
-        acked, executed, resolved, slipped = by(self.ackers), by(self.executors), by(self.resolvers), by(self.slippers)
+    def stats(self, name: str, min_cohort: int, withhold: frozenset[str] = frozenset()) -> CohortStats:
+        """Each figure shown if enough subscribers stand behind it and its group is not in ``withhold``."""
+
+        def by(group: str) -> Callable[[T], T | None]:
+            behind = 0 if group in withhold else len(self.group(group))
+            return lambda value: shown(value, behind, min_cohort)
+
+        acked, executed, resolved, slipped = by("ackers"), by("executors"), by("resolvers"), by("slippers")
         adverse = sum(1 for s in self.slippage if s > 0)
         return CohortStats(
             cohort=name,
             suppressed=len(self.subscribers) < min_cohort,
-            subscribers=by(self.subscribers)(len(self.subscribers)),
+            subscribers=shown(len(self.subscribers), len(self.subscribers), min_cohort),
             acks=acked(self.acks),
             executions=executed(self.executions),
             fees_cents=executed(self.fees),
@@ -214,10 +226,29 @@ def aggregate(reduced: Digest, signals: dict[str, Signal], min_cohort: int = DEF
                 cohort.pnl += event.pnl_cents
                 cohort.wins += 1 if event.pnl_cents > 0 else 0
     ordered = [ALL, *sorted(k for k in cohorts if k != ALL)]
+    parts = [cohorts[k] for k in ordered[1:]]
+    stats = [cohorts[ALL].stats(ALL, min_cohort, _complementary(parts, min_cohort))]
+    stats += [cohorts[k].stats(k, min_cohort) for k in ordered[1:]]
     return SubscribersSection(
-        min_cohort=min_cohort, cohorts=[cohorts[k].stats(k, min_cohort) for k in ordered],
-        invalid_bodies=reduced.invalid_bodies, duplicates=reduced.duplicates,
+        min_cohort=min_cohort, cohorts=stats, invalid_bodies=reduced.invalid_bodies, duplicates=reduced.duplicates,
     )
+
+
+def _complementary(parts: list[_Cohort], min_cohort: int) -> frozenset[str]:
+    """Groups of figures the overall cohort must withhold too, or subtraction would reveal a small group.
+
+    Every figure is a sum over events, each on one surface: the total minus the surfaces shown is the sum of those
+    withheld. That is safe only if the subscribers behind the withheld ones are, together, at least the minimum.
+    """
+    withhold = set()
+    for group in _GROUPS:
+        hidden: set[str] = set()
+        for part in parts:
+            if len(part.group(group)) < min_cohort:
+                hidden |= part.group(group)
+        if 0 < len(hidden) < min_cohort:
+            withhold.add(group)
+    return frozenset(withhold)
 
 
 def build_subscribers(callbacks: Iterable[Callback], signals: dict[str, Signal],

@@ -143,9 +143,10 @@ def test_gates_funnel(log_dir: Path, scenario: Any) -> None:
 
 
 def test_subscribers_aggregates_and_suppression(log_dir: Path, scenario: Any) -> None:
+    # The sums first, nothing withheld (a minimum of one), then what a minimum of two withholds.
+    total = {c.cohort: c for c in report_for(log_dir, min_cohort=1).subscribers.cohorts}["*"]
     section = report_for(log_dir, min_cohort=2).subscribers
     cohorts = {c.cohort: c for c in section.cohorts}
-    total = cohorts["*"]
     # Subscribers A, B, C (D's ack is after the window). A's second ack is a duplicate.
     assert (total.subscribers, total.acks, total.executions, total.resolutions) == (3, 2, 3, 2)
     assert (total.fees_cents, total.resolved_pnl_cents, total.wins) == (6, 35, 1)
@@ -158,6 +159,11 @@ def test_subscribers_aggregates_and_suppression(log_dir: Path, scenario: Any) ->
     assert (kst.subscribers, kst.executions, kst.resolved_pnl_cents, kst.slippage_median_bps) == (2, 2, 35, 200.0)
     # The fx cohort has one subscriber: suppressed, every figure withheld.
     assert cohorts["fx"].suppressed and cohorts["fx"].subscribers is None and cohorts["fx"].acks is None
+    # The total's execution figures minus kalshi_st's would be fx's one subscriber's: withheld too. The
+    # resolutions are all on kalshi_st, so nothing small remains and they stay.
+    shown = cohorts["*"]
+    assert (shown.subscribers, shown.acks, shown.resolutions, shown.resolved_pnl_cents) == (3, 2, 2, 35)
+    assert (shown.executions, shown.fees_cents, shown.slippage_n, shown.slippage_median_bps) == (None,) * 4
     assert section.duplicates == 1
     # Nothing in the report names a subscriber.
     text = repr(section)

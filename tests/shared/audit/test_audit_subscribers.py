@@ -49,3 +49,32 @@ def test_one_default_for_the_audit_and_the_dashboard() -> None:
     assert DashboardSettings().min_cohort == DEFAULT_MIN_COHORT
     assert shown(7, DEFAULT_MIN_COHORT, DEFAULT_MIN_COHORT) == 7
     assert shown(7, DEFAULT_MIN_COHORT - 1, DEFAULT_MIN_COHORT) is None
+
+
+def test_the_total_is_withheld_when_subtracting_the_shown_surfaces_would_reveal_a_small_group() -> None:
+    signals = {"F": make_signal("F", "fx", p=0.6, limit="1.0"), "K": make_signal("K", "kalshi_st", p=0.6)}
+    resolved = {"resolved_at": "2026-11-02T00:00:00Z"}
+    callbacks = []
+    for i, sub in enumerate(("A", "B", "C")):  # three resolve on fx: shown
+        callbacks.append(make_callback(sub, "F", "resolved", {**resolved, "pnl_cents": 10 * (i + 1)}))
+    callbacks.append(make_callback("D", "K", "resolved", {**resolved, "pnl_cents": 777}))  # one on kalshi_st
+    for sub in ("A", "B", "C", "D"):
+        callbacks.append(make_callback(sub, "F", "ack", {}))
+    cohorts = {c.cohort: c for c in build_subscribers(callbacks, signals, min_cohort=3).cohorts}
+    assert cohorts["fx"].resolved_pnl_cents == 60 and cohorts["kalshi_st"].resolved_pnl_cents is None
+    # Total 837 minus fx's 60 would be D's 777: the total's resolution figures are withheld as well.
+    total = cohorts["*"]
+    assert (total.resolutions, total.resolved_pnl_cents, total.wins, total.win_rate) == (None,) * 4
+    assert total.acks == 4 and total.subscribers == 4  # figures with no small remainder are still shown
+
+
+def test_a_remainder_of_enough_subscribers_leaves_the_total_shown() -> None:
+    signals = {"F": make_signal("F", "fx", p=0.6, limit="1.0"), "K": make_signal("K", "kalshi_st", p=0.6),
+               "L": make_signal("L", "kalshi_lt", p=0.6)}
+    resolved = {"resolved_at": "2026-11-02T00:00:00Z", "pnl_cents": 5}
+    callbacks = [make_callback(sub, "F", "resolved", resolved) for sub in ("A", "B", "C")]
+    callbacks += [make_callback(sub, "K", "resolved", resolved) for sub in ("D", "E")]
+    callbacks += [make_callback(sub, "L", "resolved", resolved) for sub in ("G", "H")]
+    cohorts = {c.cohort: c for c in build_subscribers(callbacks, signals, min_cohort=3).cohorts}
+    assert cohorts["kalshi_st"].resolved_pnl_cents is None and cohorts["kalshi_lt"].resolved_pnl_cents is None
+    assert cohorts["*"].resolved_pnl_cents == 35  # the remainder is four subscribers' together
