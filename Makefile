@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PM2 := node_modules/.bin/pm2
 export PM2_HOME := $(CURDIR)/.pm2
 
-.PHONY: up down test lint typecheck venv pm2 envs system-test-deps status bench clean reset-paper
+.PHONY: up down test lint typecheck venv pm2 vendor envs system-test-deps status bench clean reset-paper
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ $(PM2): package.json
 
 pm2: $(PM2)
 
+# The dashboard's charting library (uPlot, MIT), vendored from npm into the static files: the page loads nothing from
+# the internet. The copies are committed with uPlot's LICENSE; this refreshes them from node_modules when
+# package.json's pinned version changes (npm install runs through $(PM2) above).
+VENDOR := dashboard/static/vendor
+UPLOT := node_modules/uplot
+
+vendor: $(PM2)
+	@mkdir -p $(VENDOR)
+	@for f in dist/uPlot.iife.min.js dist/uPlot.min.css; do \
+		cmp -s $(UPLOT)/$$f $(VENDOR)/$$(basename $$f) || cp $(UPLOT)/$$f $(VENDOR)/; done
+	@cmp -s $(UPLOT)/LICENSE $(VENDOR)/uPlot.LICENSE || cp $(UPLOT)/LICENSE $(VENDOR)/uPlot.LICENSE
+
 # Real env files are created once from the committed examples and never overwritten.
 envs:
 	@for example in envs/*.env.example; do \
@@ -30,7 +42,7 @@ envs:
 		if [ ! -f $$target ]; then cp $$example $$target; chmod 600 $$target; echo "created $$target"; fi; \
 	done
 
-up: venv pm2 envs
+up: venv pm2 vendor envs
 	@mkdir -p logs/pm2
 	$(PM2) start ecosystem.config.js
 	@$(PY) -m shared.fleetwait --timeout 60 --env envs/dashboard.env
@@ -65,7 +77,7 @@ system-test-deps:
 		else echo "note:$$missing missing and not root: those tests will be skipped"; fi; \
 	fi
 
-test: venv pm2 system-test-deps
+test: venv pm2 vendor system-test-deps
 	$(VENV)/bin/ruff check shared surfaces dashboard client tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from dashboard import routes_operator, routes_public, routes_subscriber
@@ -135,6 +136,12 @@ def create_app(settings: DashboardSettings, state: DashboardState | None = None)
     app.include_router(routes_operator.router)
     app.include_router(routes_public.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    async def favicon() -> FileResponse:  # browsers ask for /favicon.ico whatever the page links
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -269,6 +269,9 @@ class SurfaceView:
             except OverrideError:
                 self.rejected_overrides += 1  # the loop skips it too; shown as rejected, never applied
                 continue
+            if override.value is None:
+                self.overrides.pop(override.key, None)  # reverted to the env file's value: no longer an override
+                continue
             self.overrides[override.key] = {"key": override.key, "value": override.value, "at": entry.data.get("at")}
 
     # ------------------------------------------------------------------ views

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,131 @@ class Pm2Status:
         except ValueError:
             return None
         return summarize(raw) if isinstance(raw, list) else None
+
+
+# ---------------------------------------------------------------- surface health
+# What the top of the operator page says about each surface's process: PM2's own status first (a crash loop ends in
+# ``errored``; ``waiting restart`` is a loop still going round), then the heartbeat's age.
+HEALTH_STATES = ("ok", "stale", "errored", "stopped", "unknown")
+_TAIL_BYTES = 16_384
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?: ?(?:Z|[+-]\d\d:?\d\d))?):\s?")
+# Anything that looks like a credential: KEY=value / key: value pairs whose name says secret, bearer tokens, PEM
+# blocks and long unbroken runs of token characters (API keys, JWTs, hex digests).
+_SECRET_PAIR = re.compile(
+    r"(?i)\b([A-Z0-9_.-]*(?:token|secret|passw(?:or)?d|api[_-]?key|private[_-]?key|credential|auth)[A-Z0-9_.-]*)"
+    r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+\S+")
+_PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|$)", re.S)
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.]{24,}")
+MAX_ERROR_CHARS = 300
+
+
+def redact(line: str) -> str:
+    """``line`` with anything token-like replaced by ``[redacted]``. The loops' config errors never echo a value,
+    but an exception message from a library might; this is the second line of defence, so it errs on hiding."""
+    line = _PEM.sub("[redacted]", line)
+    line = _BEARER.sub(lambda m: m.group(1) + " [redacted]", line)  # before pairs: "Authorization: Bearer x"
+    line = _SECRET_PAIR.sub(
+        lambda m: m.group(0) if m.group(3).startswith(("[redacted]", "Bearer", "Basic"))
+        else m.group(1) + m.group(2) + "[redacted]", line)
+
+    def long_run(match: re.Match[str]) -> str:
+        text = match.group(0)
+        # Paths and dotted module names are long too, but are made of short words; a key, a JWT or a digest has a
+        # long unbroken part, and a key id (a UUID) is mostly digits.
+        parts = [p for p in re.split(r"[/._-]", text) if p]
+        digits = sum(c.isdigit() for c in text)
+        if (parts and max(len(p) for p in parts) >= 20) or ("/" not in text and digits >= 8):
+            return "[redacted]"
+        return text
+
+    line = _LONG_TOKEN.sub(long_run, line)
+    return line[:MAX_ERROR_CHARS] + ("…" if len(line) > MAX_ERROR_CHARS else "")
+
+
+def last_error(err_log: Path) -> dict[str, Any] | None:
+    """The last non-empty line of a PM2 error log, redacted, with its PM2 time stamp (or the file's mtime)."""
+    try:
+        with err_log.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read().decode("utf-8", "replace")
+            mtime = os.fstat(handle.fileno()).st_mtime
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    line = lines[-1]
+    stamp = _STAMP.match(line)
+    at = stamp.group(1) if stamp else None
+    text = line[stamp.end():].strip() if stamp else line
+    if not text:
+        return None
+    return {"line": redact(text), "at": at or datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def surface_health(
+    app_name: str,
+    app: dict[str, Any] | None,
+    pm2_running: bool,
+    beat_age: float | None,
+    stale_after: float,
+    err_log: Path,
+    now_ms: float,
+) -> dict[str, Any]:
+    """One surface's process health: ``state`` (ok | stale | errored | stopped | unknown), PM2's status and
+    restart count, the heartbeat's age and, unless healthy, the last line of its PM2 error log.
+
+    ``app`` is the surface's entry from :meth:`Pm2Status.status` (None when PM2 does not list it), ``pm2_running``
+    whether PM2 answered at all, ``beat_age`` seconds since the last heartbeat (None if none was ever seen).
+    """
+    status = str(app.get("status")) if app and app.get("status") is not None else None
+    restarts = app.get("restart_time") if app and isinstance(app.get("restart_time"), int) else None
+    stale = beat_age is None or beat_age > stale_after
+    reason: str
+    if status == "errored":
+        state, reason = "errored", "crashed and PM2 gave up restarting it"
+    elif status == "waiting restart" or (status == "launching" and (restarts or 0) > 0):
+        state, reason = "errored", "crash-looping: exited and waiting to restart"
+    elif status in ("stopped", "stopping"):
+        state, reason = "stopped", "stopped in PM2"
+    elif status == "online":
+        uptime = app.get("pm_uptime") if app else None
+        young = isinstance(uptime, int | float) and (now_ms - uptime) / 1000 < stale_after
+        if stale and not (beat_age is None and young):
+            state, reason = "stale", "running in PM2 but no heartbeat for " + _age(beat_age)
+        else:
+            state, reason = "ok", "running"
+    elif status is not None:
+        state, reason = ("stale" if stale else "ok"), f"PM2 status {status}"
+    elif pm2_running:
+        state, reason = "stopped", f"{app_name} is not in PM2's process list"
+    elif beat_age is None:
+        state, reason = "unknown", "PM2 not running here and no heartbeat yet"
+    elif stale:
+        state, reason = "stale", "no heartbeat for " + _age(beat_age) + " (PM2 not running here)"
+    else:
+        state, reason = "ok", "heartbeat fresh (PM2 not running here)"
+    error = last_error(err_log) if state != "ok" else None
+    return {
+        "state": state,
+        "reason": reason,
+        "process": app_name,
+        "pm2_status": status,
+        "restarts": restarts,
+        "heartbeat_age_seconds": None if beat_age is None else round(beat_age, 1),
+        "last_error": error["line"] if error else None,
+        "last_error_at": error["at"] if error else None,
+    }
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "ever"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

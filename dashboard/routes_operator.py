@@ -29,6 +29,7 @@ from dashboard.auth import (
 )
 from dashboard.cohorts import subscriber_view
 from dashboard.operator_state import downsample, total_equity
+from dashboard.pm2 import surface_health
 from dashboard.sessions import SESSION_SECONDS
 from dashboard.state import DashboardState
 from shared import killswitch
@@ -37,6 +38,7 @@ from shared.audit.skill import skill_by_surface
 from shared.paths import stop_file
 from shared.records import SURFACES, SettingsOverride, Signal, Surface, Trade, parse_record
 from shared.risk.overrides import OVERRIDABLE, OverrideError, OverrideSet
+from shared.surfaces import SURFACE_TABLE
 from shared.timeutil import to_iso, utcnow
 
 SurfaceName = Surface  # the records' Literal, kept equal to the table in shared/surfaces.py by a test
@@ -115,15 +117,18 @@ async def logout(request: Request) -> Response:
 
 @router.get("/overview")
 async def overview(request: Request) -> dict[str, Any]:
-    """Per-surface allocations (bankroll, exposure, caps, breakers), performance, STOP state and gate counts."""
+    """Per-surface allocations (bankroll, exposure, caps, breakers), performance, STOP state, gate counts and the
+    process's health (ok | stale | errored | stopped | unknown, PM2 status, restarts, last error line)."""
     state = state_of(request)
     state.refresh()
+    pm2 = await asyncio.to_thread(state.pm2.status)
     surfaces = []
     for name, view in state.surfaces.items():
         surfaces.append(
             {
                 **view.allocation(),
                 **view.performance(),
+                "health": _surface_health(state, name, pm2),
                 "halted": killswitch.is_halted(state.log_dir, name),
                 "gate_counts": dict(view.gate_counts),
                 "orders": view.orders,
@@ -146,6 +151,23 @@ async def overview(request: Request) -> dict[str, Any]:
         "surfaces": surfaces,
         "total": total,
     }
+
+
+def _surface_health(state: DashboardState, name: str, pm2: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The surface's process as PM2 and its heartbeats see it (dashboard.pm2.surface_health), for the red banner."""
+    process = SURFACE_TABLE[name].process
+    app = next((a for a in pm2 or [] if a.get("name") == process), None)
+    beats = [beat["at_epoch"] for beat in state.surfaces[name].heartbeats.values()]
+    now = state.clock()
+    return surface_health(
+        process,
+        app,
+        pm2_running=pm2 is not None,
+        beat_age=now - max(beats) if beats else None,
+        stale_after=state.settings.heartbeat_stale_seconds,
+        err_log=state.log_dir / "pm2" / f"{process}.err.log",
+        now_ms=now * 1000,
+    )
 
 
 # (portfolio versions, rows) of the last skill table per dashboard: recomputed only when a trade log has moved.
@@ -358,13 +380,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def _override_error(key: str, value: Any, message: str) -> list[dict[str, Any]]:
-    """The field and what is wrong, never what was sent (a value pasted into the wrong box may be a secret)."""
+    """The field and, as a sentence the operator can act on, what is wrong; never what was sent (a value pasted into
+    the wrong box may be a secret). The key is named only when it is a real setting."""
     message = message.removeprefix(f"{key}: ")
     field = "key" if message.startswith("not a setting") else "value"
     sent = "" if value is None else str(value).strip()
     if len(sent) >= 3 and sent in message:  # short values ("0", "-1") also occur in bounds, and are no secret
         message = "invalid value for this setting"
-    return [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    return [{"loc": ["body", field], "msg": _sentence(key, field, message), "type": "value_error"}]
+
+
+def _sentence(key: str, field: str, message: str) -> str:
+    """``min_edge was not changed: the value should be greater than or equal to 0.`` from pydantic's terse text."""
+    if field == "key":
+        return "That setting cannot be changed from the dashboard; pick one from the list."
+    reason = message.strip().rstrip(".")
+    reason = reason.replace("Input should be", "the value should be").replace("Value error, ", "")
+    reason = reason[:1].lower() + reason[1:] if reason[:2] != reason[:2].upper() else reason
+    known = key in OVERRIDABLE or key in LIST_ACTIONS
+    return f"{key if known else 'The setting'} was not changed: {reason}."
 
 
 @router.post("/overrides", status_code=201, responses={422: {}})

@@ -1,9 +1,11 @@
 "use strict";
+// The public demo page. Numbers are formatted by format.js, as on the operator page.
 // Badge classes per result kind: sim results are synthetic and always say so.
 const KIND_BADGE = { sim: "warn", real_data_paper: "dry", live: "live" };
-function cell(row, text) {
+function cell(row, text, cls) {
   const td = document.createElement("td");
-  td.textContent = text;
+  td.textContent = text === null || text === undefined ? "–" : String(text);
+  if (cls) td.className = cls;
   row.appendChild(td);
   return td;
 }
@@ -15,21 +17,16 @@ function badgeCell(row, kind, label) {
   td.appendChild(span);
   row.appendChild(td);
 }
-function money(cents) {
-  const sign = cents < 0 ? "-" : "";
-  return sign + "$" + (Math.abs(cents) / 100).toFixed(2);
-}
-// Edge in probability points shown as cents per $1 of payoff: 0.043 -> "+4.3¢".
-function points(edge) {
-  if (edge === null || edge === undefined) return "–";
-  const cents = edge * 100;
-  return (cents >= 0 ? "+" : "") + cents.toFixed(1) + "¢";
+function minutes(seconds) {
+  const m = Math.round(seconds / 60);
+  return m >= 120 && m % 60 === 0 ? m / 60 + " hours" : m + " minute" + (m === 1 ? "" : "s");
 }
 async function load() {
   const response = await fetch("/api/demo");
   if (!response.ok) return;
   const data = await response.json();
-  document.getElementById("delay").textContent = "signals delayed " + Math.round(data.delay_seconds / 60) + " min";
+  const delay = minutes(data.delay_seconds);
+  document.getElementById("delay").textContent = data.delay_seconds ? "signals delayed " + delay : "signals not delayed";
   const perf = document.querySelector("#demo-performance tbody");
   perf.replaceChildren();
   const note = document.getElementById("demo-performance-note");
@@ -40,8 +37,8 @@ async function load() {
     cell(row, p.surface);
     badgeCell(row, p.result_kind, p.label);
     cell(row, p.resolved);
-    cell(row, p.win_rate === null ? "–" : (p.win_rate * 100).toFixed(1) + "%");
-    cell(row, money(p.realized_cents));
+    cell(row, pct(p.win_rate));
+    cell(row, money(p.realized_cents), "num " + (p.realized_cents > 0 ? "pos" : p.realized_cents < 0 ? "neg" : ""));
   }
   document.getElementById("demo-synthetic-hidden").textContent = data.synthetic_results_hidden
     ? data.synthetic_results_hidden + " synthetic (sim) results not shown." : "";
@@ -49,16 +46,22 @@ async function load() {
   sigs.replaceChildren();
   for (const s of data.signals) {
     const row = sigs.insertRow();
-    cell(row, s.published_at.replace("T", " ").slice(0, 19));
+    cell(row, stamp(s.published_at));
     badgeCell(row, s.result_kind, s.result_label);
     cell(row, s.surface);
     cell(row, s.sub_strategy);
     cell(row, s.instrument);
     cell(row, s.side);
-    cell(row, s.limit_price);
-    cell(row, points(s.edge));
-    cell(row, (s.confidence * 100).toFixed(0) + "%");
+    cell(row, price(s.limit_price, s.surface), "num");
+    cell(row, points(s.edge), "num");
+    cell(row, pct(s.confidence, 0), "num");
   }
+  // Signals appear here only once they are older than the delay: a fleet that started less than that long ago has
+  // published nothing that may be shown yet.
+  const empty = document.getElementById("demo-signals-empty");
+  empty.textContent = "No signal to show yet: signals appear here " + delay + " after they are published, so a fleet " +
+    "that started less than " + delay + " ago has none old enough. Check back later.";
+  empty.hidden = data.signals.length > 0;
 }
 load();
 setInterval(load, 60000);

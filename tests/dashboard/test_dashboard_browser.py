@@ -78,7 +78,7 @@ def test_operator_ui_end_to_end(tools: Any, tmp_path: Path) -> None:
                 s.id == sid and s.surface == "fx" for s in fleet.signals))
             fx_bankroll = (1_000_000 + fx_realized) / 100
             fx_cells = page.locator("#allocations tbody tr[data-surface='fx'] td")
-            expect(fx_cells.nth(1)).to_have_text(f"${fx_bankroll:,.2f}")
+            expect(fx_cells.nth(2)).to_have_text(f"${fx_bankroll:,.2f}")
             # P&L: the total matches the fleet, the legend lists the curves.
             total = sum(fleet.resolved.values())
             sign = "-" if total < 0 else ""
@@ -109,7 +109,7 @@ def test_operator_ui_end_to_end(tools: Any, tmp_path: Path) -> None:
             page.select_option("#filter-surface", "fx")
             expect(page.locator("#feed tbody tr")).to_have_count(4)
             for text in page.locator("#feed tbody tr td:nth-child(2)").all_inner_texts():
-                assert text == "fx"
+                assert text.split() == ["fx", "atr_breakout"]
 
             # An override, written as a record the loop picks up.
             page.select_option("#ov-surface", "kalshi_st")
@@ -127,7 +127,7 @@ def test_operator_ui_end_to_end(tools: Any, tmp_path: Path) -> None:
             assert stop_file(tools.log_dir).exists()
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             page.click("#resume-all")
-            expect(page.locator("#stop-state")).to_contain_text("running", timeout=10_000)
+            expect(page.locator("#stop-state")).to_contain_text("STOP off", timeout=10_000)
             assert not stop_file(tools.log_dir).exists()
             assert not errors, errors
         finally:

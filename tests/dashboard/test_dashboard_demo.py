@@ -136,7 +136,7 @@ def test_operator_ui_labels_each_result_by_its_source(tools: Any, tmp_path: Path
             page.wait_for_selector("body[data-loaded='1']", timeout=15_000)
             expect(page.locator("#pnl-total")).to_contain_text("includes synthetic (sim)")
             expect(page.locator("#pnl-table tbody")).to_contain_text("kalshi_st · synthetic (sim)")
-            expect(page.locator("#pnl-table tbody")).to_contain_text("kalshi_lt · real data")
+            expect(page.locator("#pnl-table tbody")).to_contain_text("kalshi_lt · real-data paper")
             expect(page.locator("#equity-legend")).to_contain_text("kalshi_st $9.00 · synthetic (sim)")
             trades = page.locator("#trades tbody")
             expect(trades.locator(".badge.warn")).to_have_text("synthetic (sim)")
