@@ -37,11 +37,11 @@ def audit_report(out_dir: Path, surface: str) -> AuditReport:
 def _row(row: PnlRow | None, days: int) -> dict[str, Any]:
     if row is None:
         return {"trades": 0, "wins": 0, "win_rate": None, "gross_cents": 0, "fees_cents": 0, "net_cents": 0,
-                "max_drawdown_cents": 0, "days_with_results": 0, "sharpe_daily": None, "sharpe_annualized": None,
+                "max_drawdown_cents": 0, "sharpe_days": 0, "sharpe_daily": None, "sharpe_annualized": None,
                 "net_per_day_cents": 0.0}
     return {"trades": row.trades, "wins": row.wins, "win_rate": row.win_rate, "gross_cents": row.gross_cents,
             "fees_cents": row.fees_cents, "net_cents": row.net_cents, "max_drawdown_cents": row.max_drawdown_cents,
-            "days_with_results": row.days, "sharpe_daily": row.sharpe_daily,
+            "sharpe_days": row.days, "sharpe_daily": row.sharpe_daily,
             "sharpe_annualized": row.sharpe_annualized, "net_per_day_cents": row.net_cents / max(1, days)}
 
 
@@ -125,7 +125,8 @@ def render(summary: dict[str, Any]) -> str:
         f"fees {money(summary['fees_cents'])}  net {money(summary['net_cents'])} (from fills; "
         f"{money(summary['net_per_day_cents'])}/venue day)",
         f"  max drawdown {money(summary['max_drawdown_cents'])}  daily Sharpe {_num(summary['sharpe_daily'])} over "
-        f"{summary['days_with_results']} venue days with results  (annualized {_num(summary['sharpe_annualized'], 2)})",
+        f"{summary['sharpe_days']} venue days (first result to last, quiet days 0; annualized "
+        f"{_num(summary['sharpe_annualized'], 2)})",
         f"  open at the window's end: {summary['open_at_end']} (not in net)",
     ]
     for row in summary["sub_strategies"]:
