@@ -123,16 +123,14 @@ def last_error(err_log: Path) -> dict[str, Any] | None:
             mtime = os.fstat(handle.fileno()).st_mtime
     except OSError:
         return None
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
-    if not lines:
-        return None
-    line = lines[-1]
-    stamp = _STAMP.match(line)
-    at = stamp.group(1) if stamp else None
-    text = line[stamp.end():].strip() if stamp else line
-    if not text:
-        return None
-    return {"line": redact(text), "at": at or datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    # PM2 stamps every line it writes, blank ones too ("2026-12-05T20:17:41: "): the text after the stamp decides.
+    for line in reversed(tail.splitlines()):
+        stamp = _STAMP.match(line.strip())
+        text = line.strip()[stamp.end():].strip() if stamp else line.strip()
+        if text:
+            at = stamp.group(1) if stamp else datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return {"line": redact(text), "at": at}
+    return None
 
 
 def surface_health(

@@ -138,6 +138,9 @@ def test_last_error_is_the_last_non_empty_line_redacted(tmp_path: Path) -> None:
     error = last_error(log)
     assert error is not None and SECRET not in error["line"] and error["line"].startswith("token=[redacted]")
     assert error["at"].endswith("Z")
+    # What PM2 7 writes with ``time: true``: every line stamped, the blank one after the message too.
+    log.write_text("2026-12-05T20:17:41: config error: envs/st.env: MIN_EGDE: unknown key\n2026-12-05T20:17:41: \n")
+    assert last_error(log) == {"line": "config error: envs/st.env: MIN_EGDE: unknown key", "at": "2026-12-05T20:17:41"}
 
 
 @pytest.mark.parametrize(
