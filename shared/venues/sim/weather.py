@@ -111,15 +111,12 @@ class WeatherMarkets:
         return next((s for s in self.event(station.icao, ticker.day) if s.symbol == symbol), None)
 
     def fair(self, spec: MarketSpec, now: datetime) -> float:
-        """The bucket's probability from the freshest forecast issue known at ``now``."""
-        day = date.fromisoformat(spec.attributes["day"])
-        found = _issue_at(spec.attributes["station"], day, now)
-        plan = station_day(spec.attributes["station"], day)
+        """The bucket's probability from the freshest forecast issue known at ``now`` and the recent errors."""
+        plan = station_day(spec.attributes["station"], date.fromisoformat(spec.attributes["day"]))
         assert plan is not None  # a spec exists only for days with data
-        issue = found[1] if found is not None else plan.listing_issue
         low = spec.attributes["bucket_low"]
         top = spec.attributes["bucket_high"]
-        return issue.bucket_probability(int(low) if low else None, int(top) if top else None)
+        return plan.probability(now, int(low) if low else None, int(top) if top else None)
 
     def book(self, spec: MarketSpec, now: datetime) -> tuple[list[BookLevel], list[BookLevel]]:
         block = int((now - spec.open_time).total_seconds() // 600)

@@ -16,9 +16,16 @@ An issue counts as known one hour after its file-name hour (SOURCE.txt's no-look
 market prices from the latest known issue with the empirical distribution of (outcome − forecast) for that issue
 kind (morning/evening) and lead, over archived days of other years within 45 days of the same day of the year.
 Leaving out the replayed day's own year keeps this day's error, and the errors of the days trading beside it, out
-of every market's error model: no price, today's or a neighbour's, carries an outcome not yet published. The
-strategy's forecast (``SimForecast``) comes from the same latest issue, never a fresher one. The outcome therefore
-reaches nothing a strategy can read except through the forecast the market already prices.
+of every market's error model: no price, today's or a neighbour's, carries an outcome not yet published.
+
+Forecast errors persist (the deseasonalised errors of consecutive days correlate by 0.2-0.3), and the last days'
+errors are public: a strategy can read past forecasts and climate reports. So the market also conditions on them,
+as a forecaster's bias correction would: the error sample is regression-adjusted to the mean error of the
+final forecast over the last five days published at that instant (a residual bootstrap: each sample day's error
+minus beta times its own recent mean, plus beta times today's).
+
+The strategy's forecast (``SimForecast``) comes from the same latest issue, never a fresher one. The outcome
+therefore reaches nothing a strategy can read except through information the market already prices.
 """
 
 from __future__ import annotations
@@ -40,7 +47,9 @@ LOOP_YEARS = (2024, 2025)  # even sim years outside the archive replay 2024, odd
 KNOWN_AFTER = timedelta(hours=1)
 SEASON_DAYS = 45
 OTHER_YEAR = timedelta(days=2 * SEASON_DAYS)  # a same-season day this far away lies in another year
-BANDWIDTH_F = 0.6  # kernel on the empirical error sample: the sample is ~250 days, whole-degree outcomes
+BANDWIDTH_F = 0.6  # kernel on the empirical error sample: the sample is ~180 days, whole-degree outcomes
+RECENT_DAYS = 5  # the published days whose forecast errors the market learns from
+LAGS = (1, 2)  # days back to the latest published outcome while a market trades (2 at listing, 1 from 01:00 LST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,24 +113,25 @@ class Issue:
     kind: str  # "am" or "pm" (the archive's morning and evening issues)
     lead_days: int
     forecast_f: float
-    residuals: tuple[float, ...]  # the market's error sample for this issue: outcome − forecast, °F, station-scaled
+    residuals: tuple[float, ...]  # this issue's seasonal error sample: outcome − forecast, °F, station-scaled
+    conditional: tuple[tuple[float, ...], ...]  # the sample given the recent errors published at lag 1, 2 (LAGS)
 
     @property
     def error_sd(self) -> float:
-        """Standard deviation of the error sample (what this issue's forecast is worth)."""
+        """Standard deviation of the seasonal error sample (what this issue's forecast is worth on its own)."""
         mean = math.fsum(self.residuals) / len(self.residuals)
         return math.sqrt(math.fsum((r - mean) ** 2 for r in self.residuals) / (len(self.residuals) - 1))
 
-    def cdf(self, edge: float) -> float:
-        """P(outcome < edge) from this issue: the forecast plus the kernel-smoothed empirical error."""
-        return math.fsum(rng.norm_cdf((edge - self.forecast_f - r) / BANDWIDTH_F) for r in self.residuals) / len(
-            self.residuals
-        )
+    def cdf(self, edge: float, lag: int) -> float:
+        """P(outcome < edge) from this issue and the recent errors published ``lag`` days back: the forecast plus
+        the kernel-smoothed conditional error sample."""
+        sample = self.conditional[LAGS.index(lag)]
+        return math.fsum(rng.norm_cdf((edge - self.forecast_f - r) / BANDWIDTH_F) for r in sample) / len(sample)
 
-    def bucket_probability(self, low: int | None, high: int | None) -> float:
+    def bucket_probability(self, low: int | None, high: int | None, lag: int) -> float:
         """P(low <= whole-degree outcome <= high) (None = open end)."""
-        upper = 1.0 if high is None else self.cdf(high + 0.5)
-        lower = 0.0 if low is None else self.cdf(low - 0.5)
+        upper = 1.0 if high is None else self.cdf(high + 0.5, lag)
+        lower = 0.0 if low is None else self.cdf(low - 0.5, lag)
         return min(1.0, max(0.0, upper - lower))
 
 
@@ -140,6 +150,17 @@ class StationDay:
         """The freshest issue known at ``now`` (None before the first)."""
         i = bisect.bisect_right([issue.known_at for issue in self.issues], now) - 1
         return self.issues[i] if i >= 0 else None
+
+    def lag(self, now: datetime) -> int:
+        """Days back to this station's latest outcome published at ``now`` (1 or 2 while the market trades)."""
+        settled = event_times(STATIONS[self.station], self.day - timedelta(days=1))[2]
+        return LAGS[0] if now >= settled else LAGS[1]
+
+    def probability(self, now: datetime, low: int | None, high: int | None) -> float:
+        """The market's P(low <= outcome <= high) at ``now``: the freshest issue (the listing issue before any) and
+        the recent errors published by then."""
+        issue = self.latest(now) or self.listing_issue
+        return issue.bucket_probability(low, high, self.lag(now))
 
 
 def _kind(issued_at: datetime) -> str:
@@ -169,6 +190,39 @@ def error_sample(kind: str, lead: int, around: date) -> tuple[float, ...]:
     other years than ``around``'s (more than ``OTHER_YEAR`` away)."""
     return tuple(e for d, e in _errors(kind, lead)
                  if abs(d - around) > OTHER_YEAR and _season_gap(d, around) <= SEASON_DAYS)
+
+
+@cache
+def _final_errors() -> dict[date, float]:
+    """Per archived day, the final issue's (evening, lead 0) error: what the next days can learn from it."""
+    return dict(_errors("pm", 0))
+
+
+def recent_error(day: date, lag: int) -> float | None:
+    """Mean final-issue error over the RECENT_DAYS archived days ending ``lag`` days before ``day``.
+
+    Raw, not deseasonalised: a seasonal mean would mix in other years' errors, this day's own among them for the
+    days a year away; the regression below fits on same-season days, so its intercept absorbs the season."""
+    errors = _final_errors()
+    found = [errors[d] for k in range(lag, lag + RECENT_DAYS) if (d := day - timedelta(days=k)) in errors]
+    return math.fsum(found) / len(found) if found else None
+
+
+@lru_cache(maxsize=8192)
+def conditional_sample(kind: str, lead: int, around: date, lag: int) -> tuple[float, ...]:
+    """``error_sample`` regression-adjusted to the recent errors published ``lag`` days before ``around``:
+    r_d − beta·(x_d − x_now), x the recent mean error, beta fitted on the same sample days."""
+    pairs = [(e, x) for d, e in _errors(kind, lead)
+             if abs(d - around) > OTHER_YEAR and _season_gap(d, around) <= SEASON_DAYS
+             and (x := recent_error(d, lag)) is not None]
+    now = recent_error(around, lag)
+    if len(pairs) < 30 or now is None:
+        return error_sample(kind, lead, around)
+    mean_e = math.fsum(e for e, _ in pairs) / len(pairs)
+    mean_x = math.fsum(x for _, x in pairs) / len(pairs)
+    var_x = math.fsum((x - mean_x) ** 2 for _, x in pairs)
+    beta = math.fsum((e - mean_e) * (x - mean_x) for e, x in pairs) / var_x if var_x > 0 else 0.0
+    return tuple(e - beta * (x - now) for e, x in pairs)
 
 
 def _round_half_up(value: float) -> int:
@@ -209,9 +263,11 @@ def station_day(station: str, day: date) -> StationDay | None:
         sample = error_sample(_kind(issue.issued_at), issue.lead_days, borrowed)
         if len(sample) < 30:
             return None
+        conditional = tuple(tuple(scale * e for e in conditional_sample(_kind(issue.issued_at), issue.lead_days,
+                                                                          borrowed, lag)) for lag in LAGS)
         issues.append(Issue(at, _kind(issue.issued_at), issue.lead_days,
                             round(base + scale * (issue.forecast_f - anchor.forecast_f), 1),
-                            tuple(scale * e for e in sample)))
+                            tuple(scale * e for e in sample), conditional))
     listing = issues[len(known) - 1]
     high = _round_half_up(base + scale * (real_high - anchor.forecast_f))
     return StationDay(station, day, tuple(issues), listing, high, outcome)
@@ -219,5 +275,5 @@ def station_day(station: str, day: date) -> StationDay | None:
 
 def clear_caches() -> None:
     """Forget every derived value (tests that swap the vendored data call this)."""
-    for cached in (_errors, error_sample, station_day):
+    for cached in (_errors, error_sample, _final_errors, conditional_sample, station_day):
         cached.cache_clear()

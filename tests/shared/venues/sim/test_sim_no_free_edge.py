@@ -33,7 +33,7 @@ from shared.venues.sim import rng
 from shared.venues.sim.binary import BinarySimVenue, MarketSource
 from shared.venues.sim.btc import WINDOW, BtcMarkets
 from shared.venues.sim.longterm import LongTermMarkets
-from shared.venues.sim.weather import SimForecast, WeatherMarkets
+from shared.venues.sim.weather import SimClimateReport, SimForecast, WeatherMarkets
 from shared.venues.sim.weather_forecast import STATIONS, station_day
 from surfaces.binary import integer_outcome_probability, normal_cdf
 from surfaces.kalshi_lt.strategy import LongTermEnsembleStrategy
@@ -183,11 +183,28 @@ WEATHER_DAYS = [date(2025, 12, 5) + timedelta(days=k) for k in range(0, 120, 2)]
 WEATHER_HOURS = (3, 15, 27)  # after listing: 13:00 LST the day before, 01:00 and 13:00 LST on the day
 
 
+def recent_errors(forecast: SimForecast, climate: SimClimateReport, station: str, day: date) -> float:
+    """What a strategy can learn from history: the mean error of its forecast (the member mean it can still read
+    for a past day) against the published high, over the last five published days; 0 without history."""
+    errors = []
+    for back in range(1, 12):
+        past = day - timedelta(days=back)
+        high = climate.daily_high(station, past)
+        if high is None or station_day(station, past) is None:
+            continue
+        members = forecast.daily_high_members(station, past)
+        errors.append(high - math.fsum(members) / len(members))
+        if len(errors) == 5:
+            break
+    return math.fsum(errors) / len(errors) if errors else 0.0
+
+
 def weather_sample(tmp_path: Path) -> Sample:
     markets = WeatherMarkets(SEED)
     clock = SteppedClock(datetime(2025, 12, 5, tzinfo=UTC))
     venue = make_venue(tmp_path, clock, markets)
-    strategy = WeatherHighStrategy(SimForecast(clock, SEED))
+    forecast, climate = SimForecast(clock, SEED), SimClimateReport(clock)
+    strategy = WeatherHighStrategy(forecast)
     sample = Sample()
     for day in WEATHER_DAYS:
         for station in STATIONS:
@@ -203,6 +220,7 @@ def weather_sample(tmp_path: Path) -> Sample:
                 proposals = probed(strategy, venue, now, instruments)
                 issue = plan.latest(now)
                 assert issue is not None
+                bias = recent_errors(forecast, climate, station, day)
                 for spec, instrument in zip(specs, instruments, strict=True):
                     view = market_view(venue, spec.symbol)
                     if view is None or spec.symbol not in proposals:
@@ -210,16 +228,19 @@ def weather_sample(tmp_path: Path) -> Sample:
                     context = proposals[spec.symbol].context
                     # Everything the forecast says: a normal around the member mean, as wide as the members imply
                     # the issue's error to be (members are 0.6 of it, see SimForecast).
-                    informed = integer_outcome_probability(instrument, context["member_mean"],
-                                                           max(0.5, context["member_sd"] / SimForecast.SPREAD))
+                    sd = max(0.5, context["member_sd"] / SimForecast.SPREAD)
+                    informed = integer_outcome_probability(instrument, context["member_mean"], sd)
+                    # ... and corrected by the forecast's recent errors, as a forecaster de-biases a model.
+                    debiased = integer_outcome_probability(instrument, context["member_mean"] + bias, sd)
                     # The peek: the old sim's forecast, centred on the outcome with 80 % of the market's error.
                     noise = rng.normal(99, station, day, hours)
                     peek = integer_outcome_probability(instrument, plan.high + 0.8 * issue.error_sd * noise,
                                                        0.8 * issue.error_sd)
-                    assert informed is not None and peek is not None
+                    assert informed is not None and debiased is not None and peek is not None
                     sample.add((station, day), spec.symbol, spec.result == "yes", view[0],
                                {"weather_high (real)": proposals[spec.symbol].p_model,
                                 "forecast-normal": clamp_probability(informed),
+                                "forecast + recent errors": clamp_probability(debiased),
                                 "peek (old sim)": clamp_probability(peek)}, view[1], view[2])
     return sample
 
@@ -227,7 +248,8 @@ def weather_sample(tmp_path: Path) -> Sample:
 def test_weather_sim_gives_no_free_edge(tmp_path: Path) -> None:
     sample = weather_sample(tmp_path)
     report("weather", sample)
-    assert_no_free_edge(sample, ("weather_high (real)", "forecast-normal"), "peek (old sim)")
+    honest = ("weather_high (real)", "forecast-normal", "forecast + recent errors")
+    assert_no_free_edge(sample, honest, "peek (old sim)")
 
 
 # ------------------------------------------------------------------------------------------------------- BTC
@@ -347,7 +369,6 @@ def _visible(venue: BinarySimVenue, forecast: Callable[[], object], now: datetim
 def test_weather_values_a_strategy_reads_do_not_depend_on_the_outcome(
         tmp_path: Path, station: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from shared.venues.sim import data, weather_forecast
-    from shared.venues.sim.weather import SimClimateReport
 
     day = date(2026, 1, 20)
     close = weather_forecast.event_times(STATIONS[station], day)[1]
