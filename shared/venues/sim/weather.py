@@ -4,9 +4,10 @@ the sim's forecast and climate report.
 Brackets. Each station-day's forecast issues and outcome come from ``weather_forecast`` (real as-issued NYC
 forecasts and CLI highs; other stations borrow a real NYC day's errors around their own real climate). Six markets
 per station and day, placed around the bias-corrected forecast known at listing; their price at any instant is the
-probability from the latest issue known then, and the forecast a strategy reads (``SimForecast``) comes from that
-same issue. No attribute names the replayed real day. Markets list at 10:00 local standard time the day before,
-close at 23:59 LST on the day (04:59Z for New York) and settle an hour later.
+probability from the latest issue known then and the forecast's recent published errors, and the forecast a
+strategy reads (``SimForecast``) comes from that same issue. No attribute names the replayed real day. Markets
+list at 10:00 local standard time the day before, close at 23:59 LST on the day (04:59Z for New York) and settle an
+hour later.
 
 Recorded. The six KXHIGHNY events recorded from Kalshi's production feed replay their real top of book, tick by
 tick, and settle by inferred_results.csv. On those days they replace the New York brackets; the forecast for them
@@ -34,16 +35,9 @@ from shared.venues.sim.tickers import (
     parse_weather,
     tail_ticker,
 )
-from shared.venues.sim.weather_forecast import STATIONS, Issue, StationDay, event_times, station_day
+from shared.venues.sim.weather_forecast import STATIONS, event_times, station_day
 
 BY_SERIES = {s.series: s for s in STATIONS.values()}
-
-
-def _issue_at(station: str, day: date, now: datetime) -> tuple[StationDay, Issue] | None:
-    """The station-day and the freshest issue known at ``now`` (None without data or before the first issue)."""
-    plan = station_day(station, day)
-    issue = None if plan is None else plan.latest(now)
-    return None if plan is None or issue is None else (plan, issue)
 
 
 class WeatherMarkets:
@@ -220,10 +214,10 @@ class SimForecast:
         """Forecast highs (°F) for ``station`` on ``day``; raises SimDataError without data or before any issue."""
         if station not in STATIONS:
             raise data.SimDataError(f"sim forecast: unknown station {station}")
-        found = _issue_at(station, day, self.clock.now())
-        if found is None:
+        plan = station_day(station, day)
+        issue = None if plan is None else plan.latest(self.clock.now())
+        if issue is None:
             raise data.SimDataError(f"sim forecast: no forecast issued yet for {station} on {day}")
-        _plan, issue = found
         sd = self.SPREAD * issue.error_sd
         return [round(issue.forecast_f + sd * rng.normal(self.seed, "member", station, day, issue.known_at, i), 1)
                 for i in range(self.MEMBERS)]
