@@ -125,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, SimDataError, VenueError, RuntimeError) as exc:
         print(f"{PROG}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # The logs written so far stay, and the manifest still says completed: false.
+        print(f"{PROG}: interrupted; the partial logs are in {out}", file=sys.stderr)
+        return 130
 
 
 def _single(spec: BacktestSpec, out: Path, args: argparse.Namespace) -> int:

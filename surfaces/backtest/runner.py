@@ -162,6 +162,7 @@ def run_backtest(
     resolver = resolver_for(out_dir, [member])
     moments = schedule or schedule_for(spec.surface, member.venue, window.start, window.end)
     manifest = _manifest(spec, settings, moments.description)
+    manifest["order"] = "resolver, then loop, at each instant" if resolve_first else "loop, then resolver"
     write_manifest(out_dir, manifest)
     write_env_file(out_dir, spec)
     started = time.perf_counter()
