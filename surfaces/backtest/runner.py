@@ -160,7 +160,7 @@ def run_backtest(
     wall = SteppedClock(wall_start or window.start)
     member = build_member(spec.surface, settings, clock, wall, random.Random(spec.seed))
     resolver = resolver_for(out_dir, [member])
-    moments = schedule or schedule_for(spec.surface, member.venue, window.start, window.end)
+    moments = schedule if schedule is not None else schedule_for(spec.surface, member.venue, window.start, window.end)
     manifest = _manifest(spec, settings, moments.description)
     manifest["order"] = "resolver, then loop, at each instant" if resolve_first else "loop, then resolver"
     write_manifest(out_dir, manifest)
