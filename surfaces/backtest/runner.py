@@ -67,14 +67,19 @@ class BacktestRun:
 
 
 def code_version() -> str:
-    """``git rev-parse HEAD`` of the checkout, or "unknown" (no git, not a checkout)."""
+    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ from it; "unknown" without git."""
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True, text=True,
                               timeout=5, check=False)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_root(),
+                                capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    head = done.stdout.strip()
-    return head if done.returncode == 0 and head else "unknown"
+    commit = head.stdout.strip()
+    if head.returncode != 0 or not commit:
+        return "unknown"
+    # A run on edited code is not reproducible from the commit alone: say so.
+    return commit + ("+dirty" if status.returncode == 0 and status.stdout.strip() else "")
 
 
 def use_data_dir(data_dir: Path | None) -> None:
