@@ -94,20 +94,23 @@ class ProcessSettings(BaseSettings):
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
 
 
+PAPER_ON_LIVE_VENUES: tuple[str, ...] = ("kalshi",)
+"""Live venues whose data paper mode can trade on (``shared.venues.paper.PaperVenue``): fills kept local."""
+
 PAPER_ON_LIVE_VENUE = (
-    "paper mode trades only on VENUE=sim; paper on a live venue's data is not built yet "
-    "(set VENUE=sim, or TRADING_MODE=live with credentials)"
+    "paper on a live venue's data exists only for VENUE=kalshi yet (OANDA and IBKR pricing are not wired); "
+    "set VENUE=sim, or TRADING_MODE=live with credentials"
 )
 
 
 def paper_venue_refusal(trading_mode: str, venue: str) -> str | None:
     """Why this mode may not use this venue, or None.
 
-    Paper never sends an order. The live adapters' order methods reach the venue, so until paper on a live venue's
-    data exists (quotes from the venue, fills kept local), paper runs only on the sim; anything but ``live`` counts
-    as paper here, so an unexpected mode fails closed.
+    Paper never sends an order. On a venue in :data:`PAPER_ON_LIVE_VENUES` paper reads the venue's market data and
+    fills locally (the factory builds a ``PaperVenue`` whose adapter cannot reach an order endpoint); on the other
+    live venues paper is refused. Anything but ``live`` counts as paper here, so an unexpected mode fails closed.
     """
-    if trading_mode != "live" and venue != "sim":
+    if trading_mode != "live" and venue != "sim" and venue not in PAPER_ON_LIVE_VENUES:
         return PAPER_ON_LIVE_VENUE
     return None
 
@@ -120,6 +123,8 @@ class SurfaceSettings(ProcessSettings):
     sim_seed: int = 7
     sim_speed: float = Field(default=600.0, gt=0, description="Simulated seconds per real second")
     signal_key_path: Path = Path("logs/keys/operator_ed25519.pem")
+    market_record: bool = True
+    market_record_depth: int = Field(default=5, ge=1, le=100)
 
     # Bankroll and sizing
     bankroll_cents: int = Field(default=1_000_000, gt=0)
@@ -178,6 +183,14 @@ class SurfaceSettings(ProcessSettings):
         refusal = paper_venue_refusal(self.trading_mode, self.venue)
         if refusal is not None:
             raise ValueError(f"VENUE: {refusal}")
+        if self.trading_mode != "live" and self.venue == "kalshi":
+            # Kalshi's order book is an authenticated read (spec 3.15 security on /markets/{t}/orderbook): paper
+            # fills walk that book, so the key signs GETs; it never reaches an order endpoint.
+            for name in ("kalshi_api_key_id", "kalshi_private_key_path"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name.upper()}: required for paper on VENUE=kalshi (the order book is an "
+                                     "authenticated read; paper only reads, never sends an order)")
+            return self
         if self.trading_mode != "live":
             return self
         if self.venue == "sim":

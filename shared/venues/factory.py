@@ -1,14 +1,18 @@
 """Choose a surface's venue (and weather data sources): the sim replaying ``data/`` or a live adapter.
 
 ``VENUE=sim`` (the default) builds the surface's sim venue on the fleet's shared replay clock; ``kalshi``,
-``oanda`` and ``ibkr`` build the live adapter from ``shared.venues.<name>.execution``, in live mode only: paper
-never sends an order, so a live venue in paper mode is refused. Live packages are imported only when asked for, so
-paper mode on the sim never needs them (nor their dependencies).
+``oanda`` and ``ibkr`` build the live adapter from ``shared.venues.<name>.execution``. Paper never sends an order:
+paper with ``VENUE=kalshi`` builds a :class:`~shared.venues.paper.PaperVenue` over a Kalshi adapter whose HTTP
+transport refuses every order and account request (real data, local fills); paper on the other live venues is
+refused. Live packages are imported only when asked for, so paper mode on the sim never needs them (nor their
+dependencies). A venue built for a named surface records the market data it returns to
+``logs/<surface>/market.jsonl`` when ``MARKET_RECORD`` is on (``shared.recorder``).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,31 +36,74 @@ def sim_clock(surface: str, settings: SurfaceSettings) -> Clock:
 def build_venue(
     surface: str | SurfaceSettings, settings: SurfaceSettings | None = None, clock: Clock | None = None
 ) -> Venue:
-    """The venue a surface trades on, by ``settings.venue``.
+    """The venue a surface trades on, by ``settings.venue`` and ``settings.trading_mode``.
 
-    ``build_venue("fx", settings)`` is the normal call. ``build_venue(settings)`` (no surface) is accepted for a
-    live venue, whose surface follows from the venue (the subscriber client opens its broker this way).
+    ``build_venue("fx", settings)`` is the normal call; it wraps the venue in the market-data recorder when
+    ``settings.market_record`` is on. ``build_venue(settings)`` (no surface) is accepted for a live venue, whose
+    surface follows from the venue (the subscriber client opens its broker this way); it records nothing.
     """
+    record = isinstance(surface, str) and bool(getattr(settings, "market_record", False))
     if isinstance(surface, SurfaceSettings):
         settings, surface = surface, LIVE_VENUES.get(surface.venue, ("",))[0]
     if settings is None:
         raise TypeError("build_venue needs the surface's settings")
-    # The settings model already refuses this; settings made without validation (model_copy, model_construct)
-    # must not reach a live adapter either, because its order methods send real orders.
+    wrap: Callable[[Venue], Venue] = _no_recorder
+    if record:
+        from shared.recorder import RecordingVenue, market_log
+
+        log = market_log(settings.log_dir, surface)
+        depth = settings.market_record_depth
+
+        def wrap(venue: Venue) -> Venue:
+            return RecordingVenue(venue, log, depth=depth)
+
+    return _build(surface, settings, clock, wrap)
+
+
+def _no_recorder(venue: Venue) -> Venue:
+    return venue
+
+
+def _build(surface: str, settings: SurfaceSettings, clock: Clock | None, wrap: Callable[[Venue], Venue]) -> Venue:
+    # The settings model already refuses paper where it is not built; settings made without validation
+    # (model_copy, model_construct) must not reach a live adapter either, because its order methods send orders.
     refusal = paper_venue_refusal(settings.trading_mode, settings.venue)
     if refusal is not None:
         raise ConfigError(None, "VENUE", refusal)
     if settings.venue == "sim":
-        return build_sim_venue(
+        return wrap(build_sim_venue(
             surface, clock or sim_clock(surface, settings), settings.log_dir, settings.sim_seed,
             settings.bankroll_cents,
-        )
+        ))
     if surface not in LIVE_VENUES[settings.venue]:
         raise ConfigError(None, "VENUE", f"{settings.venue} does not serve surface {surface}")
+    if settings.trading_mode != "live":
+        # The recorder sits on the market data itself, so the books paper fills cross are recorded too.
+        return _paper_on_live(surface, settings, clock or WallClock(), wrap)
     module = importlib.import_module(f"shared.venues.{settings.venue}.execution")
     venue = _from_settings(module, settings, clock or WallClock())
     if not isinstance(venue, Venue):
         raise TypeError(f"shared.venues.{settings.venue}.execution built {type(venue).__name__}, not a Venue")
+    return wrap(venue)
+
+
+def _paper_on_live(surface: str, settings: SurfaceSettings, clock: Clock, wrap: Callable[[Venue], Venue]) -> Venue:
+    """Paper on a live venue's data: the adapter for reads only, on a transport that refuses any order or account
+    request, inside a PaperVenue that fills locally (``logs/paper/<surface>/orders.jsonl``)."""
+    from shared.venues.paper import MarketDataOnlyTransport, PaperVenue, paper_dir
+
+    if settings.venue != "kalshi":  # paper_venue_refusal already stops the others; never build one by mistake
+        raise ConfigError(None, "VENUE", f"paper on {settings.venue} data is not built")
+    for name in ("kalshi_api_key_id", "kalshi_private_key_path"):
+        if getattr(settings, name) is None:
+            raise ConfigError(None, name.upper(), "required for paper on VENUE=kalshi (the order book is an "
+                              "authenticated read; paper only reads)")
+    from shared.venues.kalshi.execution import KalshiVenue
+
+    data = wrap(KalshiVenue.from_settings(settings, clock, transport=MarketDataOnlyTransport("kalshi")))
+    venue = PaperVenue(data, surface, paper_dir(settings.log_dir, surface), settings.bankroll_cents)
+    if not isinstance(venue, Venue):
+        raise TypeError("PaperVenue is not a Venue")
     return venue
 
 

@@ -123,18 +123,28 @@ def test_live_mode_names_the_second_credential_too(tmp_path: Path) -> None:
     assert "OANDA_ACCOUNT_ID" in line and SECRET not in line
 
 
-@pytest.mark.parametrize("venue", ["kalshi", "oanda", "ibkr"])
-def test_paper_mode_on_a_live_venue_exits_2_naming_venue(tmp_path: Path, venue: str) -> None:
-    # Complete live credentials do not help: paper never sends an order, and a live adapter's order methods do.
+@pytest.mark.parametrize("venue", ["oanda", "ibkr"])
+def test_paper_mode_on_a_live_venue_without_paper_support_exits_2_naming_venue(tmp_path: Path, venue: str) -> None:
+    # Complete live credentials do not help: paper never sends an order, and paper on these venues' data is not
+    # built (their adapters' order methods would send).
     credentials = {
-        "kalshi": f"KALSHI_API_KEY_ID=id\nKALSHI_PRIVATE_KEY_PATH={tmp_path / 'k.pem'}\n",
         "oanda": f"OANDA_API_TOKEN={SECRET}\nOANDA_ACCOUNT_ID=101-001-1-001\n",
         "ibkr": "IBKR_ACCOUNT_ID=U1234567\n",
     }[venue]
     for mode_line in ("TRADING_MODE=paper\n", ""):  # paper is also the default
         line = _one_error_line(_load(tmp_path, f"{mode_line}VENUE={venue}\n{credentials}"))
-        assert line.startswith(f"config error: {tmp_path / 'x.env'}: VENUE: paper mode trades only on VENUE=sim")
-        assert "not built yet" in line and SECRET not in line
+        assert line.startswith(f"config error: {tmp_path / 'x.env'}: VENUE: paper on a live venue's data exists "
+                               "only for VENUE=kalshi")
+        assert SECRET not in line
+
+
+def test_paper_on_kalshi_loads_with_a_key_and_exits_2_naming_the_key_without(tmp_path: Path) -> None:
+    # Paper on Kalshi's data reads the order book, an authenticated GET: the key is needed, never to trade.
+    result = _load(tmp_path, f"VENUE=kalshi\nKALSHI_API_KEY_ID=id\nKALSHI_PRIVATE_KEY_PATH={tmp_path / 'k.pem'}\n")
+    assert result.returncode == 0, result.stderr
+    line = _one_error_line(_load(tmp_path, "TRADING_MODE=paper\nVENUE=kalshi\n"))
+    assert line.startswith(f"config error: {tmp_path / 'x.env'}: KALSHI_API_KEY_ID: required for paper on "
+                           "VENUE=kalshi")
 
 
 def test_secrets_are_never_printed(tmp_path: Path) -> None:

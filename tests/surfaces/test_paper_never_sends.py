@@ -1,14 +1,19 @@
-"""Paper never sends an order: a surface (or the resolver) told TRADING_MODE=paper with a live VENUE refuses at start.
+"""Paper never sends an order, whatever VENUE says.
 
-Each live venue's base URL points at a loopback fake that records every request it gets. In paper mode the process
-exits 2 with one line naming the env file and VENUE, and the fake sees nothing at all (no order, no read). The same
-file switched to live mode does reach the fake, so "nothing arrived" means refused, not misrouted.
+Each live venue's base URL points at a loopback fake that records every request it gets.
+- OANDA and IBKR: paper on their data is not built, so a surface (or the resolver) in paper mode exits 2 with one
+  line naming the env file and VENUE, and the fake sees nothing at all. The same file switched to live mode does
+  reach the fake, so "nothing arrived" means refused, not misrouted.
+- Kalshi: paper runs on Kalshi's real data (``shared.venues.paper``). The surface and the resolver run as real
+  processes against a spec-shaped fake; every request that arrives is a GET on a market-data path: not one write,
+  not one order or portfolio path. (The in-process trading run is tests/surfaces/test_paper_on_live.py.)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -16,6 +21,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -101,15 +107,17 @@ def _tbot(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
+REFUSAL = "VENUE: paper on a live venue's data exists only for VENUE=kalshi"
+
+
 def _assert_refused(result: subprocess.CompletedProcess[str], env_file: Path) -> None:
     assert result.returncode == EXIT_CONFIG, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # one clear line, no traceback
-    assert lines[0].startswith(f"config error: {env_file}: VENUE: paper mode trades only on VENUE=sim")
-    assert "not built yet" in lines[0]
+    assert lines[0].startswith(f"config error: {env_file}: {REFUSAL}")
 
 
-@pytest.mark.parametrize("venue", ["kalshi", "oanda", "ibkr"])
+@pytest.mark.parametrize("venue", ["oanda", "ibkr"])
 def test_a_surface_in_paper_mode_on_a_live_venue_exits_2_and_sends_nothing(
     venue: str, fake: Fake, kalshi_key: Path, tmp_path: Path
 ) -> None:
@@ -126,22 +134,55 @@ def test_a_surface_in_paper_mode_on_a_live_venue_exits_2_and_sends_nothing(
     assert fake.seen, "the live adapter never reached the fake: the base URL override is not wired"
 
 
-def test_the_resolver_refuses_a_surface_env_in_paper_mode_on_a_live_venue(
+def test_the_resolver_refuses_a_surface_env_in_paper_mode_on_a_venue_without_paper(
     fake: Fake, kalshi_key: Path, tmp_path: Path
 ) -> None:
-    _, lines = _venue_lines("kalshi", fake.url, kalshi_key)
-    surface_env = _env_file(tmp_path, "paper", "kalshi", lines)
+    _, lines = _venue_lines("oanda", fake.url, kalshi_key)
+    surface_env = _env_file(tmp_path, "paper", "oanda", lines)
     resolver_env = tmp_path / "resolver.env"
-    resolver_env.write_text(f"LOG_DIR={tmp_path / 'logs'}\nSURFACE_ENVS=kalshi_st={surface_env}\n")
+    resolver_env.write_text(f"LOG_DIR={tmp_path / 'logs'}\nSURFACE_ENVS=fx={surface_env}\n")
     result = _tbot("resolver", "--env", str(resolver_env), "--max-ticks", "1")
     _assert_refused(result, surface_env)
     assert fake.seen == []
 
 
+def _fake_kalshi_module() -> ModuleType:
+    name = "tbot_test_fake_kalshi"
+    if name not in sys.modules:
+        path = Path(__file__).parents[1] / "shared" / "venues" / "kalshi" / "fake_kalshi.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+def test_paper_on_kalshi_runs_the_surface_and_the_resolver_on_real_data_and_sends_nothing(
+    kalshi_key: Path, tmp_path: Path
+) -> None:
+    with _fake_kalshi_module().serve() as (kalshi, url):
+        # No weather forecast (the live one is Open-Meteo, on the network): the scan, quotes and books still run.
+        lines = (f"KALSHI_BASE_URL={url}\nKALSHI_API_KEY_ID=key-1\nKALSHI_PRIVATE_KEY_PATH={kalshi_key}\n"
+                 "KALSHI_ENV=prod\nKALSHI_SERIES=KXHIGHNY\nST_STRATEGIES=sports_devig\n")
+        paper = _env_file(tmp_path, "paper", "kalshi", lines)
+        result = _tbot("surface", "kalshi_st", "--env", str(paper), "--max-ticks", "3")
+        assert result.returncode == 0, result.stderr
+        resolver_env = tmp_path / "resolver.env"
+        resolver_env.write_text(f"LOG_DIR={tmp_path / 'logs'}\nSURFACE_ENVS=kalshi_st={paper}\n")
+        result = _tbot("resolver", "--env", str(resolver_env), "--max-ticks", "1")
+        assert result.returncode == 0, result.stderr
+    assert kalshi.seen, "the paper surface never read the fake: the base URL override is not wired"
+    assert kalshi.orders_seen() == []  # not one write, not one order or portfolio path
+    assert all(line.startswith("GET /trade-api/v2/markets") or line.startswith("GET /trade-api/v2/series/")
+               or line.startswith("GET /trade-api/v2/events/") for line in kalshi.seen), kalshi.seen
+    market = tmp_path / "logs" / "kalshi_st" / "market.jsonl"
+    assert market.exists() and '"kind":"listing"' in market.read_text().replace(" ", "")
+
+
 def test_the_runner_turns_a_refusal_while_building_into_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Settings that slipped past validation (here: a copy switched to kalshi) meet the factory's own refusal;
+    """Settings that slipped past validation (here: a copy switched to oanda) meet the factory's own refusal;
     the runner reports it like any config error: one line naming the env file and VENUE, exit 2."""
     import importlib
 
@@ -150,7 +191,7 @@ def test_the_runner_turns_a_refusal_while_building_into_exit_2(
     module = importlib.import_module(SURFACE_PACKAGES["kalshi_st"][0])
 
     def build(settings: SurfaceSettings, **_: object) -> object:
-        return build_venue("kalshi_st", settings.model_copy(update={"venue": "kalshi"}))
+        return build_venue("kalshi_st", settings.model_copy(update={"venue": "oanda"}))
 
     monkeypatch.setattr(module, "build", build)
     env = tmp_path / "st.env"
@@ -158,4 +199,4 @@ def test_the_runner_turns_a_refusal_while_building_into_exit_2(
     args = argparse.Namespace(env=env, max_ticks=1, allow_uncalibrated=False)
     assert run_surface("kalshi_st", args) == EXIT_CONFIG
     line = capsys.readouterr().err.strip()
-    assert line.startswith(f"config error: {env}: VENUE: paper mode trades only on VENUE=sim"), line
+    assert line.startswith(f"config error: {env}: {REFUSAL}"), line
