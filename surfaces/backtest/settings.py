@@ -24,15 +24,10 @@ FIXED_KEYS: dict[str, str] = {
     "LOG_DIR": "use --out",
     "SIGNAL_KEY_PATH": "a backtest signs with its own key under its directory",
     "SIM_SEED": "use --seed",
-    "RAPID_EXIT_COUNT": "the rapid-exit quarantine counts exits per wall-clock second (bus stamps), and a backtest "
-                        "runs days in seconds, so it is off in a backtest",
 }
-# The rapid-exit quarantine (shared/risk/chain.py) times exits by the bus's wall-clock stamps: a backtest writes a
-# week of exits in a second, so any five would trip it and halt the run. Off here, and the manifest says so.
-RAPID_EXIT_OFF = 2**31 - 1
-DEVIATIONS: tuple[str, ...] = (
-    "rapid-exit quarantine off: it times exits by wall-clock bus stamps, which a backtest compresses",
-)
+# Where a backtest departs from the live loop (listed in the manifest and the summary). None today: even the
+# rapid-exit quarantine runs, since it counts exits in venue time (shared/risk/chain.py).
+DEVIATIONS: tuple[str, ...] = ()
 OFF_KEYS: tuple[str, ...] = (
     "kalshi_api_key_id", "kalshi_private_key_path", "oanda_api_token", "oanda_account_id", "ibkr_account_id",
     "anthropic_api_key", "openai_api_key", "gemini_api_key", "deepseek_api_key", "discord_webhook_url",
@@ -86,7 +81,7 @@ def backtest_settings(surface: str, overrides: dict[str, str], out_dir: Path, se
     values: dict[str, Any] = {k.lower(): v for k, v in overrides.items() if v != ""}
     values.update({
         "venue": "sim", "trading_mode": "paper", "log_dir": out_dir, "sim_seed": seed, "tick_seconds": 0.01,
-        "signal_key_path": out_dir / "keys" / "operator_ed25519.pem", "rapid_exit_count": RAPID_EXIT_OFF,
+        "signal_key_path": out_dir / "keys" / "operator_ed25519.pem",
     })
     values.update(dict.fromkeys(OFF_KEYS))
     return settings_class(surface)(**values)

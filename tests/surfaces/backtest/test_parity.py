@@ -14,7 +14,6 @@ import pytest
 from shared.venues.sim.replay import DATA_STARTS
 from surfaces.backtest.clock import fixed_steps
 from surfaces.backtest.runner import BacktestSpec, run_backtest
-from surfaces.backtest.settings import RAPID_EXIT_OFF
 from surfaces.backtest.window import BacktestWindow
 from surfaces.replay import STEPS, FleetReplay
 
@@ -34,8 +33,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("surface", ["fx", "stocks", "kalshi_st"])
 def test_backtest_equals_fleet_replay_on_the_same_steps(tmp_path: Path, surface: str) -> None:
-    replay = FleetReplay(tmp_path / "replay", surfaces=(surface,),
-                         overrides={surface: {"rapid_exit_count": RAPID_EXIT_OFF}})
+    replay = FleetReplay(tmp_path / "replay", surfaces=(surface,))
     replay.run(TICKS)
     replay.close()
 
