@@ -123,7 +123,7 @@ class SurfaceSettings(ProcessSettings):
     sim_seed: int = 7
     sim_speed: float = Field(default=600.0, gt=0, description="Simulated seconds per real second")
     signal_key_path: Path = Path("logs/keys/operator_ed25519.pem")
-    market_record: bool = True
+    market_record: Literal["auto", "on", "off"] = "auto"
     market_record_depth: int = Field(default=5, ge=1, le=100)
 
     # Bankroll and sizing

@@ -21,6 +21,11 @@ as decimal strings, sizes as integers in the venue's units (centi-contracts, FX 
 - ``{"kind": "candle", "venue", "symbol", "g", "start", "o", "h", "l", "c", "v"}``: a complete candle, once per
   (symbol, granularity ``g`` in seconds, ``start``).
 
+Which venues record is ``MARKET_RECORD`` (``shared.venues.factory.records_market``): ``auto`` (the default) records
+live venues, live and paper on live data, and not the sim, whose market is a pure function of ``data/``, the seed
+and the clock (recording it at the default ``SIM_SPEED=600`` would write about 860 MB a wall-day for the four
+surfaces); ``on`` records the sim too; ``off`` nothing.
+
 The dedup memory is per process and per symbol (the last quote, book and listing, the newest candle start), so a
 restart writes each symbol's current state once more and nothing else. Nothing here replays the file.
 """

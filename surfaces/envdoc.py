@@ -28,7 +28,8 @@ DOCS: dict[str, str] = {
     "tick_seconds": "loop cadence",
     "sim_seed": "seed of the sim venue's noise: the same seed replays the same market",
     "signal_key_path": "operator's Ed25519 signing key (created 0600 on first run)",
-    "market_record": "append the market data this surface sees (listings, quotes, books, candles, results) to "
+    "market_record": "auto (record on live venues and paper on live data, not on the sim) | on | off: append the "
+                     "market data this surface sees (listings, quotes, books, candles, results) to "
                      "logs/<surface>/market.jsonl; unchanged quotes and books are not written again",
     "market_record_depth": "book levels per side kept by the market recorder",
     "bankroll_cents": "this surface's own bankroll; one surface can never spend another's",

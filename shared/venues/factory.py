@@ -6,7 +6,7 @@ paper with ``VENUE=kalshi`` builds a :class:`~shared.venues.paper.PaperVenue` ov
 transport refuses every order and account request (real data, local fills); paper on the other live venues is
 refused. Live packages are imported only when asked for, so paper mode on the sim never needs them (nor their
 dependencies). A venue built for a named surface records the market data it returns to
-``logs/<surface>/market.jsonl`` when ``MARKET_RECORD`` is on (``shared.recorder``).
+``logs/<surface>/market.jsonl`` per ``MARKET_RECORD`` (``shared.recorder``; see :func:`records_market`).
 """
 
 from __future__ import annotations
@@ -38,17 +38,18 @@ def build_venue(
 ) -> Venue:
     """The venue a surface trades on, by ``settings.venue`` and ``settings.trading_mode``.
 
-    ``build_venue("fx", settings)`` is the normal call; it wraps the venue in the market-data recorder when
-    ``settings.market_record`` is on. ``build_venue(settings)`` (no surface) is accepted for a live venue, whose
-    surface follows from the venue (the subscriber client opens its broker this way); it records nothing.
+    ``build_venue("fx", settings)`` is the normal call; it wraps the venue in the market-data recorder per
+    ``settings.market_record`` (:func:`records_market`). ``build_venue(settings)`` (no surface) is accepted for a
+    live venue, whose surface follows from the venue (the subscriber client opens its broker this way); it records
+    nothing.
     """
-    record = isinstance(surface, str) and bool(getattr(settings, "market_record", False))
+    named = isinstance(surface, str)
     if isinstance(surface, SurfaceSettings):
         settings, surface = surface, LIVE_VENUES.get(surface.venue, ("",))[0]
     if settings is None:
         raise TypeError("build_venue needs the surface's settings")
     wrap: Callable[[Venue], Venue] = _no_recorder
-    if record:
+    if named and records_market(settings):
         from shared.recorder import RecordingVenue, market_log
 
         log = market_log(settings.log_dir, surface)
@@ -58,6 +59,14 @@ def build_venue(
             return RecordingVenue(venue, log, depth=depth)
 
     return _build(surface, settings, clock, wrap)
+
+
+def records_market(settings: SurfaceSettings) -> bool:
+    """``MARKET_RECORD``: ``auto`` (the default) records on live venues (live and paper on live data), not on the
+    sim, whose market is a pure function of ``data/``, the seed and the clock (and at the default ``SIM_SPEED``
+    would write about 860 MB a wall-day); ``on`` records everywhere, ``off`` nowhere."""
+    mode = getattr(settings, "market_record", "auto")
+    return mode == "on" or (mode == "auto" and settings.venue != "sim")
 
 
 def _no_recorder(venue: Venue) -> Venue:

@@ -19,7 +19,7 @@ from shared.clock import SteppedClock
 from shared.config import SurfaceSettings
 from shared.recorder import RecordingVenue, market_log
 from shared.venues.base import Venue
-from shared.venues.factory import build_venue
+from shared.venues.factory import build_venue, records_market
 from surfaces.replay import FleetReplay
 
 SURFACES = ("kalshi_st", "fx")
@@ -115,14 +115,20 @@ def test_a_recorded_session_holds_listings_quotes_books_and_no_repeats(
     assert len(results) == len(set(results))
 
 
-def test_the_factory_records_on_the_sim_unless_switched_off(tmp_path: Path) -> None:
+def test_the_factory_records_live_data_by_default_and_the_sim_only_when_asked(tmp_path: Path) -> None:
     clock = SteppedClock(replay_module.DATA_STARTS["fx"])
-    on = build_venue("fx", SurfaceSettings(log_dir=tmp_path / "on"), clock)
-    off = build_venue("fx", SurfaceSettings(log_dir=tmp_path / "off", market_record=False), clock)
-    assert isinstance(on, RecordingVenue) and on.name == "sim" and not isinstance(off, RecordingVenue)
+    auto = build_venue("fx", SurfaceSettings(log_dir=tmp_path / "auto"), clock)
+    on = build_venue("fx", SurfaceSettings(log_dir=tmp_path / "on", market_record="on"), clock)
+    off = build_venue("fx", SurfaceSettings(log_dir=tmp_path / "off", market_record="off"), clock)
+    # The sim's market is a function of data/, the seed and the clock: "auto" does not record it.
+    assert not isinstance(auto, RecordingVenue) and not isinstance(off, RecordingVenue)
+    assert isinstance(on, RecordingVenue) and on.name == "sim"
     symbol = on.instruments()[0].symbol
     on.quote(symbol)
     on.quote(symbol)  # unchanged: not written again
     lines = [json.loads(line) for line in (tmp_path / "on" / "fx" / "market.jsonl").read_text().splitlines()]
     assert [r["kind"] for r in lines].count("quote") == 1
     assert not (tmp_path / "off" / "fx" / "market.jsonl").exists()
+    live = SurfaceSettings(log_dir=tmp_path, trading_mode="live", venue="oanda", oanda_api_token="t",
+                           oanda_account_id="101-001-1-001")
+    assert records_market(live) and not records_market(live.model_copy(update={"market_record": "off"}))

@@ -66,7 +66,7 @@ def _settings(tmp_path: Path, url: str, key_file: Path, **extra: Any) -> Surface
 @pytest.fixture
 def paper(fake: tuple[Any, str], key_file: Path, tmp_path: Path) -> PaperVenue:
     _, url = fake
-    venue = build_venue("kalshi_st", _settings(tmp_path, url, key_file, market_record=False), SteppedClock(NOW))
+    venue = build_venue("kalshi_st", _settings(tmp_path, url, key_file, market_record="off"), SteppedClock(NOW))
     assert isinstance(venue, PaperVenue)
     return venue
 
@@ -132,7 +132,7 @@ def test_orders_are_idempotent_and_durable_in_the_paper_log(
     log = paper_dir(tmp_path / "logs", "kalshi_st") / "orders.jsonl"
     assert log.exists() and log.read_text().count("c-6") == 1
     # Another process (the resolver, a restart) folds the same account from the log.
-    other = build_venue("kalshi_st", _settings(tmp_path, fake[1], key_file, market_record=False),
+    other = build_venue("kalshi_st", _settings(tmp_path, fake[1], key_file, market_record="off"),
                         SteppedClock(NOW))
     assert other.order_by_client_id("c-6") == first
     assert other.positions() == paper.positions()

@@ -24,8 +24,7 @@ from shared.venues.sim.replay import DATA_STARTS, EpochError, epoch_path, load_o
 def test_sim_is_the_default_and_runs_on_the_shared_epoch(log_dir: Path) -> None:
     settings = SurfaceSettings(log_dir=log_dir, sim_speed=600.0)
     venue = build_venue("fx", settings)
-    assert isinstance(venue, Venue)
-    assert isinstance(getattr(venue, "inner", venue), FxSimVenue)  # inside the market recorder (MARKET_RECORD)
+    assert isinstance(venue, FxSimVenue) and isinstance(venue, Venue)
     assert isinstance(venue.clock, ReplayClock) and venue.clock.data_start == DATA_STARTS["fx"]
     epoch = json.loads(epoch_path(log_dir).read_text())["epoch"]
     again = build_venue("kalshi_st", settings)
