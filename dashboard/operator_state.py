@@ -204,7 +204,8 @@ class SurfaceView:
             except ValidationError:
                 self.invalid_records += 1
                 continue
-            self.gate_counts[decision.stopped_by or "accepted"] += 1
+            # A summary line stands for ``repeats`` identical denials (surfaces/decision_log.py).
+            self.gate_counts[decision.stopped_by or "accepted"] += decision.repeats
             self.decision_refs[decision.candidate_id] = (entry.offset, entry.next_offset - entry.offset)
             self.decisions.append(
                 {
@@ -219,6 +220,7 @@ class SurfaceView:
                     "reason_code": decision.reason_code,
                     "edge": decision.edge,
                     "confidence": decision.confidence,
+                    "repeats": decision.repeats,
                 }
             )
 

@@ -11,6 +11,9 @@ Why these choices:
 - A writer killed mid-append leaves a line without its newline. Readers never return a line that has not
   ended, and the next appender terminates the torn line first so its own record cannot glue onto it;
   the torn fragment then reads as one corrupt line: skipped, counted and reported, never a crash.
+- A write the file system refuses (a full disk: ENOSPC, or a quota: EDQUOT) raises :class:`DiskFullError` and
+  leaves the file as it was: bytes a short write did put down are cut off again (under the same lock), so no
+  partial line is ever left for a reader, and nothing an earlier append returned for is touched.
 """
 
 from __future__ import annotations
@@ -51,6 +54,30 @@ class Durability(StrEnum):
 
     FLUSH = "flush"  # in the kernel's page cache: survives a process crash, not a power cut
     FSYNC = "fsync"  # on disk (fdatasync): survives a power cut; trades and order intents use this
+
+
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class DiskFullError(OSError):
+    """An append the file system refused for want of space (ENOSPC) or quota (EDQUOT); nothing was written.
+
+    An ``OSError`` (code that catches those still does); a loop catches this one by name to halt new risk.
+    """
+
+    def __init__(self, errno_: int, path: Path, during: str = "append") -> None:
+        super().__init__(errno_, os.strerror(errno_), str(path))
+        self.during = during  # append | fdatasync | open
+
+    def __str__(self) -> str:
+        return f"{self.strerror}: {self.during} of {self.filename}"
+
+
+def _disk_full(exc: OSError, path: Path, during: str) -> OSError:
+    """``exc`` as a :class:`DiskFullError` if it is a want of space or quota, else ``exc`` itself."""
+    if exc.errno in _DISK_FULL_ERRNOS and not isinstance(exc, DiskFullError):
+        return DiskFullError(exc.errno, path, during)
+    return exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,15 +195,19 @@ class JsonlLog:
             self._generation = _fork_generation
             self._thread_lock = threading.Lock()
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            except OSError as exc:
+                raise _disk_full(exc, self.path, "open") from None
             self._end = -1
         return self._fd
 
     def append(self, record: Mapping[str, Any] | BaseModel) -> str:
         """Append one record; returns the ``ts`` the bus stamped on it.
 
-        Raises ``ValueError``/``TypeError`` for a record that cannot be serialized, before anything is written.
+        Raises ``ValueError``/``TypeError`` for a record that cannot be serialized, before anything is written,
+        and :class:`DiskFullError` when the file system has no room for it (nothing of it is left in the file).
         """
         return self._write([_serialize(record)])[0]
 
@@ -195,7 +226,13 @@ class JsonlLog:
         if self.durability is Durability.FSYNC:
             # Outside the lock, so other writers append meanwhile and one fdatasync often covers several
             # processes' records (group commit); still nothing returns before its bytes are on disk.
-            os.fdatasync(fd)
+            try:
+                os.fdatasync(fd)
+            except OSError as exc:
+                # Some file systems only find out at writeback that there is no room. The line is in the file
+                # (as after a crash between the write and the sync) but not known to be on disk: the caller
+                # must not act on it, as if it had not been written.
+                raise _disk_full(exc, self.path, "fdatasync") from None
         return stamps
 
     def _write_locked(self, fd: int, bodies: list[bytes]) -> list[str]:
@@ -221,11 +258,17 @@ class JsonlLog:
                 payload = b"".join([_stamp(b, s) for b, s in zip(bodies, stamps, strict=True)])
             if torn:
                 payload = b"\n" + payload
-            written = os.write(fd, payload)
-            if written != len(payload):
-                view = memoryview(payload)[written:]
-                while view:
-                    view = view[os.write(fd, view) :]
+            try:
+                written = os.write(fd, payload)
+                if written != len(payload):
+                    view = memoryview(payload)[written:]
+                    while view:
+                        view = view[os.write(fd, view) :]
+            except OSError as exc:
+                # Still under the lock, so no other writer has appended since ``size``: cutting back to it
+                # removes exactly what this write put down, and no reader ever sees a partial line of ours.
+                _truncate_back(fd, size, self.path)
+                raise _disk_full(exc, self.path, "append") from None
             self._last_us = first_us + len(bodies) - 1
             self._end = size + len(payload)
         except BaseException:
@@ -286,6 +329,15 @@ class JsonlLog:
             return _complete_end(fd, size) if found is None else found[0]
         finally:
             os.close(fd)
+
+
+def _truncate_back(fd: int, size: int, path: Path) -> None:
+    """Cut a failed append's bytes off the end of the file (the caller holds the lock)."""
+    try:
+        if os.fstat(fd).st_size > size:
+            os.ftruncate(fd, size)
+    except OSError as exc:  # pragma: no cover - truncating frees space; only a failing device refuses it
+        log.error("could not cut a failed append off %s at byte %d: %s", path, size, exc)
 
 
 def _complete_end(fd: int, size: int) -> int:

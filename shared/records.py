@@ -147,6 +147,13 @@ class Decision(Record):
     model_spread: float | None = None
     models: tuple[str, ...] = ()
     context: dict[str, Any] = Field(default_factory=dict, description="Model answers, fees, prices: the audit trail")
+    repeats: int = Field(
+        default=1, ge=1,
+        description="Evaluations this line stands for: denials that repeated the previous decision for the same "
+                    "instrument, side and sub-strategy (same gate, same reason) are written as one summary line",
+    )
+    first_at: UtcTime | None = Field(default=None, description="A summary line: the first repeat's decided_at")
+    last_at: UtcTime | None = Field(default=None, description="A summary line: the last repeat's decided_at")
 
 
 class Trade(Record):

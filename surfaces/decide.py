@@ -1,8 +1,10 @@
 """Decide: price a proposal after fees, size it, and put it through the surface's 10-gate risk chain.
 
-One decision record per evaluation (the chain writes it). A proposal that has not changed since its last
-decision (same side, price and probability) is not evaluated again: the record would say nothing new, and a
-loop ticking every few seconds would otherwise fill the log with copies.
+One decision record per evaluation. A proposal that has not changed since its last decision (same side, price
+and probability) is not evaluated again: the record would say nothing new, and a loop ticking every few seconds
+would otherwise fill the log with copies. A proposal that moved but is denied again by the same gate for the same
+reason is evaluated and counted, not written line by line: :class:`~surfaces.decision_log.DecisionWriter` folds
+such a streak into one summary line (``repeats``, ``first_at``, ``last_at``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shared.risk.chain import RiskChain
 from shared.risk.gates import candidate_pricing
 from shared.venues.base import Instrument, Quote, Venue, VenueError
 from shared.venues.rates import usd_rate
+from surfaces.decision_log import DecisionWriter
 from surfaces.publish import SignalPublisher
 from surfaces.strategy import Proposal
 
@@ -65,6 +68,7 @@ class Decider:
         new_signal_id: Callable[[], str],
         api_spend_cents: Callable[[], int] = lambda: 0,
         fx_margin_rate: Decimal = Decimal("0.02"),
+        repeat_summary_seconds: float | None = None,
     ) -> None:
         self.surface = surface
         self.kind = kind
@@ -76,6 +80,10 @@ class Decider:
         self.api_spend_cents = api_spend_cents
         self.fx_margin_rate = fx_margin_rate
         self.decisions = decisions
+        if repeat_summary_seconds is None:
+            # LoopSettings.decision_repeat_summary_seconds (every surface's settings mix it in).
+            repeat_summary_seconds = float(getattr(chain.settings, "decision_repeat_summary_seconds", 300.0))
+        self.writer = DecisionWriter(decisions, summary_seconds=repeat_summary_seconds)
         # (symbol, side) -> (price, p_model, tick last seen): a proposal is re-decided only when it changes.
         self._last_seen: dict[tuple[str, str], tuple[Decimal, float, int]] = {}
         self._ticks = 0
@@ -88,7 +96,14 @@ class Decider:
             # Markets come and go (new Kalshi tickers daily): forget proposals not seen for a long while.
             horizon = self._ticks - FINGERPRINT_TTL_TICKS
             self._last_seen = {k: v for k, v in self._last_seen.items() if v[2] >= horizon}
-        return self.chain.begin_tick()
+            self.writer.forget(lambda key: (key[0], key[1]) in self._last_seen)
+        events = self.chain.begin_tick()
+        self.writer.flush_due(self.chain.wall.now())
+        return events
+
+    def close(self) -> None:
+        """Write the repeat counts still pending (at shutdown)."""
+        self.writer.flush()
 
     def after_execution(self) -> None:
         """Fold the trade states just written into the ledger before the next candidate is judged."""
@@ -140,7 +155,7 @@ class Decider:
                      "opinions": _opinions(proposal),
                      **{k: v for k, v in proposal.context.items() if k in _KEPT_APART}},
         )
-        self.decisions.append(decision)
+        self.writer.write(decision)
         if not decision.accepted:
             return Outcome(proposal, decision, None, None)
         equity = max(1, self.ledger.equity_cents)

@@ -5,6 +5,12 @@ operator overrides, write a heartbeat, scan the venue, let each strategy propose
 decider (fees, edge, sizing and the 10-gate chain, one decision record each), execute what passed through the
 durable order lifecycle, and publish a signed signal for every trade taken.
 SIGINT/SIGTERM finish the current tick, flush and exit 0.
+
+A full disk (the bus raises ``DiskFullError``: nothing of the refused record is in the file) halts new risk at
+once: the loop says so in one line (no traceback), stops scanning for entries, records a ``disk_full`` breaker
+trip if the events log still takes it, and goes on with what closes risk or completes records (orders the venue
+may hold, signals of filled trades, the repeat counts of the decision log), retrying them each tick. The first
+tick in which the logs take appends again finishes that backlog, records the reset and trades again.
 """
 
 from __future__ import annotations
@@ -18,18 +24,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
+from typing import Literal
 
-from shared.bus import JsonlLog
+from shared.bus import DiskFullError, JsonlLog
 from shared.clock import Clock
 from shared.execution import OrderLifecycle
 from shared.notify import Notifier
-from shared.records import Heartbeat, Signal, Surface, Trade
+from shared.paths import open_stream
+from shared.records import BreakerEvent, Heartbeat, Signal, Surface, Trade
 from shared.venues.base import VenueError
 from surfaces.decide import Decider, Outcome
 from surfaces.publish import SignalPublisher
 from surfaces.strategy import Strategy, TickContext
 
 log = logging.getLogger(__name__)
+
+DISK_FULL = "disk_full"  # the breaker name of a halt for want of disk space (in memory; recorded when possible)
 
 
 @dataclass
@@ -40,6 +50,7 @@ class TickStats:
     accepted: int = 0
     signals: int = 0
     errors: int = 0
+    disk_full_ticks: int = 0
     last_tick_ms: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
 
@@ -72,8 +83,13 @@ class SurfaceLoop:
         self.notifier = notifier
         self.stats = TickStats()
         self._stopping = threading.Event()
-        # Intents whose outcome the venue could not tell us (a lookup failed after a send error): retried each tick.
+        # Intents whose outcome the venue could not tell us (a lookup failed after a send error), or could not be
+        # recorded (a full disk): retried each tick.
         self._unsettled: dict[str, tuple[Trade, Signal]] = {}
+        # Signals of filled trades the signals log refused (a full disk): published once it takes them.
+        self._unpublished: list[Signal] = []
+        # Set while the logs refuse appends: (the error, venue time it started, its trip recorded?).
+        self._disk_full: tuple[DiskFullError, datetime, bool] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, *_: object) -> None:
@@ -106,15 +122,28 @@ class SurfaceLoop:
         return 0
 
     def close(self) -> None:
+        try:
+            self.decider.close()
+        except DiskFullError as exc:
+            log.error("%s: disk full at shutdown, pending repeat counts not written: %s", self.process_name, exc)
         if self.notifier is not None:
             self.notifier.close()
+
+    @property
+    def halted_for_disk(self) -> bool:
+        """True while a full disk keeps this loop from taking new risk."""
+        return self._disk_full is not None
 
     # ------------------------------------------------------------------ one tick
     def tick(self) -> None:
         started = time.perf_counter()
         self.stats.tick += 1
-        for event in self.decider.sync():
-            self._notify(f"[{self.surface}] breaker {event.breaker} {event.action}: {event.reason}")
+        now = self.venue.clock.now()
+        try:
+            for event in self.decider.sync():
+                self._notify(f"[{self.surface}] breaker {event.breaker} {event.action}: {event.reason}")
+        except DiskFullError as exc:
+            self._halt_for_disk(exc, now)
         try:
             instruments = tuple(self.venue.instruments())
         except VenueError as exc:
@@ -122,12 +151,70 @@ class SurfaceLoop:
             log.error("%s: scan failed: %s", self.process_name, exc)
             instruments = ()
         now = self.venue.clock.now()
-        self._settle_unsettled()
-        if instruments:
-            self._trade(TickContext(venue=self.venue, now=now, instruments=instruments))
+        # What closes risk or completes records goes on whatever the disk does; each retried next tick if refused.
+        for step in (self._settle_unsettled, self._publish_unpublished):
+            try:
+                step()
+            except DiskFullError as exc:
+                self._halt_for_disk(exc, now)
+        if instruments and self._disk_full is None:
+            try:
+                self._trade(TickContext(venue=self.venue, now=now, instruments=instruments))
+            except DiskFullError as exc:
+                self._halt_for_disk(exc, now)  # at once: the rest of this tick's proposals are not decided
         elapsed = (time.perf_counter() - started) * 1000
         self.stats.last_tick_ms = elapsed
-        self._heartbeat(now, len(instruments))
+        try:
+            self._heartbeat(now, len(instruments))
+            if self._disk_full is not None:
+                self._try_resume(now)
+        except DiskFullError as exc:
+            self._halt_for_disk(exc, now)
+        if self._disk_full is not None:
+            self.stats.disk_full_ticks += 1
+
+    # ------------------------------------------------------------------ a full disk
+    def _halt_for_disk(self, exc: DiskFullError, now: datetime) -> None:
+        """Halt new risk (in memory, at once) and say so once; try to record a breaker trip."""
+        self.stats.errors += 1
+        if self._disk_full is not None:
+            log.debug("%s: still no room on disk: %s", self.process_name, exc)
+            return
+        log.error("%s: DISK FULL (%s): new risk halted; exits and settlements go on; trading resumes when the "
+                  "logs take appends again", self.process_name, exc)  # str(exc): "No space left on device: ..."
+        self._notify(f"[{self.surface}] DISK FULL: new risk halted ({exc.strerror})")
+        recorded = self._record_disk_event("trip", now, str(exc), quiet=True)
+        self._disk_full = (exc, now, recorded)
+
+    def _try_resume(self, now: datetime) -> None:
+        """A heartbeat went through: finish the backlog, record the halt's end, and trade again."""
+        assert self._disk_full is not None
+        exc, since, recorded = self._disk_full
+        self._settle_unsettled()
+        self._publish_unpublished()
+        self.decider.writer.flush_due(self.wall.now())
+        if not recorded:  # the trip could not be written when it happened: record the whole episode now
+            self._record_disk_event("trip", since, str(exc), quiet=False)
+        self._record_disk_event("reset", now, "the logs take appends again", quiet=False)
+        self._disk_full = None
+        log.warning("%s: disk writable again: new risk resumes", self.process_name)
+        self._notify(f"[{self.surface}] disk writable again: new risk resumes")
+
+    def _record_disk_event(self, action: Literal["trip", "reset"], at: datetime, reason: str, *,
+                           quiet: bool) -> bool:
+        """Append a ``disk_full`` breaker event (the dashboard's breaker panel shows it; no gate reads it: the
+        halt itself is this loop's). ``quiet``: a refusal returns False instead of raising."""
+        event = BreakerEvent(surface=self.surface, breaker=DISK_FULL, action=action, at=at, reason=reason)
+        events = open_stream(self.decider.chain.log_dir, self.surface, "events")
+        try:
+            events.append(event)
+        except DiskFullError:
+            if not quiet:
+                raise
+            return False
+        finally:
+            events.close()
+        return True
 
     def _settle_unsettled(self) -> None:
         for trade_id, (intent, signal_record) in list(self._unsettled.items()):
@@ -140,8 +227,21 @@ class SurfaceLoop:
             self.decider.after_execution()
             if settled.status == "filled":
                 log.warning("%s: %s filled after all (found at the venue)", self.process_name, intent.instrument)
-                self.publisher.publish(signal_record)
-                self.stats.signals += 1
+                self._publish(signal_record)
+
+    def _publish(self, signal_record: Signal) -> None:
+        try:
+            self.publisher.publish(signal_record)
+        except DiskFullError:
+            self._unpublished.append(signal_record)  # the fill is on disk; its signal follows when there is room
+            raise
+        self.stats.signals += 1
+
+    def _publish_unpublished(self) -> None:
+        while self._unpublished:
+            self.publisher.publish(self._unpublished[0])
+            self._unpublished.pop(0)
+            self.stats.signals += 1
 
     def _trade(self, tick: TickContext) -> None:
         for strategy in self.strategies:
@@ -173,6 +273,11 @@ class SurfaceLoop:
         assert outcome.plan is not None and outcome.signal is not None
         try:
             trade = self.lifecycle.execute(outcome.plan)
+        except DiskFullError:
+            # Either the intent was refused (nothing sent) or the venue's answer could not be recorded: settling
+            # asks the venue by client order id and records what it did (cancelled if it never saw the order).
+            self._unsettled[outcome.plan.trade_id] = (self.lifecycle.intent(outcome.plan), outcome.signal)
+            raise
         except VenueError as exc:
             # The send failed and so did asking the venue about it: the intent is on disk; settle it later.
             self.stats.errors += 1
@@ -184,8 +289,7 @@ class SurfaceLoop:
         if trade.status != "filled":
             return
         signal_record = outcome.signal
-        self.publisher.publish(signal_record)
-        self.stats.signals += 1
+        self._publish(signal_record)
         self._notify(f"[{self.surface}] {trade.side} {trade.instrument} @ {trade.fill_price} "
                      f"({outcome.proposal.sub_strategy}, edge {signal_record.edge:.3f})")
 

@@ -1,4 +1,5 @@
-"""Env keys every surface loop shares beyond SurfaceSettings: the live-start calibration check."""
+"""Env keys every surface loop shares beyond SurfaceSettings: the live-start calibration check, how repeated
+denials are summarised in the decision log."""
 
 from __future__ import annotations
 
@@ -11,3 +12,9 @@ class LoopSettings(BaseSettings):
 
     calibration_tolerance: float = Field(default=0.10, gt=0, le=1, description="Max expected calibration error")
     calibration_min_samples: int = Field(default=50, ge=1, description="Resolved trades before calibration counts")
+    decision_repeat_summary_seconds: float = Field(
+        default=300.0, ge=0,
+        description="A denial repeating the last decision for the same market, side and sub-strategy is counted, "
+                    "not written; the count is written when the streak ends, at shutdown and at least this often "
+                    "(0: write every decision)",
+    )

@@ -3,6 +3,9 @@
 Per gate: ``evaluated`` (decisions that record an outcome for it), ``passed``, ``denied`` and ``stopped``
 (decisions it was the *first* to stop). The funnel counts the candidates still alive after each gate in
 chain order: a candidate survives a gate unless that gate or an earlier one stopped it.
+
+A decision line stands for ``repeats`` evaluations (a loop writes a streak of identical denials as one summary
+line; older lines read as 1), and every count here weighs it so: the totals are evaluations, not lines.
 """
 
 from __future__ import annotations
@@ -65,18 +68,19 @@ class GateTally:
         self.reasons: dict[str, Counter[str]] = {}
 
     def add(self, decision: Decision) -> None:
-        self.decisions += 1
-        self.accepted += 1 if decision.accepted else 0
+        weight = decision.repeats
+        self.decisions += weight
+        self.accepted += weight if decision.accepted else 0
         for index, outcome in enumerate(decision.gates):
             self.position[outcome.gate] = min(self.position.get(outcome.gate, index), index)
-            self.evaluated[outcome.gate] += 1
+            self.evaluated[outcome.gate] += weight
             if outcome.passed:
-                self.passed[outcome.gate] += 1
+                self.passed[outcome.gate] += weight
             else:
-                self.reasons.setdefault(outcome.gate, Counter())[outcome.reason_code or "(none)"] += 1
+                self.reasons.setdefault(outcome.gate, Counter())[outcome.reason_code or "(none)"] += weight
         stop = first_stop(decision)
         if stop is not None:
-            self.stopped[stop] += 1
+            self.stopped[stop] += weight
             self.position.setdefault(stop, float(len(decision.gates)))
 
     def result(self) -> SurfaceGates:

@@ -100,8 +100,9 @@ class BreakerBoard:
             self._set(event)
             try:
                 self._log.append(event)
-            except OSError:
-                log.exception("%s: could not record the %s trip; it holds in this process", self.surface, breaker)
+            except OSError as exc:  # e.g. a full disk: one line, no traceback
+                log.error("%s: could not record the %s trip (%s); it holds in this process", self.surface, breaker,
+                          exc)
         else:
             # A reset that cannot be written does not happen: the breaker stays tripped and is retried later.
             self._log.append(event)
@@ -136,8 +137,8 @@ class BreakerBoard:
                 reason = "new period; " + self._reason(breaker, day, ledger, settings)
                 try:
                     events.append(self._emit(breaker, "reset", now, reason))
-                except OSError:
-                    log.exception("%s: could not record the %s reset; it stays tripped", self.surface, breaker)
+                except OSError as exc:
+                    log.error("%s: could not record the %s reset (%s); it stays tripped", self.surface, breaker, exc)
         return events
 
     def _period(self, breaker: str, at: datetime) -> date:

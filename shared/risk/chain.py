@@ -111,7 +111,7 @@ class RiskChain:
         self._ids = IdMint()
         # Every field of a decision record, in order; decision() copies it and fills in what varies.
         self._fields: dict[str, Any] = dict.fromkeys(Decision.model_fields)
-        self._fields.update(schema_version=SCHEMA_VERSION, kind="decision")
+        self._fields.update(schema_version=SCHEMA_VERSION, kind="decision", repeats=1)
         self._halted = True  # fail closed until the first check has run
         self._halt_checked = float("-inf")
         self._refresh_settings()
@@ -279,7 +279,7 @@ class RiskChain:
         }
         if context:
             audit.update(context)
-        # Copying the template's 21 entries and setting the 18 that vary costs less than a dict literal (which
+        # Copying the template's 24 entries and setting the 18 that vary costs less than a dict literal (which
         # inserts every key into a new table).
         values = self._fields.copy()
         values["id"] = decision_id or self._ids.next(decided_at)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from shared.bus import DiskFullError
 from shared.config import ConfigError, load_or_exit, load_settings
 from shared.paths import open_stream
 from surfaces.resolver.config import ResolverSettings
@@ -70,7 +71,14 @@ def run(args: argparse.Namespace) -> int:
     ticks = 0
     while not stopping.is_set():
         started = time.monotonic()
-        for trade in resolver.tick():
+        try:
+            resolved = resolver.tick()
+        except DiskFullError as exc:
+            # The resolution was not recorded (the bus leaves nothing of it); the position stays open in the fold
+            # and is resolved again next tick (closes at the venue are idempotent). One line, no traceback.
+            log.error("resolver: DISK FULL (%s): resolutions wait for room on disk", exc)
+            resolved = []
+        for trade in resolved:
             log.info("resolved %s %s %s pnl=%s source=%s", trade.surface, trade.instrument, trade.side,
                      trade.pnl, trade.resolution_source)
         ticks += 1
