@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 BROKER_SURFACES: dict[str, tuple[str, ...]] = {venue: surfaces_of_venue(venue) for venue in LIVE_VENUE_NAMES}
 
 FAULT_ENV = "TBOT_CLIENT_FAULT"
-"""Crash-test hook: ``after_intent`` or ``after_place`` SIGKILLs the client at that point (tests only)."""
+"""Crash-test hook: ``after_intent``, ``after_place`` or ``in_batch`` (after the first signal handled in a batch)
+SIGKILLs the client at that point (tests only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ class Outcome:
         return {"signal_id": self.signal_id, "verdict": self.verdict, "message": self.message, **self.detail}
 
 
-def _fault(point: str) -> None:
+def fault(point: str) -> None:
+    """SIGKILL this process at ``point`` when the crash-test hook names it."""
     if os.environ.get(FAULT_ENV) == point:
         os.kill(os.getpid(), signals.SIGKILL)
 
@@ -271,7 +273,7 @@ class Follower:
             cost=cost_cents(signal.surface, signal.instrument, decision.worst_price, decision.quantity),
         )
         self._append_trade(intent)  # fsync'd before the order leaves
-        _fault("after_intent")
+        fault("after_intent")
         return self._place(signal, decision.quantity, decision.worst_price, coid)
 
     def _place(self, signal: Signal, quantity: int, limit: Decimal, coid: str) -> Outcome:
@@ -286,7 +288,7 @@ class Follower:
             log.warning("order for %s failed: %s", signal.id, exc)
             self._unconfirmed.add(signal.id)
             return Outcome(signal.id, "error", f"order not confirmed ({type(exc).__name__}); will reconcile")
-        _fault("after_place")
+        fault("after_place")
         return self._record_result(signal, result, recovered=False)
 
     def _record_result(self, signal: Signal, result: OrderResult, *, recovered: bool) -> Outcome:

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from client.engine import Follower, Outcome
+from client.engine import Follower, Outcome, fault
 from client.feed import FeedApi, FeedAuthError, FeedError, FeedUnavailable
-from client.store import CursorStore, atomic_write_json
+from client.store import CursorStore, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,53 @@ class Runner:
         """Recover from whatever the last process left half done, before the first poll."""
         for outcome in self.follower.recover():
             self.emit(outcome)
+        self._finish_pending_batch()
         self._snapshot()
+
+    def _anchor(self) -> str | None:
+        """The first cursor, saved before any signal is handled; None while the feed is unreachable.
+
+        Without a saved cursor the feed starts at "now". Were that "now" to be the first long-poll's, a crash
+        inside the first batch (before its cursor is saved) would restart at a later "now" and skip the rest of
+        that batch and everything published while the client was down. So the client asks for "now" without
+        waiting (``wait=0``: the server answers at once with no signals and the cursor of its tail), saves it, and
+        only then polls from it. A server that answers the cursor-less poll with signals anyway gets them kept in
+        ``batch.json`` until each is handled.
+        """
+        feed = self.follower.config.feed
+        try:
+            batch = self.api.poll(None, wait=0, limit=feed.batch_limit, **self._filters())
+        except FeedAuthError:
+            raise
+        except FeedError as exc:
+            self._feed_down(exc)
+            return None
+        if batch.signals:
+            atomic_write_json(self.follower.paths.pending_batch,
+                              {"signals": batch.signals, "next_cursor": batch.next_cursor})
+        self.cursors.save(batch.next_cursor)
+        self._finish_pending_batch()
+        return batch.next_cursor
+
+    def _finish_pending_batch(self) -> None:
+        """Handle what a cursor-less batch delivered (again: dedup makes repeats no-ops), then forget it."""
+        path = self.follower.paths.pending_batch
+        pending = read_json(path)
+        if pending is None:
+            return
+        signals = pending.get("signals")
+        for data in signals if isinstance(signals, list) else []:
+            if isinstance(data, dict):
+                self.stats.signals += 1
+                self.emit(self.follower.handle(data))
+        path.unlink(missing_ok=True)
+
+    def _filters(self) -> dict[str, str | None]:
+        feed = self.follower.config.feed
+        return {
+            "surface": feed.surfaces[0] if len(feed.surfaces) == 1 else None,
+            "sub_strategy": feed.sub_strategies[0] if len(feed.sub_strategies) == 1 else None,
+        }
 
     def run(self, *, max_batches: int | None = None) -> None:
         """Loop until :attr:`stopped` (set by a signal handler) or ``max_batches`` polls have answered."""
@@ -71,15 +117,13 @@ class Runner:
         report = follower.outbox.deliver(self.api.post, block=False)
         for key in report.dead:
             self.status(f"callback {key} refused by the server; see the outbox log")
-        cursor = self.cursors.load()
+        cursor = self.cursors.load() or self._anchor()
+        if cursor is None:
+            return
         feed = follower.config.feed
         wait = feed.poll_wait_seconds if not follower.outbox.pending() else min(feed.poll_wait_seconds, 2)
         try:
-            batch = self.api.poll(
-                cursor, wait=wait, limit=feed.batch_limit,
-                surface=feed.surfaces[0] if len(feed.surfaces) == 1 else None,
-                sub_strategy=feed.sub_strategies[0] if len(feed.sub_strategies) == 1 else None,
-            )
+            batch = self.api.poll(cursor, wait=wait, limit=feed.batch_limit, **self._filters())
         except FeedAuthError:
             raise
         except FeedError as exc:
@@ -90,6 +134,7 @@ class Runner:
         for data in batch.signals:
             self.stats.signals += 1
             self.emit(follower.handle(data))
+            fault("in_batch")
         if batch.next_cursor and batch.next_cursor != cursor:
             # After the batch's records are written: a crash before this line re-reads the batch, and the dedup
             # set (rebuilt from signals.jsonl and orders.jsonl) turns the repeats into no-ops.

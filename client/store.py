@@ -1,6 +1,10 @@
 """The client's own durable records, all in its state folder; nothing else is state.
 
-- ``cursor.json``: the feed cursor, replaced atomically (tmp + fsync + rename + dir fsync) after each batch.
+- ``cursor.json``: the feed cursor, replaced atomically (tmp + fsync + rename + dir fsync) after each batch. A
+  client without one asks the feed for "now" first and saves that before it handles any signal (the anchor), so
+  a crash inside its first batch re-reads that batch instead of following from a later "now".
+- ``batch.json``: a batch the feed answered without a cursor behind it (only a feed that delivers signals to a
+  cursor-less poll does), kept until every signal in it is handled.
 - ``signals.jsonl``: every signal received and what the client did with it (dedup survives restarts).
 - ``orders.jsonl``: the order lifecycle as ``shared.records.Trade`` lines, fsync'd (intent before the send).
 - ``money.jsonl``: deposits, withdrawals and crystallized commission, fsync'd.
@@ -28,6 +32,10 @@ class StatePaths:
     @property
     def cursor(self) -> Path:
         return self.root / "cursor.json"
+
+    @property
+    def pending_batch(self) -> Path:
+        return self.root / "batch.json"
 
     @property
     def snapshot(self) -> Path:
