@@ -13,32 +13,12 @@ from datetime import date, datetime, timedelta
 
 from shared.datasources.forecast import HighTempForecast
 from shared.venues.base import Instrument, VenueError
+from shared.venues.kalshi.tickers import SERIES_STATIONS, event_day
 from surfaces.binary import best_side, integer_outcome_probability
 from surfaces.strategy import Proposal, TickContext, clamp_probability
 
+
 # Kalshi's daily-high series and the station each settles on (kalshi.md §5: Chicago = Midway, LA = LAX, ...).
-SERIES_STATIONS = {
-    "KXHIGHNY": "KNYC",
-    "KXHIGHCHI": "KMDW",
-    "KXHIGHLAX": "KLAX",
-    "KXHIGHAUS": "KAUS",
-    "KXHIGHPHX": "KPHX",
-    "KXHIGHHOU": "KIAH",
-    "KXHIGHSFO": "KSFO",
-}
-_MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
-
-
-def climate_day(event_ticker: str) -> date | None:
-    """The day in a weather event ticker: ``KXHIGHNY-25DEC27`` -> 2025-12-27."""
-    try:
-        stamp = event_ticker.split("-")[1]
-        return date(2000 + int(stamp[:2]), _MONTHS[stamp[2:5]], int(stamp[5:7]))
-    except (IndexError, KeyError, ValueError):
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class MemberStats:
     members: tuple[float, ...]
@@ -75,7 +55,7 @@ class WeatherHighStrategy:
     ) -> Proposal | None:
         series = instrument.symbol.split("-")[0]
         station = instrument.attributes.get("station") or SERIES_STATIONS.get(series)
-        day = climate_day(instrument.underlying or instrument.symbol)
+        day = event_day(instrument.underlying or instrument.symbol)
         if station is None or day is None or not _within(tick.now, day, self.horizon):
             return None
         key = (station, day)

@@ -39,8 +39,8 @@ from shared.money.portfolio import Portfolio
 from shared.records import TERMINAL_STATUSES, ResolutionSource, Trade, parse_record
 from shared.surfaces import surface_spec
 from shared.venues.base import Fill, Position, Venue, VenueError
+from shared.venues.kalshi.tickers import SERIES_STATIONS, event_day, series_of
 from shared.venues.rates import usd_rate
-from surfaces.kalshi_st.weather import SERIES_STATIONS, climate_day
 from surfaces.resolver.outcomes import binary_pnl_cents, exit_reason, price_pnl, to_cents
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,8 @@ class Resolver:
         """(station, climate day) when this weather market settles from the NWS climate report, else None."""
         if self.climate is None or trade.category != "weather":
             return None
-        station = SERIES_STATIONS.get(trade.instrument.split("-")[0])
-        day = climate_day(trade.underlying or trade.instrument)
+        station = SERIES_STATIONS.get(series_of(trade.instrument))
+        day = event_day(trade.underlying or trade.instrument)
         return None if station is None or day is None else (station, day)
 
     # ------------------------------------------------------------------ FX / stocks

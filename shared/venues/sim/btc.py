@@ -22,11 +22,11 @@ from decimal import Decimal
 from functools import lru_cache
 
 from shared.venues.base import BookLevel, Candle
+from shared.venues.kalshi.tickers import TickerError, btc15m_ticker, parse_btc15m
 from shared.venues.sim import data, rng
 from shared.venues.sim.binary import RECENT, MarketSpec, quote_levels
 from shared.venues.sim.data import Bar
 from shared.venues.sim.path import aggregate, price_in_bar
-from shared.venues.sim.tickers import TickerError, btc15m_ticker, parse_btc15m
 
 WINDOW = timedelta(minutes=15)
 CYCLE_START = datetime(2024, 12, 1, tzinfo=UTC)

@@ -25,9 +25,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 from shared.venues.base import BookLevel, Candle
+from shared.venues.kalshi.tickers import date_code
 from shared.venues.sim import data, rng
 from shared.venues.sim.binary import RECENT, MarketSpec, quote_levels
-from shared.venues.sim.tickers import date_code
 
 REAL_START = datetime(2025, 7, 30, 14, 0, tzinfo=UTC)
 COMPRESSION = 48

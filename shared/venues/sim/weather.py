@@ -24,9 +24,7 @@ from functools import lru_cache
 
 from shared.clock import Clock
 from shared.venues.base import BookLevel, Candle
-from shared.venues.sim import data, rng
-from shared.venues.sim.binary import RECENT, MarketSpec, quote_levels
-from shared.venues.sim.tickers import (
+from shared.venues.kalshi.tickers import (
     MONTHS,
     TickerError,
     bracket_ticker,
@@ -35,6 +33,8 @@ from shared.venues.sim.tickers import (
     parse_weather,
     tail_ticker,
 )
+from shared.venues.sim import data, rng
+from shared.venues.sim.binary import RECENT, MarketSpec, quote_levels
 from shared.venues.sim.weather_forecast import STATIONS, event_times, station_day
 
 BY_SERIES = {s.series: s for s in STATIONS.values()}

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 
+from shared.venues.kalshi.tickers import EASTERN
 from shared.venues.sim import data, rng
-from shared.venues.sim.tickers import EASTERN
 
 FIRST_SIM_YEAR = 2025
 SOURCE_YEARS = (2018, 2019)

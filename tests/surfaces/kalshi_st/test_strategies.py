@@ -5,10 +5,11 @@ import pytest
 
 from shared.clock import SteppedClock
 from shared.venues.base import BookLevel, Candle, Instrument, OrderBook, Quote
+from shared.venues.kalshi.tickers import event_day
 from surfaces.binary import best_side, integer_outcome_probability
 from surfaces.kalshi_st.crypto import Btc15mStrategy, book_imbalance
 from surfaces.kalshi_st.sports import BookOdds, SportsConsensusStrategy, devig
-from surfaces.kalshi_st.weather import WeatherHighStrategy, climate_day
+from surfaces.kalshi_st.weather import WeatherHighStrategy
 from surfaces.strategy import TickContext
 
 NOW = datetime(2025, 12, 26, 15, tzinfo=UTC)
@@ -51,7 +52,7 @@ class Members:
 
 
 def test_ticker_day_and_bracket_probabilities_follow_kalshi_strike_types() -> None:
-    assert climate_day("KXHIGHNY-25DEC27") == date(2025, 12, 27)
+    assert event_day("KXHIGHNY-25DEC27") == date(2025, 12, 27)
     between = weather("KXHIGHNY-25DEC27-B31.5", "between", "31", "32")
     low = weather("KXHIGHNY-25DEC27-T29", "less", None, "29")
     high = weather("KXHIGHNY-25DEC27-T36", "greater", "36", None)

@@ -95,7 +95,9 @@ def test_sim_mode_never_imports_live_adapters(tmp_path: Path) -> None:
         " 'shared.venues.ibkr', 'httpx'))))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert result.stdout.strip() == "[]"
+    # The Kalshi ticker grammar lives beside the Kalshi venue and the sims use it; the adapter itself (HTTP, signing)
+    # must not load.
+    assert result.stdout.strip() == "['shared.venues.kalshi', 'shared.venues.kalshi.tickers']"
 
 
 def test_quote_venue_needs_a_running_fleet(log_dir: Path) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.venues.sim.tickers import (
+from shared.venues.kalshi.tickers import (
     TickerError,
     bracket_ticker,
     btc15m_ticker,

@@ -1,4 +1,5 @@
-"""Kalshi ticker grammar (kalshi.md §5), shared by the sim's weather and BTC markets.
+"""Kalshi ticker grammar (kalshi.md §5): the one home, beside the Kalshi venue, for everything that reads or writes a
+Kalshi ticker (the sim's weather and BTC markets, the weather strategy, the resolver's NWS settlement).
 
 Weather: series ``KXHIGHNY`` -> event ``KXHIGHNY-25DEC27`` -> markets ``-B31.5`` (31–32 °F, between),
 ``-T29`` (below the lowest bucket: less, cap 29) and ``-T36`` (above the highest: greater, floor 36).
@@ -94,3 +95,31 @@ def parse_btc15m(ticker: str) -> datetime:
     if hour > 23 or minute % 15:
         raise TickerError(f"{ticker!r}: close must be a quarter hour")
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=EASTERN).astimezone(UTC)
+
+
+# Which weather station's Daily Climate Report settles each high-temperature series.
+SERIES_STATIONS: dict[str, str] = {
+    "KXHIGHNY": "KNYC",
+    "KXHIGHCHI": "KMDW",
+    "KXHIGHLAX": "KLAX",
+    "KXHIGHAUS": "KAUS",
+    "KXHIGHPHX": "KPHX",
+    "KXHIGHHOU": "KIAH",
+    "KXHIGHSFO": "KSFO",
+}
+
+
+def event_day(ticker: str) -> date | None:
+    """The day in a weather event or market ticker: ``KXHIGHNY-25DEC27`` (or ``...-B31.5``) -> 2025-12-27."""
+    parts = ticker.split("-")
+    if len(parts) < 2:
+        return None
+    try:
+        return parse_date_code(parts[1])
+    except TickerError:
+        return None
+
+
+def series_of(ticker: str) -> str:
+    """The series of an event or market ticker: ``KXHIGHNY-25DEC27-B31.5`` -> ``KXHIGHNY``."""
+    return ticker.split("-", 1)[0]
