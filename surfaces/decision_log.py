@@ -9,9 +9,17 @@ paper fleet that was most of ``decisions.jsonl`` (over 1 GB a day). Such a denia
   same reason code) is not written: it is counted;
 - the count is written as ONE summary line: the streak's latest decision record with ``repeats`` = the number of
   evaluations it stands for and ``first_at`` / ``last_at`` = the span they were decided in (plus the range of
-  their edges in ``context["repeat_edge_range"]``). It is written when the streak ends (the next different
+  their edges in ``context["repeat_edge_range"]``; the strategy's features and the models' answers are left to
+  the streak's first line). It is written when the streak ends (the next different
   decision for that key goes in the same locked write, summary first), when the oldest pending repeat is
   ``summary_seconds`` old (checked at the start of every tick) and at shutdown.
+
+A denial that says nothing about the candidate, only about the account (a STOP file, a tripped loss or drawdown
+breaker, the quarantine, the open-positions cap, the API cost cap, a suspended sub-strategy: ``ACCOUNT_REASONS``),
+is keyed by the sub-strategy alone: while the daily-loss breaker holds, the first candidate it denies is written in
+full and every other market's denial is counted into the same streak (the summary says how many distinct
+instruments, ``context["repeat_instruments"]``). An accepted decision for that sub-strategy, or another account
+reason, ends such a streak; denials about single markets in between do not (an earlier gate stopped them).
 
 Accepted decisions are always written, and end their key's streak. Readers count ``repeats`` (a missing field
 reads as 1), so the audit's gate funnel and the dashboard's gate counts keep their totals. What a crash can lose
@@ -31,8 +39,18 @@ from datetime import datetime, timedelta
 from shared.bus import JsonlLog
 from shared.records import Decision
 
-StreakKey = tuple[str, str, str]  # (instrument, side, sub_strategy)
+StreakKey = tuple[str, str, str]  # (instrument, side, sub_strategy); ("*", "*", sub_strategy) for the account
 Outcome = tuple[str | None, str | None]  # (stopped_by, reason_code) of the last decision written or counted
+
+# Reason codes that hold for every candidate of a surface (or sub-strategy) alike, whatever the market.
+ACCOUNT_REASONS = frozenset({
+    "stop_file", "quarantined", "daily_loss_breaker", "weekly_loss_breaker", "max_drawdown", "max_open_positions",
+    "api_cost_cap", "sub_strategy_suspended",
+})
+ANY = "*"
+_MAX_INSTRUMENTS = 10_000  # distinct instruments remembered per account streak (a count, bounded)
+# Bulky context a summary line leaves to the streak's first line (a strategy's features, the models' answers).
+_SUMMARY_LEAVES_OUT = frozenset({"sub_strategy_context", "model_answers", "ensemble"})
 
 
 @dataclass(slots=True)
@@ -44,18 +62,24 @@ class _Pending:
     last: Decision
     edge_min: float | None
     edge_max: float | None
+    instruments: set[str] | None = None  # account streaks: the markets whose denials were counted
 
     def add(self, decision: Decision) -> None:
         self.count += 1
         self.last = decision
+        if self.instruments is not None and len(self.instruments) < _MAX_INSTRUMENTS:
+            self.instruments.add(decision.instrument)
         if decision.edge is not None:
             self.edge_min = decision.edge if self.edge_min is None else min(self.edge_min, decision.edge)
             self.edge_max = decision.edge if self.edge_max is None else max(self.edge_max, decision.edge)
 
     def summary(self) -> Decision:
-        context = dict(self.last.context)
+        # The streak's first line holds the full features and model answers; the summary keeps the numbers.
+        context = {k: v for k, v in self.last.context.items() if k not in _SUMMARY_LEAVES_OUT}
         if self.edge_min is not None and self.edge_max is not None:
             context["repeat_edge_range"] = [self.edge_min, self.edge_max]
+        if self.instruments is not None:
+            context["repeat_instruments"] = len(self.instruments)
         return self.last.model_copy(update={
             "repeats": self.count, "first_at": self.first_at, "last_at": self.last.decided_at, "context": context,
         })
@@ -85,24 +109,29 @@ class DecisionWriter:
             self.log.append(decision)
             self.written += 1
             return True
-        key = (decision.instrument, decision.side, decision.sub_strategy)
+        account = (ANY, ANY, decision.sub_strategy)
+        is_account = not decision.accepted and decision.reason_code in ACCOUNT_REASONS
+        key = account if is_account else (decision.instrument, decision.side, decision.sub_strategy)
         outcome = None if decision.accepted else (decision.stopped_by, decision.reason_code)
         if outcome is not None and self._last.get(key) == outcome:
             pending = self._pending.get(key)
             if pending is None:
-                self._pending[key] = _Pending(1, decision.decided_at, decision, decision.edge, decision.edge)
+                self._pending[key] = _Pending(1, decision.decided_at, decision, decision.edge, decision.edge,
+                                              {decision.instrument} if is_account else None)
             else:
                 pending.add(decision)
             self.folded += 1
             return False
-        pending = self._pending.get(key)
-        lines = [decision] if pending is None else [pending.summary(), decision]
-        self.log.append_many(lines)  # one locked write: the streak's summary, then what ended it
+        # What this line ends: its key's streak and, if accepted, the account streak (the account let it through).
+        ended = [key, account] if decision.accepted and account in self._last else [key]
+        lines = [self._pending[k].summary() for k in ended if k in self._pending]
+        lines.append(decision)
+        self.log.append_many(lines)  # one locked write: the streaks' summaries, then what ended them
         self.written += len(lines)
-        self._pending.pop(key, None)
-        if outcome is None:
-            self._last.pop(key, None)
-        else:
+        for k in ended:
+            self._pending.pop(k, None)
+            self._last.pop(k, None)
+        if outcome is not None:
             self._last[key] = outcome
         return True
 

@@ -90,6 +90,10 @@ class SurfaceLoop:
         self._unpublished: list[Signal] = []
         # Set while the logs refuse appends: (the error, venue time it started, its trip recorded?).
         self._disk_full: tuple[DiskFullError, datetime, bool] | None = None
+        # LoopSettings.heartbeat_seconds: a heartbeat at most this often (wall time); the dashboard calls a process
+        # stale after a minute without one, so one a tick (every 2 s) was 30 times what it needs.
+        self.heartbeat_seconds = float(getattr(decider.chain.settings, "heartbeat_seconds", 0.0))
+        self._last_beat: datetime | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, *_: object) -> None:
@@ -298,11 +302,17 @@ class SurfaceLoop:
             self.notifier.send(text)
 
     def _heartbeat(self, now: datetime, instruments: int) -> None:
+        at = self.wall.now()
+        last = self._last_beat
+        # While the disk is full every tick writes one: it is the probe that finds the room again.
+        if self._disk_full is None and last is not None and (at - last).total_seconds() < self.heartbeat_seconds:
+            return
         self.heartbeats.append(Heartbeat(
-            process=self.process_name, at=self.wall.now(), tick=self.stats.tick, pid=os.getpid(),
+            process=self.process_name, at=at, tick=self.stats.tick, pid=os.getpid(),
             detail={"venue_time": now.isoformat(), "instruments": instruments,
                     "tick_ms": round(self.stats.last_tick_ms, 2), "decisions": self.stats.decisions,
                     "signals": self.stats.signals, "errors": self.stats.errors},
         ))
+        self._last_beat = at
 
 

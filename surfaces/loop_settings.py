@@ -1,5 +1,5 @@
 """Env keys every surface loop shares beyond SurfaceSettings: the live-start calibration check, how repeated
-denials are summarised in the decision log."""
+denials are summarised in the decision log, how often a heartbeat is written."""
 
 from __future__ import annotations
 
@@ -17,4 +17,9 @@ class LoopSettings(BaseSettings):
         description="A denial repeating the last decision for the same market, side and sub-strategy is counted, "
                     "not written; the count is written when the streak ends, at shutdown and at least this often "
                     "(0: write every decision)",
+    )
+    heartbeat_seconds: float = Field(
+        default=10.0, ge=0,
+        description="write a heartbeat at most this often (wall seconds; 0: every tick); the dashboard calls a "
+                    "process stale after HEARTBEAT_STALE_SECONDS (60) without one",
     )

@@ -20,7 +20,7 @@ from shared.audit.gates import build_gates
 from shared.bus import DiskFullError, JsonlLog
 from shared.records import Decision, GateOutcome, parse_record
 from shared.risk.overrides import OverrideSet
-from surfaces.decision_log import DecisionWriter
+from surfaces.decision_log import ACCOUNT_REASONS, DecisionWriter
 from surfaces.replay import FleetReplay
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -174,7 +174,10 @@ def test_the_fleet_trades_the_same_and_counts_every_evaluation(fleets: tuple[Pat
     def tally(ds: list[Decision]) -> Counter[tuple[str, str, str, str | None, str | None]]:
         out: Counter[tuple[str, str, str, str | None, str | None]] = Counter()
         for d in ds:
-            out[(d.instrument, d.side, d.sub_strategy, d.stopped_by, d.reason_code)] += d.repeats
+            # An account-wide denial (a breaker, the open-positions cap) folds across markets: counted per
+            # sub-strategy; every other one per market and side.
+            market = ("*", "*") if d.reason_code in ACCOUNT_REASONS else (d.instrument, d.side)
+            out[(*market, d.sub_strategy, d.stopped_by, d.reason_code)] += d.repeats
         return out
 
     assert tally(folded) == tally(every)
@@ -200,3 +203,30 @@ def test_the_fleet_writes_far_fewer_decision_lines(fleets: tuple[Path, Path]) ->
     before = sum((off / s / "decisions.jsonl").stat().st_size for s in ("kalshi_st", "fx", "stocks"))
     after = sum((on / s / "decisions.jsonl").stat().st_size for s in ("kalshi_st", "fx", "stocks"))
     assert after * 3 < before, (before, after)
+
+
+def test_an_account_wide_denial_folds_across_markets(log: JsonlLog) -> None:
+    writer = DecisionWriter(log, summary_seconds=300)
+    for i, market in enumerate(["A", "B", "C", "A", "D"]):
+        writer.write(decision(i, instrument=market, stopped_by="risk_validation", reason="daily_loss_breaker"))
+    writer.write(decision(5, instrument="E"))  # a market's own denial (an earlier gate): the account streak goes on
+    writer.write(decision(6, instrument="F", stopped_by="risk_validation", reason="daily_loss_breaker"))
+    assert writer.pending_repeats == 5
+    writer.write(decision(7, instrument="G", stopped_by=None, reason=None))  # accepted: the account let it through
+    got = lines(log.path)
+    assert [(d.instrument, d.reason_code, d.repeats) for d in got] == [
+        ("A", "daily_loss_breaker", 1), ("E", "min_edge", 1), ("F", "daily_loss_breaker", 5), ("G", None, 1)]
+    assert got[2].context["repeat_instruments"] == 5  # B, C, A, D, F (A was the first, written line)
+    assert got[2].first_at == T0 + timedelta(seconds=1) and got[2].last_at == T0 + timedelta(seconds=6)
+
+
+def test_a_summary_leaves_the_bulky_context_to_the_first_line(log: JsonlLog) -> None:
+    writer = DecisionWriter(log, summary_seconds=300)
+    for i in range(3):
+        d = decision(i)
+        writer.write(d.model_copy(update={"context": {"price": "0.41", "model_answers": [{"p": 0.5}] * 20,
+                                                      "sub_strategy_context": {"f": i}}}))
+    writer.flush()
+    first, summary = lines(log.path)
+    assert "model_answers" in first.context and "model_answers" not in summary.context
+    assert "sub_strategy_context" not in summary.context and summary.context["price"] == "0.41"
