@@ -14,9 +14,9 @@ from types import FrameType
 from shared.bus import DiskFullError
 from shared.config import ConfigError, load_or_exit, load_settings
 from shared.paths import open_stream
+from shared.surfaces import SURFACE_TABLE
 from surfaces.resolver.config import ResolverSettings
 from surfaces.resolver.service import Resolver, SurfaceBook
-from surfaces.runner import SURFACE_PACKAGES
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,11 @@ def build_resolver(settings: ResolverSettings) -> Resolver:
     books = []
     for item in settings.surface_envs:
         surface, _, env_path = item.partition("=")
-        if surface not in SURFACE_PACKAGES or not env_path:
-            raise ConfigError(None, "SURFACE_ENVS", f"expected surface=path entries, got {item!r}")
-        module = importlib.import_module(SURFACE_PACKAGES[surface][0])
+        if surface not in SURFACE_TABLE or not env_path:
+            # Never echo the value: name the key and what it must hold.
+            raise ConfigError(None, "SURFACE_ENVS", f"expected surface=path entries with a surface among "
+                                                    f"{', '.join(SURFACE_TABLE)}")
+        module = importlib.import_module(SURFACE_TABLE[surface].module)
         surface_settings = load_settings(module.SETTINGS, env_path)
         try:
             venue = build_venue(surface, surface_settings)
