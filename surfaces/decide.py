@@ -26,7 +26,7 @@ from shared.risk.chain import RiskChain
 from shared.risk.gates import candidate_pricing
 from shared.venues.base import Instrument, Quote, Venue, VenueError
 from shared.venues.rates import usd_rate
-from surfaces.decision_log import DecisionWriter
+from surfaces.decision_log import ANY, DecisionWriter
 from surfaces.publish import SignalPublisher
 from surfaces.strategy import Proposal
 
@@ -96,7 +96,7 @@ class Decider:
             # Markets come and go (new Kalshi tickers daily): forget proposals not seen for a long while.
             horizon = self._ticks - FINGERPRINT_TTL_TICKS
             self._last_seen = {k: v for k, v in self._last_seen.items() if v[2] >= horizon}
-            self.writer.forget(lambda key: (key[0], key[1]) in self._last_seen)
+            self.writer.forget(lambda key: key[0] == ANY or (key[0], key[1]) in self._last_seen)
         events = self.chain.begin_tick()
         self.writer.flush_due(self.chain.wall.now())
         return events
