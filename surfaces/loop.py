@@ -94,6 +94,7 @@ class SurfaceLoop:
         # stale after a minute without one, so one a tick (every 2 s) was 30 times what it needs.
         self.heartbeat_seconds = float(getattr(decider.chain.settings, "heartbeat_seconds", 0.0))
         self._last_beat: datetime | None = None
+        self._needs_reconcile = False  # start() could not record what reconciling found (a full disk)
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, *_: object) -> None:
@@ -108,11 +109,27 @@ class SurfaceLoop:
         signal.signal(signal.SIGINT, handler)
 
     def start(self) -> None:
-        """Reconcile unfinished intents with the venue before trading (crash recovery)."""
+        """Reconcile unfinished intents with the venue before trading (crash recovery).
+
+        On a full disk the loop starts halted (no new risk) and reconciles before it resumes; a ``disk_full``
+        trip left by a process that ended while halted is reset once the logs take appends."""
+        try:
+            self._reconcile()
+        except DiskFullError as exc:
+            self._needs_reconcile = True
+            self._halt_for_disk(exc, self.venue.clock.now())
+        if self._disk_full is None and DISK_FULL in self.decider.chain.breakers.tripped_names:
+            self._record_disk_event("reset", self.venue.clock.now(), "restarted; the logs take appends", quiet=True)
+        try:
+            self.decider.sync()
+        except DiskFullError as exc:
+            self._halt_for_disk(exc, self.venue.clock.now())
+
+    def _reconcile(self) -> None:
         written = self.lifecycle.reconcile()
+        self._needs_reconcile = False
         if written:
             log.warning("%s: reconciled %d unfinished orders at start", self.process_name, len(written))
-        self.decider.sync()
 
     def run(self, max_ticks: int | None = None) -> int:
         self.start()
@@ -194,6 +211,8 @@ class SurfaceLoop:
         """A heartbeat went through: finish the backlog, record the halt's end, and trade again."""
         assert self._disk_full is not None
         exc, since, recorded = self._disk_full
+        if self._needs_reconcile:
+            self._reconcile()
         self._settle_unsettled()
         self._publish_unpublished()
         self.decider.writer.flush_due(self.wall.now())

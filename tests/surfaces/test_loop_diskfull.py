@@ -156,3 +156,45 @@ def test_a_full_disk_halts_new_risk_and_trading_resumes_when_there_is_room(
         for entry in JsonlLog(log_dir / name / "trades.jsonl").read_all():
             latest[entry.data["id"]] = entry.data["status"]
         assert "intent" not in latest.values() and "placed" not in latest.values()
+
+
+def test_a_loop_that_cannot_record_its_reconciliation_starts_halted(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from shared.records import BreakerEvent
+
+    fleet = FleetReplay(tmp_path, seed=7, surfaces=("fx",))
+    for _ in range(5):
+        step(fleet)
+    loop = fleet.members["fx"].loop
+    # A process that ended while halted left a disk_full trip behind; this start finds room and resets it.
+    JsonlLog(tmp_path / "fx" / "events.jsonl").append(BreakerEvent(
+        surface="fx", breaker="disk_full", action="trip", at=datetime(2025, 8, 4, tzinfo=UTC), reason="full"))
+    loop.decider.chain.breakers.refresh()
+    calls = {"n": 0}
+    real = loop.lifecycle.reconcile
+
+    def reconcile() -> list[Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise DiskFullError(errno.ENOSPC, tmp_path / "fx" / "trades.jsonl")
+        return real()
+
+    monkeypatch.setattr(loop.lifecycle, "reconcile", reconcile)
+    loop.start()
+    assert loop.halted_for_disk and calls["n"] == 1
+    decided = loop.stats.decisions
+    step(fleet)  # room again: reconciles first, then resumes
+    assert calls["n"] == 2 and not loop.halted_for_disk and loop.stats.decisions == decided
+    actions = [e.data["action"] for e in JsonlLog(tmp_path / "fx" / "events.jsonl").read_all()
+               if e.data.get("breaker") == "disk_full"]
+    assert actions == ["trip", "trip", "reset"]  # the old trip, this episode's trip, its reset
+    JsonlLog(tmp_path / "fx" / "events.jsonl").append(BreakerEvent(
+        surface="fx", breaker="disk_full", action="trip", at=datetime(2025, 8, 5, tzinfo=UTC), reason="full"))
+    loop.decider.chain.breakers.refresh()
+    loop.start()  # a plain restart with room on disk: the stale trip is reset, nothing halts
+    assert not loop.halted_for_disk
+    last = [e.data for e in JsonlLog(tmp_path / "fx" / "events.jsonl").read_all()][-1]
+    assert (last["breaker"], last["action"]) == ("disk_full", "reset")
+    fleet.close()
