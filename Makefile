@@ -65,11 +65,13 @@ reset-paper: down
 	for d in kalshi_st kalshi_lt fx stocks sim paper; do [ -e logs/$$d ] && mv logs/$$d logs/archive/$$stamp/; done; \
 	rm -f logs/STOP logs/STOP.*; echo "archived the paper session to logs/archive/$$stamp; run make up"
 
-# Browser and Redis tests need Debian's chromium and redis-server; installed here when missing (root only).
+# Browser, Redis and NATS tests need Debian's chromium, redis-server and nats-server; installed here when missing
+# (root only). nats-server lives in /usr/sbin, off a non-root PATH: looked for there too.
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing="$$missing nats-server"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "installing$$missing from Debian"; \

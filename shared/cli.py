@@ -25,6 +25,7 @@ COMMANDS: dict[str, Command] = {
     "resolver": Command("surfaces.resolver.main", "run the resolver loop (closes and settles positions)"),
     "dashboard": Command("dashboard.main", "run the dashboard (operator UI, API, subscriber feed)"),
     "subscribers": Command("dashboard.subscribers_cli", "manage subscriber tokens: add | list | revoke"),
+    "feed-edge": Command("dashboard.edge.main", "serve the subscriber feed from NATS JetStream (scaled layout)"),
     "stop": Command("shared.killswitch", "halt order placement (all surfaces or one)", "build_stop_parser",
                     "run_stop"),
     "resume": Command("shared.killswitch", "lift a STOP (all surfaces or one)", "build_resume_parser",

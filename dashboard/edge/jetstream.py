@@ -1,0 +1,114 @@
+"""What the relay and the edges agree on: stream names, subjects, headers, and how to connect.
+
+Three streams, all replicated (``STREAM_REPLICAS``, R3 on a three-node cluster):
+
+- ``TBOT_SIGNALS`` (``tbot.signals.<surface>``): each line of ``logs/<surface>/signals.jsonl`` verbatim, with the
+  byte offsets that bracket it in the log (headers ``Tbot-Offset``, ``Tbot-Next-Offset``). Edges index them with the
+  dashboard's own :class:`~dashboard.feed.SignalIndex`, so a cursor means the same byte offsets on the dashboard and
+  on every edge. ``Nats-Msg-Id`` is the signal id: a relay that resends after a crash is deduplicated.
+- ``TBOT_SUBSCRIBERS`` (``tbot.subscribers``): each line of ``logs/feed/subscribers.jsonl`` (token hashes only,
+  never a token), kept forever (one line per add or revoke).
+- ``TBOT_CALLBACKS`` (``tbot.callbacks.<subscriber>.<signal>.<kind>``): one subject per idempotency key, one message
+  per subject (``max_msgs_per_subject=1``), so the stream itself answers "recorded before?"; ``Nats-Msg-Id`` (the
+  same key) settles two edges racing on one key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+
+from dashboard.edge.config import NatsSettings
+
+log = logging.getLogger(__name__)
+
+SIGNALS_STREAM = "TBOT_SIGNALS"
+SUBSCRIBERS_STREAM = "TBOT_SUBSCRIBERS"
+CALLBACKS_STREAM = "TBOT_CALLBACKS"
+SUBSCRIBERS_SUBJECT = "tbot.subscribers"
+OFFSET = "Tbot-Offset"
+NEXT_OFFSET = "Tbot-Next-Offset"
+MSG_ID = "Nats-Msg-Id"
+DUPLICATE_WINDOW_SECONDS = 600.0
+DAY = 86_400.0
+
+
+def signal_subject(surface: str) -> str:
+    return f"tbot.signals.{surface}"
+
+
+def callback_subject(subscriber_id: str, signal_id: str, kind: str) -> str:
+    """Only ever called with a known signal id and subscriber id (ULID-based: no dots, spaces or wildcards)."""
+    return f"tbot.callbacks.{subscriber_id}.{signal_id}.{kind}"
+
+
+async def connect(settings: NatsSettings, name: str) -> Client:
+    """A connection that reconnects forever (a node restarting must not end an edge or the relay)."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats: %s", exc)
+
+    async def on_disconnected() -> None:
+        log.warning("nats: disconnected; reconnecting")
+
+    async def on_reconnected() -> None:
+        log.info("nats: reconnected")
+
+    options: dict[str, Any] = {
+        "servers": list(settings.nats_urls),
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 2,
+        "allow_reconnect": True,
+        "error_cb": on_error,
+        "disconnected_cb": on_disconnected,
+        "reconnected_cb": on_reconnected,
+    }
+    if settings.nats_token is not None:
+        options["token"] = settings.nats_token.get_secret_value()
+    return await nats.connect(**options)
+
+
+def stream_configs(replicas: int, signals_max_age_days: float, callbacks_max_age_days: float) -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=SIGNALS_STREAM, subjects=["tbot.signals.*"], num_replicas=replicas, storage=StorageType.FILE,
+            max_age=signals_max_age_days * DAY, duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=SUBSCRIBERS_STREAM, subjects=[SUBSCRIBERS_SUBJECT], num_replicas=replicas, storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=CALLBACKS_STREAM, subjects=["tbot.callbacks.>"], num_replicas=replicas, storage=StorageType.FILE,
+            max_age=callbacks_max_age_days * DAY, duplicate_window=DUPLICATE_WINDOW_SECONDS, max_msgs_per_subject=1,
+        ),
+    ]
+
+
+async def ensure_streams(js: JetStreamContext, configs: list[StreamConfig]) -> None:
+    """Create the streams, or bring an existing one's limits to these settings (replicas cannot change here)."""
+    for config in configs:
+        try:
+            await js.stream_info(config.name or "")
+        except nats.js.errors.NotFoundError:
+            await js.add_stream(config)
+            log.info("created stream %s (R%s)", config.name, config.num_replicas)
+        else:
+            await js.update_stream(config)
+
+
+def header_int(headers: dict[str, str] | None, name: str) -> int | None:
+    if not headers or name not in headers:
+        return None
+    try:
+        value = int(headers[name])
+    except ValueError:
+        return None
+    return value if value >= 0 else None

@@ -1,0 +1,277 @@
+"""``st-feed-relay``: the operator box's one process that talks to the JetStream cluster (off by default).
+
+Out: every line of each surface's ``signals.jsonl`` and of ``logs/feed/subscribers.jsonl``, verbatim, in log
+order, into the streams of :mod:`dashboard.edge.jetstream`. The bus stays the source of truth and the relay keeps
+no state of its own: on start it asks each subject's last message where it stopped (``Tbot-Next-Offset``) and
+follows the log from there, so a relay killed at any moment resumes without a gap; a line it resends because its
+last publish was cut before the acknowledgement is dropped by the stream (``Nats-Msg-Id``). A publish that fails
+(no quorum while a node restarts) is retried, same message, before the next: order per surface holds.
+
+In: subscribers' callbacks from the edges (``TBOT_CALLBACKS``), through a durable pull consumer, appended to
+``logs/feed/callbacks.jsonl`` in batches (one locked write each) and acknowledged only after the write. A batch
+redelivered after a crash between the write and the acknowledgement finds its keys already in the log (folded at
+start and kept as it appends) and is not written twice.
+
+    python -m dashboard.edge.relay --env envs/relay.env
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+
+from dashboard.edge import jetstream as jsx
+from dashboard.edge.config import RelaySettings
+from dashboard.tail import Tailer
+from shared.bus import Entry
+from shared.config import load_or_exit
+from shared.paths import feed_path, open_feed, stream_path
+from shared.records import SURFACES, Callback, parse_record
+
+log = logging.getLogger(__name__)
+
+APPENDER = "tbot-callbacks-appender"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    ts: str
+    subject: str
+    msg_id: str
+    path: Path
+    offset: int
+    next_offset: int
+
+
+class Relay:
+    """Mirrors the bus into JetStream and appends callbacks coming back."""
+
+    def __init__(self, settings: RelaySettings) -> None:
+        self.settings = settings
+        self.log_dir = Path(settings.log_dir)
+        self.tailer = Tailer()
+        self._pending: list[Outgoing] = []
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self.nc: Client | None = None
+        self.js: JetStreamContext | None = None
+        self.published = 0
+        self.appended = 0
+        self._seen_callbacks: set[tuple[str, str, str]] = set()
+
+    # ------------------------------------------------------------------------------------------------ out
+    async def _resume_offset(self, stream: str, subject: str) -> int:
+        """Where the last relayed line of ``subject`` ended in its log (0 if none was relayed)."""
+        assert self.js is not None
+        try:
+            last = await self.js.get_last_msg(stream, subject)
+        except nats.js.errors.NotFoundError:
+            return 0
+        offset = jsx.header_int(last.headers, jsx.NEXT_OFFSET)
+        return offset or 0
+
+    def _follow(self, path: Path, subject: str, offset: int, kind: str) -> None:
+        size = path.stat().st_size if path.exists() else 0
+        if offset > size:
+            # The stream holds lines past the end of this log: the log was replaced (logs/ wiped). Relaying the new
+            # log's lines under old offsets would break every cursor; an operator must decide (purge the stream).
+            raise RelayError(
+                f"{path} is {size} bytes but the stream relayed it up to byte {offset}: the log was replaced. "
+                f"Purge the JetStream streams (nats stream purge {jsx.SIGNALS_STREAM}) before relaying a new log."
+            )
+
+        def queue(entries: list[Entry]) -> None:
+            for entry in entries:
+                ident = entry.data.get("id") if kind == "signal" else None
+                msg_id = str(ident) if isinstance(ident, str) and ident else f"{subject}:{entry.offset}"
+                self._pending.append(Outgoing(entry.ts, subject, msg_id, path, entry.offset, entry.next_offset))
+
+        self.tailer.follow(path, queue, offset)
+        log.info("relaying %s from byte %d", path, offset)
+
+    async def _publish_pending(self) -> None:
+        assert self.js is not None
+        if not self._pending:
+            return
+        # Publication order across surfaces (the bus stamps), as the dashboard indexes them; per log, file order.
+        batch = sorted(self._pending, key=lambda item: (item.ts, item.subject, item.offset))
+        self._pending.clear()
+        handles: dict[Path, int] = {}
+        try:
+            for item in batch:
+                fd = handles.get(item.path)
+                if fd is None:
+                    fd = handles[item.path] = os.open(item.path, os.O_RDONLY)
+                line = os.pread(fd, item.next_offset - item.offset, item.offset).rstrip(b"\n")
+                headers = {jsx.MSG_ID: item.msg_id, jsx.OFFSET: str(item.offset),
+                           jsx.NEXT_OFFSET: str(item.next_offset)}
+                await self._publish_until_acked(item.subject, line, headers)
+        finally:
+            for fd in handles.values():
+                os.close(fd)
+
+    async def _publish_until_acked(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        assert self.js is not None
+        delay = 0.2
+        while True:
+            try:
+                await self.js.publish(subject, payload, headers=dict(headers), timeout=5)
+                self.published += 1
+                return
+            except (TimeoutError, nats.errors.Error) as exc:
+                # No quorum (a node restarting) or no connection: the same message again, so order holds.
+                log.warning("publish to %s failed (%s); retrying in %.1f s", subject, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
+    async def _pump(self) -> None:
+        while not self._stop.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            await self._publish_pending()
+
+    def _on_change(self) -> None:
+        if self._pending:
+            self._wake.set()
+
+    # ------------------------------------------------------------------------------------------------ in
+    def _fold_callbacks(self) -> None:
+        for entry in open_feed(self.log_dir, "callbacks").read_all():
+            data = entry.data
+            self._seen_callbacks.add((str(data.get("subscriber_id")), str(data.get("signal_id")),
+                                      str(data.get("callback"))))
+
+    async def _append_callbacks(self) -> None:
+        assert self.js is not None
+        config = ConsumerConfig(
+            durable_name=APPENDER, ack_policy=AckPolicy.ALL, deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=-1, ack_wait=30,
+        )
+        sub = await self.js.pull_subscribe("tbot.callbacks.>", durable=APPENDER, stream=jsx.CALLBACKS_STREAM,
+                                           config=config)
+        callbacks = open_feed(self.log_dir, "callbacks")
+        try:
+            while not self._stop.is_set():
+                try:
+                    msgs = await sub.fetch(self.settings.callback_batch, timeout=1)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except nats.errors.Error as exc:
+                    log.warning("callbacks fetch failed (%s); retrying", type(exc).__name__)
+                    await asyncio.sleep(0.5)
+                    continue
+                records = self._new_callbacks(msgs)
+                if records:
+                    callbacks.append_many(records)  # one locked write, before any acknowledgement
+                    self.appended += len(records)
+                if msgs:
+                    await self._ack_all(msgs[-1])
+        finally:
+            callbacks.close()
+
+    def _new_callbacks(self, msgs: list[Msg]) -> list[Callback]:
+        records: list[Callback] = []
+        for msg in msgs:
+            try:
+                record = parse_record(Callback, json.loads(msg.data))
+            except (ValueError, ValidationError):
+                log.error("dropped a callback message that is not a valid record (stream seq %s)",
+                          msg.metadata.sequence.stream if msg.metadata.sequence else "?")
+                continue
+            key = (record.subscriber_id, record.signal_id, record.callback)
+            if key in self._seen_callbacks:
+                continue
+            self._seen_callbacks.add(key)
+            records.append(record.model_copy(update={"ts": None}))
+        return records
+
+    async def _ack_all(self, last: Msg) -> None:
+        while True:
+            try:
+                await last.ack_sync(timeout=5)  # AckPolicy.ALL: everything up to this one
+                return
+            except (TimeoutError, nats.errors.Error) as exc:
+                if self._stop.is_set():
+                    return  # redelivered to the next relay and deduplicated against the log
+                log.warning("callbacks ack failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(0.5)
+
+    # ------------------------------------------------------------------------------------------------ run
+    async def run(self) -> None:
+        self.nc = await jsx.connect(self.settings, "tbot-feed-relay")
+        self.js = self.nc.jetstream(timeout=10)
+        s = self.settings
+        await jsx.ensure_streams(self.js, jsx.stream_configs(s.stream_replicas, s.signals_max_age_days,
+                                                             s.callbacks_max_age_days))
+        for surface in SURFACES:
+            subject = jsx.signal_subject(surface)
+            offset = await self._resume_offset(jsx.SIGNALS_STREAM, subject)
+            self._follow(stream_path(self.log_dir, surface, "signals"), subject, offset, "signal")
+        offset = await self._resume_offset(jsx.SUBSCRIBERS_STREAM, jsx.SUBSCRIBERS_SUBJECT)
+        self._follow(feed_path(self.log_dir, "subscribers"), jsx.SUBSCRIBERS_SUBJECT, offset, "subscriber")
+        self._fold_callbacks()
+        self.tailer.listeners.append(self._on_change)
+        self.tailer.start(asyncio.get_running_loop(), fallback_seconds=1.0)
+        self._wake.set()
+        tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._append_callbacks())]
+        log.info("relay running: %d lines queued, %d callbacks already in the log", len(self._pending),
+                 len(self._seen_callbacks))
+        try:
+            await self._stop.wait()
+        finally:
+            self.tailer.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.nc.close()  # every publish was acknowledged; nothing is left to drain
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+
+class RelayError(RuntimeError):
+    """A state the relay must not paper over (a replaced log)."""
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", type=Path, default=Path("envs/relay.env"), help="the relay's env file")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_or_exit(RelaySettings, args.env)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> int:
+        relay = Relay(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, relay.stop)
+        try:
+            await relay.run()
+        except RelayError as exc:
+            log.error("%s", exc)
+            return 2
+        return 0
+
+    return asyncio.run(main())
+
+
+if __name__ == "__main__":
+    cli = argparse.ArgumentParser(prog="python -m dashboard.edge.relay", description="st-feed-relay")
+    build_parser(cli)
+    sys.exit(run(cli.parse_args()))
