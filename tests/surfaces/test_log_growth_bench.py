@@ -21,9 +21,10 @@ def load_bench() -> ModuleType:
 @pytest.mark.slow
 def test_log_growth_bench_short_run() -> None:
     bench = load_bench()
-    before, _ = bench.run(60, {"decision_repeat_summary_seconds": 0.0, "heartbeat_seconds": 0.0}, 2.0, 600.0)
-    after, _ = bench.run(60, {"decision_repeat_summary_seconds": 300.0, "heartbeat_seconds": 10.0}, 2.0, 600.0)
+    before, _, _ = bench.run(60, {"decision_repeat_summary_seconds": 0.0, "heartbeat_seconds": 0.0}, 2.0, 600.0)
+    after, _, packed = bench.run(60, {"decision_repeat_summary_seconds": 300.0, "heartbeat_seconds": 10.0}, 2.0, 600.0)
     assert after["trades"] == before["trades"] and after["signals"] == before["signals"]
     assert after["decisions"] * 2 < before["decisions"]
     assert after["heartbeats"] * 3 < before["heartbeats"]
     assert before["pm2 logs"] > 0
+    assert 0 < packed["decisions"] < after["decisions"]
