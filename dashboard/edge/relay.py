@@ -214,15 +214,12 @@ class Relay:
     async def run(self) -> None:
         self.nc = await jsx.connect(self.settings, "tbot-feed-relay")
         self.js = self.nc.jetstream(timeout=10)
-        s = self.settings
-        await jsx.ensure_streams(self.js, jsx.stream_configs(s.stream_replicas, s.signals_max_age_days,
-                                                             s.callbacks_max_age_days))
+        offsets = await self._prepare()
         for surface in SURFACES:
             subject = jsx.signal_subject(surface)
-            offset = await self._resume_offset(jsx.SIGNALS_STREAM, subject)
-            self._follow(stream_path(self.log_dir, surface, "signals"), subject, offset, "signal")
-        offset = await self._resume_offset(jsx.SUBSCRIBERS_STREAM, jsx.SUBSCRIBERS_SUBJECT)
-        self._follow(feed_path(self.log_dir, "subscribers"), jsx.SUBSCRIBERS_SUBJECT, offset, "subscriber")
+            self._follow(stream_path(self.log_dir, surface, "signals"), subject, offsets[subject], "signal")
+        self._follow(feed_path(self.log_dir, "subscribers"), jsx.SUBSCRIBERS_SUBJECT,
+                     offsets[jsx.SUBSCRIBERS_SUBJECT], "subscriber")
         self._fold_callbacks()
         self.tailer.listeners.append(self._on_change)
         self.tailer.start(asyncio.get_running_loop(), fallback_seconds=1.0)
@@ -238,6 +235,33 @@ class Relay:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.nc.close()  # every publish was acknowledged; nothing is left to drain
+
+    async def _prepare(self) -> dict[str, int]:
+        """Create or update the streams and read where each subject stopped; retried until the cluster answers.
+
+        PM2 starts the NATS nodes and the relay together: until the nodes have met and elected a JetStream leader,
+        every request times out. That is a wait, not a failure.
+        """
+        assert self.js is not None
+        s = self.settings
+        configs = jsx.stream_configs(s.stream_replicas, s.signals_max_age_days, s.callbacks_max_age_days)
+        delay = 0.2
+        while True:
+            try:
+                await jsx.ensure_streams(self.js, configs)
+                offsets = {}
+                for surface in SURFACES:
+                    subject = jsx.signal_subject(surface)
+                    offsets[subject] = await self._resume_offset(jsx.SIGNALS_STREAM, subject)
+                offsets[jsx.SUBSCRIBERS_SUBJECT] = await self._resume_offset(jsx.SUBSCRIBERS_STREAM,
+                                                                             jsx.SUBSCRIBERS_SUBJECT)
+                return offsets
+            except (TimeoutError, nats.errors.Error) as exc:
+                if self._stop.is_set():
+                    raise
+                log.warning("JetStream not ready (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     def stop(self) -> None:
         self._stop.set()
