@@ -74,6 +74,8 @@ class _Pending:
             self.edge_max = decision.edge if self.edge_max is None else max(self.edge_max, decision.edge)
 
     def summary(self) -> Decision:
+        if self.count == 1:
+            return self.last  # one repeat is its own line, whole (e.g. a backtest, whose wall clock moves in hours)
         # The streak's first line holds the full features and model answers; the summary keeps the numbers.
         context = {k: v for k, v in self.last.context.items() if k not in _SUMMARY_LEAVES_OUT}
         if self.edge_min is not None and self.edge_max is not None:

@@ -230,3 +230,13 @@ def test_a_summary_leaves_the_bulky_context_to_the_first_line(log: JsonlLog) -> 
     first, summary = lines(log.path)
     assert "model_answers" in first.context and "model_answers" not in summary.context
     assert "sub_strategy_context" not in summary.context and summary.context["price"] == "0.41"
+
+
+def test_a_single_repeat_is_written_whole(log: JsonlLog) -> None:
+    writer = DecisionWriter(log, summary_seconds=300)
+    for i in range(2):
+        writer.write(decision(i).model_copy(update={"context": {"model_answers": [{"p": 0.5}]}}))
+    writer.flush()
+    _first, second = lines(log.path)
+    assert second.repeats == 1 and second.first_at is None and second.candidate_id == "c1"
+    assert second.context["model_answers"] == [{"p": 0.5}]
