@@ -22,6 +22,7 @@ from shared.bus import Durability, JsonlLog
 from shared.clock import WallClock
 from shared.config import ConfigError, SurfaceSettings
 from shared.ids import derive_id
+from shared.money.fx import is_pair, usd_rate_pair
 from shared.records import Signal
 from shared.timeutil import from_iso, to_iso, utcnow
 from shared.venues.base import Instrument, NotFoundError, OrderRequest, OrderResult, Quote, Venue, VenueError
@@ -38,9 +39,18 @@ class Broker(Protocol):
         """The broker's record of an order we may have sent; None if it never arrived."""
         ...
 
+    def close(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        """Close the position ``signal`` opened (``request.intent == "close"``); idempotent per client order id."""
+        ...
+
+    def usd_rate(self, pair: str) -> Decimal | None:
+        """The mid of ``pair`` (a ``USD_<quote>`` rate an FX cross converts with), or None without a quote."""
+        ...
+
 
 QuoteSource = Callable[[Signal], Quote | None]
 InstrumentSource = Callable[[Signal], Instrument | None]
+RateSource = Callable[[str], Decimal | None]
 
 
 class PaperBroker:
@@ -62,6 +72,7 @@ class PaperBroker:
         *,
         quotes: QuoteSource | None = None,
         instruments: InstrumentSource | None = None,
+        rates: RateSource | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._journal = journal
@@ -69,6 +80,7 @@ class PaperBroker:
         self._fees = FeeTerms.of(settings)
         self._quotes = quotes
         self._instruments = instruments
+        self._rates = rates
         self._now = now
         self._orders: dict[str, OrderResult] = {}
         self._reader = journal.reader()
@@ -82,6 +94,60 @@ class PaperBroker:
     def lookup(self, client_order_id: str) -> OrderResult | None:
         self._load()
         return self._orders.get(client_order_id)
+
+    def usd_rate(self, pair: str) -> Decimal | None:
+        if self._rates is None:
+            return None
+        try:
+            return self._rates(pair)
+        except (VenueError, LookupError, ValueError):
+            return None
+
+    def _usd_quote_rate(self, signal: Signal) -> Decimal | None:
+        if kind_of(signal.surface) != "fx":
+            return None
+        pair = usd_rate_pair(signal.instrument) if is_pair(signal.instrument) else None
+        return None if pair is None else self.usd_rate(pair)
+
+    def close(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        """A local close at the current quote crossing the spread (sell YES at the YES bid, NO at 1 − YES ask,
+        a long at the bid, a short at the ask), with the same fees; without a quote, the signal's price moved
+        against the subscriber by the paper slippage. Journalled like an open, so a retry finds it."""
+        existing = self.lookup(request.client_order_id)
+        if existing is not None:
+            return existing
+        price, source = self._exit_price(signal)
+        at = self._now()
+        venue_id = derive_id("paper", request.client_order_id)
+        try:
+            fee = fee_cents(signal.surface, signal.instrument, price, request.quantity, self._fees,
+                            series=SeriesFee.of(self._instrument(signal)),
+                            usd_quote_rate=self._usd_quote_rate(signal))
+            result = OrderResult(request.client_order_id, venue_id, "filled", request.quantity, price, fee, at,
+                                 f"close ({source})")
+        except UnsupportedInstrument as exc:
+            result = OrderResult(request.client_order_id, venue_id, "rejected", 0, None, 0, at, str(exc))
+        self._journal.append(_result_to_json(result))
+        self._orders[result.client_order_id] = result
+        return result
+
+    def _exit_price(self, signal: Signal) -> tuple[Decimal, str]:
+        quote = None
+        if self._quotes is not None:
+            try:
+                quote = self._quotes(signal)
+            except (VenueError, LookupError, ValueError):
+                quote = None
+        kind = kind_of(signal.surface)
+        if quote is not None and quote.bid is not None and quote.ask is not None:
+            if kind == "binary":
+                return (quote.bid if signal.side == "yes" else Decimal(1) - quote.ask), "quote"
+            return (quote.bid if is_buy(signal.side) else quote.ask), "quote"
+        if kind == "binary":
+            return max(Decimal("0.01"), signal.limit_price - self._settings.paper_slippage_binary), "limit-slippage"
+        move = signal.limit_price * self._settings.paper_slippage_fraction
+        price = signal.limit_price - move if is_buy(signal.side) else signal.limit_price + move
+        return price.quantize(_tick(signal)), "limit-slippage"
 
     def place(self, request: OrderRequest, signal: Signal) -> OrderResult:
         existing = self.lookup(request.client_order_id)
@@ -98,7 +164,8 @@ class PaperBroker:
         else:
             try:
                 fee = fee_cents(signal.surface, signal.instrument, price, request.quantity, self._fees,
-                                series=SeriesFee.of(self._instrument(signal)))
+                                series=SeriesFee.of(self._instrument(signal)),
+                                usd_quote_rate=self._usd_quote_rate(signal))
                 result = OrderResult(request.client_order_id, venue_id, "filled", request.quantity, price, fee, at,
                                      source)
             except UnsupportedInstrument as exc:  # no honest fee (a flat-fee series): no paper fill either
@@ -143,10 +210,13 @@ class PaperBroker:
             return min(Decimal("0.99"), signal.limit_price + self._settings.paper_slippage_binary), "limit+slippage"
         move = signal.limit_price * self._settings.paper_slippage_fraction
         price = signal.limit_price + move if is_buy(signal.side) else signal.limit_price - move
-        tick = Decimal("0.001") if signal.instrument.upper().endswith("JPY") else Decimal("0.00001")
-        if kind == "equity":
-            tick = Decimal("0.01")
-        return price.quantize(tick), "limit+slippage"
+        return price.quantize(_tick(signal)), "limit+slippage"
+
+
+def _tick(signal: Signal) -> Decimal:
+    if kind_of(signal.surface) == "equity":
+        return Decimal("0.01")
+    return Decimal("0.001") if signal.instrument.upper().endswith("JPY") else Decimal("0.00001")
 
 
 class VenueBroker:
@@ -163,6 +233,16 @@ class VenueBroker:
         try:
             return self._venue.order_by_client_id(client_order_id)
         except NotFoundError:
+            return None
+
+    def close(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        """The venue's own ``close_position`` (Kalshi: an IOC sell at the floor; OANDA, IBKR: at market)."""
+        return self._venue.close_position(request.symbol, request.client_order_id)
+
+    def usd_rate(self, pair: str) -> Decimal | None:
+        try:
+            return self._venue.quote(pair).mid
+        except (VenueError, LookupError, ValueError):
             return None
 
 
@@ -228,13 +308,21 @@ class SimMarkets:
         return self._venues[surface]
 
     def quote(self, signal: Signal) -> Quote | None:
-        venue = self._venue(signal.surface)
+        return self.quote_symbol(signal.surface, signal.instrument)
+
+    def quote_symbol(self, surface: str, symbol: str) -> Quote | None:
+        venue = self._venue(surface)
         if venue is None:
             return None
         try:
-            return venue.quote(signal.instrument)
+            return venue.quote(symbol)
         except VenueError:  # a market this replay does not list (or no longer quotes): fill from the signal
             return None
+
+    def fx_rate(self, pair: str) -> Decimal | None:
+        """The FX sim's mid for ``pair`` (the ``USD_<quote>`` rate a cross needs)."""
+        quote = self.quote_symbol("fx", pair)
+        return None if quote is None else quote.mid
 
     def instrument(self, signal: Signal) -> Instrument | None:
         venue = self._venue(signal.surface)
@@ -271,7 +359,8 @@ def open_broker(config: ClientConfig) -> Broker:
             markets = sim_markets(config.resolve(config.broker.paper_sim_log_dir or config.state.dir / "sim"))
         if markets is None:
             return PaperBroker(journal, config.broker)
-        return PaperBroker(journal, config.broker, quotes=markets.quote, instruments=markets.instrument)
+        return PaperBroker(journal, config.broker, quotes=markets.quote, instruments=markets.instrument,
+                           rates=markets.fx_rate)
     return VenueBroker(open_live_venue(config))
 
 

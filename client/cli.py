@@ -1,17 +1,20 @@
-"""``tbot-client``: init | run | status | deposit | withdraw | replay.
+"""``tbot-client``: init | run | status | deposit | withdraw | replay | pause | resume | flatten | verify-history.
 
-Exit codes: 0 ok, 1 a runtime failure (feed unreachable at init, a refused withdrawal), 2 a configuration error
-(naming the key and the file), 3 the feed refused the token.
+Exit codes: 0 ok, 1 a runtime failure (feed unreachable at init, a refused withdrawal, a broken history chain),
+2 a configuration error (naming the key and the file), 3 the feed refused the token.
 """
 
 from __future__ import annotations
 
 import argparse
 import faulthandler
+import getpass
 import json
 import logging
+import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -25,15 +28,17 @@ from client.config import (
     render_config,
     write_private,
 )
+from client.control import RunLock
 from client.engine import Outcome
 from client.feed import FeedApi, FeedAuthError, FeedError
 from client.ledger import LedgerError, format_cents
 from client.money import AmountError, deposit, load_ledger, parse_dollars, withdraw
+from client.sizing import SKIP_REASONS
 from client.store import StatePaths
 from shared.config import ConfigError
 from shared.records import SURFACES
 from shared.signing import load_public_key
-from shared.timeutil import utcnow
+from shared.timeutil import to_iso, utcnow
 
 EXIT_RUNTIME = 1
 EXIT_CONFIG = 2
@@ -52,17 +57,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", parents=[common], help="write a commented config and pin the operator's public key")
     init.add_argument("--url", required=True, help="the operator's dashboard, e.g. https://signals.example.com")
-    init.add_argument("--token", help=f"your subscriber token (stored as {TOKEN_ENV_KEY} in a 0600 file)")
+    init.add_argument("--token-file", type=Path,
+                      help="a file holding your subscriber token (default: you are asked for it, not echoed)")
+    init.add_argument("--token", help=argparse.SUPPRESS)  # deprecated: shell history and ps show it
     init.add_argument("--surfaces", default=None,
                       help="comma-separated surfaces to follow (default: all with paper, those your broker trades)")
-    init.add_argument("--rule", choices=("fixed", "bankroll_fraction", "operator_multiple"), default="fixed")
+    init.add_argument("--rule", choices=("fixed", "bankroll_fraction", "operator_multiple"),
+                      default="operator_multiple")
     init.add_argument("--broker", choices=("paper", "kalshi", "oanda", "ibkr"), default="paper")
     init.add_argument("--public-key", type=Path, help="pin this PEM file instead of fetching the operator's key")
 
     run = sub.add_parser("run", parents=[common], help="follow the feed and trade")
     run.add_argument("--max-batches", type=int, default=None, help=argparse.SUPPRESS)
 
-    sub.add_parser("status", parents=[common], help="ledger, open positions, commission accrued, pending callbacks")
+    sub.add_parser("status", parents=[common],
+                   help="ledger, open positions, signals not traded and why, commission accrued, pending callbacks")
+    sub.add_parser("pause", parents=[common], help="stop opening positions (open ones stay; exits still happen)")
+    sub.add_parser("resume", parents=[common], help="trade again after a pause or an equity stop")
+    flatten = sub.add_parser("flatten", parents=[common],
+                             help="close every open position at the broker now, and pause")
+    flatten.add_argument("--wait", type=float, default=None,
+                         help="seconds to wait for a running `run` to do it (default: its poll wait + 15)")
+    verify = sub.add_parser("verify-history", parents=[common],
+                            help="check the operator's published signals: signatures and the hash chain per surface")
+    verify.add_argument("--days", type=int, default=3650, help="how far back (default: everything)")
     dep = sub.add_parser("deposit", parents=[common], help="record a deposit (dollars)")
     dep.add_argument("amount")
     wd = sub.add_parser("withdraw", parents=[common],
@@ -83,8 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "init":
             return _init(args)
         config = load_config(args.config)
-        handler = {"run": _run, "status": _status, "deposit": _deposit, "withdraw": _withdraw, "replay": _replay}
+        handler = {"run": _run, "status": _status, "deposit": _deposit, "withdraw": _withdraw, "replay": _replay,
+                   "pause": _pause, "resume": _resume, "flatten": _flatten, "verify-history": _verify_history}
         return handler[args.command](args, config)
+    except BrokenPipeError:
+        # The reader went away (``tbot-client --json status | head``): stop quietly, no traceback. Later writes
+        # (the interpreter's final flush) go to /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_RUNTIME
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
@@ -114,37 +139,76 @@ def _init(args: argparse.Namespace) -> int:
     if unknown:
         print(f"tbot-client: unknown surface {unknown[0]!r}", file=sys.stderr)
         return EXIT_CONFIG
+    token = _read_token(args)
+    if token is None:
+        return EXIT_CONFIG
+    api = FeedApi(args.url, token)
+    try:
+        api.check_token()  # one authenticated request: a wrong token or URL fails here, not at ``run``
+        pem = args.public_key.read_text(encoding="utf-8") if args.public_key is not None else api.public_key_pem()
+    except FeedAuthError:
+        print(f"tbot-client: {api.shown_url} refused this token (HTTP 401/403): check it for typos, or ask the "
+              "operator whether it was revoked. Nothing was written.", file=sys.stderr)
+        return EXIT_AUTH
+    except FeedError as exc:
+        print(f"tbot-client: could not reach the feed: {exc}. Nothing was written.", file=sys.stderr)
+        return EXIT_RUNTIME
+    finally:
+        api.close()
     base = config_path.parent
     base.mkdir(parents=True, exist_ok=True)
-    if args.public_key is not None:
-        pem = args.public_key.read_text(encoding="utf-8")
-    else:
-        if not args.token:
-            print("tbot-client: --token is needed to fetch the operator's key (or pass --public-key)", file=sys.stderr)
-            return EXIT_CONFIG
-        api = FeedApi(args.url, args.token)
-        try:
-            pem = api.public_key_pem()
-        except FeedError as exc:
-            print(f"tbot-client: could not fetch the operator's public key: {exc}", file=sys.stderr)
-            return EXIT_RUNTIME
-        finally:
-            api.close()
     load_public_key(pem)  # refuse to pin anything that is not an Ed25519 key
     text = render_config(url=args.url, token_in_file=True, surfaces=surfaces, rule=args.rule, broker=args.broker)
     config_path.write_text(text, encoding="utf-8")
     config = load_config(config_path)
     (config.public_key_path).write_text(pem, encoding="utf-8")
     written = [str(config_path), str(config.public_key_path)]
-    if args.token and config.feed.secrets_file is not None:
+    if config.feed.secrets_file is not None:
         secrets = config.resolve(config.feed.secrets_file)
         if not secrets.exists():
-            write_private(secrets, f"# tbot-client feed token (keep this file 0600)\n{TOKEN_ENV_KEY}={args.token}\n")
+            write_private(secrets, f"# tbot-client feed token (keep this file 0600)\n{TOKEN_ENV_KEY}={token}\n")
             written.append(f"{secrets} (0600)")
     StatePaths(config.state_dir).ensure()
-    _say(args, "wrote " + ", ".join(written) + "; pinned the operator's key. Next: tbot-client run",
-         {"written": written})
+    _say(args, "token accepted by the feed; wrote " + ", ".join(written) + "; pinned the operator's key. "
+         "Next: tbot-client run", {"written": written, "token_checked": True})
     return 0
+
+
+def _read_token(args: argparse.Namespace) -> str | None:
+    """The subscriber token from ``--token-file`` or a prompt; never echoed. ``--token`` still works, with a
+    warning: the command line lands in shell history and ``ps``."""
+    if args.token_file is not None:
+        try:
+            text = args.token_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"tbot-client: cannot read --token-file {args.token_file}: {exc.strerror}", file=sys.stderr)
+            return None
+        token = _token_from_text(text)
+        if not token:
+            print(f"tbot-client: --token-file {args.token_file} holds no token", file=sys.stderr)
+        return token or None
+    if args.token:
+        print("tbot-client: warning: --token is deprecated (it stays in your shell history and shows in `ps`); "
+              "use --token-file FILE or let init ask for it", file=sys.stderr)
+        return str(args.token)
+    if not sys.stdin.isatty():
+        print("tbot-client: no token: pass --token-file FILE (init asks for it only on a terminal)",
+              file=sys.stderr)
+        return None
+    token = getpass.getpass("subscriber token (not shown): ").strip()
+    return token or None
+
+
+def _token_from_text(text: str) -> str:
+    """A token file holds the bare token, or ``TBOT_FEED_TOKEN=...`` (comments and blank lines ignored)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(f"{TOKEN_ENV_KEY}="):
+            line = line.split("=", 1)[1].strip()
+        return line.strip("'\"")
+    return ""
 
 
 # ---------------------------------------------------------------------------- run
@@ -165,6 +229,11 @@ def _run(args: argparse.Namespace, config: ClientConfig) -> int:
 
     key = _pinned_key(config)
     token = config.feed_token()
+    StatePaths(config.state_dir).ensure()
+    lock = RunLock(config.state_dir)
+    if not lock.acquire():
+        print(f"tbot-client: another `tbot-client run` is using {config.state_dir}; one at a time", file=sys.stderr)
+        return EXIT_RUNTIME
     broker = open_broker(config)
     follower = Follower(config, broker, key)
     api = FeedApi(config.feed.url, token)
@@ -194,32 +263,153 @@ def _run(args: argparse.Namespace, config: ClientConfig) -> int:
     try:
         runner.run(max_batches=args.max_batches)
     except KeyboardInterrupt:
-        status("stopped")
+        status("stopped" + (f"; not traded this session: {runner.stats.skip_summary()}"
+                            if runner.stats.skipped else ""))
     finally:
         api.close()
+        lock.release()
     return 0
 
 
 # ---------------------------------------------------------------------------- money
 def _status(args: argparse.Namespace, config: ClientConfig) -> int:
+    from client.control import ControlLog
     from client.outbox import Outbox
 
     paths = StatePaths(config.state_dir)
     paths.ensure()
     ledger = load_ledger(paths, config)
     pending = len(Outbox(paths.log("outbox"), paths.delivery_lock).pending())
-    snapshot = ledger.snapshot() | {"pending_callbacks": pending}
+    control = ControlLog(paths.root).state
+    skipped = skip_counts(paths)
+    open_positions = sorted(ledger.positions.values(), key=lambda p: (p.opened_at or utcnow(), p.signal_id))
+    positions = [
+        {"signal_id": p.signal_id, "surface": p.surface, "instrument": p.instrument, "side": p.side,
+         "quantity": p.quantity, "fill_price": format(p.fill_price, "f"), "cost_cents": p.cost_cents,
+         "fees_cents": p.fees_cents, "opened_at": to_iso(p.opened_at) if p.opened_at else None}
+        for p in open_positions
+    ]
+    snapshot = ledger.snapshot() | {
+        "pending_callbacks": pending, "positions": positions, "skipped": skipped,
+        "paused": control.paused, "pause_reason": control.pause_reason,
+        "equity_stops": control.equity_stops, "flatten_pending": len(control.flatten_pending),
+    }
     if args.json:
-        print(json.dumps(snapshot, sort_keys=True))
+        print(json.dumps(snapshot, sort_keys=True), flush=True)
         return 0
-    print(f"cash {format_cents(ledger.cash_cents)}  equity {format_cents(ledger.equity_cents)}  "
-          f"open {len(ledger.positions)} ({format_cents(ledger.open_cost_cents)})")
-    print(f"deposits {format_cents(ledger.deposits_cents)}  withdrawals {format_cents(ledger.withdrawals_cents)}  "
-          f"realized P&L {format_cents(ledger.realized_pnl_cents)}  fees {format_cents(ledger.fees_cents)}")
-    print(f"high-water mark {format_cents(ledger.hwm_cents)}  commission paid {format_cents(ledger.commission_cents)}"
-          f"  due if you withdrew now {format_cents(ledger.commission_accrued_cents())}")
-    print(f"callbacks waiting {pending}")
+    lines = [
+        f"cash {format_cents(ledger.cash_cents)}  equity {format_cents(ledger.equity_cents)}  "
+        f"open {len(ledger.positions)} ({format_cents(ledger.open_cost_cents)})",
+        f"deposits {format_cents(ledger.deposits_cents)}  withdrawals {format_cents(ledger.withdrawals_cents)}  "
+        f"realized P&L {format_cents(ledger.realized_pnl_cents)}  fees {format_cents(ledger.fees_cents)}",
+        f"high-water mark {format_cents(ledger.hwm_cents)}  commission paid {format_cents(ledger.commission_cents)}"
+        f"  due if you withdrew now {format_cents(ledger.commission_accrued_cents())}",
+        f"callbacks waiting {pending}",
+        "trading " + (f"PAUSED ({control.pause_reason or 'tbot-client pause'}); tbot-client resume to trade again"
+                      if control.paused else "on"),
+    ]
+    if positions:
+        lines.append("")
+        lines.append(f"{'opened (UTC)':<17} {'surface':<9} {'instrument':<26} {'side':<5} {'quantity':>9} "
+                     f"{'fill':>10} {'cost':>11}")
+        for p in open_positions:
+            opened = p.opened_at.strftime("%Y-%m-%d %H:%M") if p.opened_at else ""
+            lines.append(f"{opened:<17} {p.surface:<9} {p.instrument:<26} {p.side:<5} "
+                         f"{p.quantity:>9} {format(p.fill_price, 'f'):>10} {format_cents(p.cost_cents):>11}")
+    else:
+        lines.append("no open positions")
+    if skipped:
+        lines.append("")
+        lines.append("signals not traded, by reason:")
+        for reason, count in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {count:>5}  {reason:<22} {SKIP_REASONS.get(reason, '')}")
+    print("\n".join(lines), flush=True)
     return 0
+
+
+def skip_counts(paths: StatePaths) -> dict[str, int]:
+    """Signals the client did not trade, by reason code, from its own ``signals.jsonl`` (once per signal)."""
+    legacy = {"expired": "expired", "malformed": "malformed", "rejected": "rejected", "bad_signature": "bad_signature"}
+    last: dict[str, str] = {}
+    for entry in paths.log("signals").read_all():
+        data = entry.data
+        verdict = str(data.get("verdict", ""))
+        signal_id = str(data.get("signal_id", ""))
+        if verdict in ("accepted", "rate"):
+            continue
+        if verdict == "traded":
+            last.pop(signal_id, None)
+            continue
+        code = data.get("code")
+        if not isinstance(code, str):
+            code = legacy.get(verdict, "other" if verdict == "skipped" else "")
+        if code:
+            last[signal_id] = code
+    counts: dict[str, int] = {}
+    for code in last.values():
+        counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def _pause(args: argparse.Namespace, config: ClientConfig) -> int:
+    from client.control import ControlLog
+
+    StatePaths(config.state_dir).ensure()
+    ControlLog(config.state_dir).pause(utcnow(), "tbot-client pause")
+    _say(args, "paused: no new positions; open ones stay and resolve. tbot-client resume to trade again",
+         {"paused": True})
+    return 0
+
+
+def _resume(args: argparse.Namespace, config: ClientConfig) -> int:
+    from client.control import ControlLog
+
+    StatePaths(config.state_dir).ensure()
+    ControlLog(config.state_dir).resume(utcnow())
+    _say(args, "resumed: new signals will be traded", {"paused": False})
+    return 0
+
+
+def _flatten(args: argparse.Namespace, config: ClientConfig) -> int:
+    """Pause and close every open position. With no ``run`` going this process does it; otherwise the running
+    ``run`` does it on its next turn and this waits for the result."""
+    from client.brokers import open_broker
+    from client.control import ControlLog, RunLock
+    from client.engine import Follower
+
+    paths = StatePaths(config.state_dir)
+    paths.ensure()
+    control = ControlLog(paths.root)
+    now = utcnow()
+    control.pause(now, "flatten")
+    request = control.request_flatten(now, "tbot-client flatten")
+    lock = RunLock(paths.root)
+    if lock.acquire():
+        try:
+            follower = Follower(config, open_broker(config), _pinned_key(config))
+            outcomes = follower.recover()  # repairs anything half done, then the flatten itself
+        finally:
+            lock.release()
+        for outcome in outcomes:
+            _say(args, outcome.line(), outcome.as_json())
+    else:
+        wait = args.wait if args.wait is not None else config.feed.poll_wait_seconds + 15
+        _say(args, f"`tbot-client run` is running: it will flatten on its next turn (waiting up to {wait:.0f}s)",
+             {"status": "requested", "request": request})
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and request in control.refresh().flatten_pending:
+            time.sleep(0.2)
+    state = control.refresh()
+    ledger = load_ledger(paths, config)
+    done = request not in state.flatten_pending
+    failed = [e for e in state.events if e.get("type") == "flatten_done" and e.get("request") == request
+              and e.get("failed")]
+    _say(args, ("flattened" if done and not failed else "flatten not finished") +
+         f": {len(ledger.positions)} positions open, equity {format_cents(ledger.equity_cents)}; paused "
+         "(tbot-client resume to trade again)",
+         {"flattened": done and not failed, "open_positions": len(ledger.positions),
+          "equity_cents": ledger.equity_cents, "paused": True})
+    return 0 if done and not failed else EXIT_RUNTIME
 
 
 def _deposit(args: argparse.Namespace, config: ClientConfig) -> int:
@@ -296,6 +486,11 @@ def _replay(args: argparse.Namespace, config: ClientConfig) -> int:
         print(render_table(result, args.days))
         print(f"equity curve: {chart}")
     return 0
+
+
+def _verify_history(args: argparse.Namespace, config: ClientConfig) -> int:
+    print("tbot-client: verify-history is not built yet", file=sys.stderr)
+    return EXIT_RUNTIME
 
 
 if __name__ == "__main__":

@@ -61,12 +61,20 @@ class FeedSection(_Section):
 
 
 class SizingSection(_Section):
-    rule: SizeRule = "fixed"
+    """Defaults measured on the paper fleet (bench/client_signal_rate.py): see the README's client section.
+
+    ``operator_multiple`` 0.25: the operator sizes each surface against its own bankroll; one account following
+    all four surfaces takes a quarter of each. ``min_one_unit`` buys one share when the stake is below a share's
+    price (a typical stock signal is $185 a share). The caps hold the busiest measured day.
+    """
+
+    rule: SizeRule = "operator_multiple"
     fixed_cents: int = Field(default=1_000, gt=0)
     bankroll_fraction: Decimal = Field(default=Decimal("0.01"), gt=0, le=1)
-    operator_multiple: Decimal = Field(default=Decimal(1), gt=0, le=100)
-    max_cents_per_signal: int = Field(default=5_000, gt=0)
-    max_cents_per_day: int = Field(default=20_000, gt=0)
+    operator_multiple: Decimal = Field(default=Decimal("0.25"), gt=0, le=100)
+    min_one_unit: bool = True
+    max_cents_per_signal: int = Field(default=30_000, gt=0)
+    max_cents_per_day: int = Field(default=200_000, gt=0)
     max_slippage_binary: Decimal = Field(default=Decimal("0.02"), ge=0, le=Decimal("0.5"))
     max_slippage_fraction: Decimal = Field(default=Decimal("0.002"), ge=0, le=Decimal("0.1"))
 
@@ -87,6 +95,16 @@ class BrokerSection(_Section):
     fx_commission_per_million_cents: int = Field(default=0, ge=0)
 
 
+class ControlSection(_Section):
+    """The subscriber's own brakes, whatever the operator does."""
+
+    max_open_positions: int = Field(default=20, ge=0, description="0: no limit")
+    equity_stop_fraction: Decimal = Field(
+        default=Decimal("0.5"), ge=0, lt=1,
+        description="Flatten everything and pause when equity falls below this fraction of net deposits; 0: off",
+    )
+
+
 class StateSection(_Section):
     dir: Path = Path("tbot-client-state")
 
@@ -102,6 +120,7 @@ class ClientConfig(_Section):
     feed: FeedSection = FeedSection()
     sizing: SizingSection = SizingSection()
     broker: BrokerSection = BrokerSection()
+    control: ControlSection = ControlSection()
     state: StateSection = StateSection()
     replay: ReplaySection = ReplaySection()
     commission_rate: Decimal = Field(default=Decimal("0.15"), ge=0, le=1)
@@ -182,7 +201,7 @@ def render_config(
     token_in_file: bool,
     token: str | None = None,
     surfaces: tuple[str, ...] = SURFACES,
-    rule: SizeRule = "fixed",
+    rule: SizeRule = "operator_multiple",
     broker: BrokerKind = "paper",
 ) -> str:
     """The commented TOML ``init`` writes (by hand: tomllib reads TOML but the stdlib cannot write it)."""
@@ -221,14 +240,18 @@ public_key_file = "operator_ed25519.pub.pem"
 
 [sizing]
 # fixed: fixed_cents per signal | bankroll_fraction: that fraction of your equity |
-# operator_multiple: operator_multiple x the signal's size_fraction x your equity.
+# operator_multiple: operator_multiple x the signal's size_fraction x your equity (the operator sizes each
+# surface against its own bankroll: following all four from one account, 0.25 takes a quarter of each).
 rule = {_toml_str(rule)}
 fixed_cents = 1000
 bankroll_fraction = "0.01"
-operator_multiple = "1.0"
-# Hard caps, whatever the rule says.
-max_cents_per_signal = 5000
-max_cents_per_day = 20000
+operator_multiple = "0.25"
+# A stake too small for one unit (a share dearer than the stake) buys one unit if the caps and cash allow.
+min_one_unit = true
+# Hard caps, whatever the rule says. The paper fleet publishes about 22 signals on a typical day (65 on its
+# busiest, about $1,550 staked at a $1,000 account with these defaults); cash limits you first.
+max_cents_per_signal = 30000
+max_cents_per_day = 200000
 # Worst price accepted beyond the signal's limit: dollars for Kalshi, a fraction of price for FX / stocks.
 max_slippage_binary = "0.02"
 max_slippage_fraction = "0.002"
@@ -255,6 +278,13 @@ stock_commission_per_share = "0.005"
 stock_min_commission_cents = 100
 stock_max_commission_pct = "0.01"
 fx_commission_per_million_cents = 0
+
+[control]
+# At most this many open positions (0: no limit).
+max_open_positions = 20
+# Flatten everything and pause when equity falls below this fraction of your net deposits (0: off).
+# Resume with: tbot-client resume
+equity_stop_fraction = "0.5"
 
 [state]
 # Your client's own records: cursor, orders, outbox, ledger. Back this folder up.

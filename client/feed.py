@@ -25,6 +25,24 @@ class FeedAuthError(FeedError):
     """The token was refused (401/403): revoked or mistyped."""
 
 
+def connection_hint(exc: httpx.HTTPError) -> str:
+    """The likely fix for a request that never got an answer."""
+    text = str(exc).lower()
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "the URL must start with http:// or https://"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "TLS failed: check http:// versus https:// and the server's certificate"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "no answer in time: check the host name and port, and any firewall in between"
+    if isinstance(exc, httpx.ConnectError):
+        if "name" in text or "resolve" in text or "nodename" in text:
+            return "the host name does not resolve: check the URL for typos"
+        return "nothing is listening there: check the host and port, and that the operator's dashboard is up"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the server took too long to answer: try again, or check the URL points at the dashboard"
+    return "check the URL and your network connection"
+
+
 @dataclass(frozen=True, slots=True)
 class FeedBatch:
     signals: list[dict[str, Any]]
@@ -49,6 +67,8 @@ class FeedApi:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # For messages: any user:password@ in the URL is dropped (the token itself only ever travels in a header).
+        self.shown_url = str(httpx.URL(self.base_url).copy_with(username=None, password=None))
         self._timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -64,8 +84,9 @@ class FeedApi:
         try:
             response = self._http.request(method, path, timeout=timeout or self._timeout, **kwargs)
         except httpx.HTTPError as exc:
-            # The exception text can carry the URL but never the token (it is a header).
-            raise FeedUnavailable(f"{method} {path}: {type(exc).__name__}") from None
+            # Named by type, with the URL and a likely fix; never the token (it is a header, not in the URL).
+            raise FeedUnavailable(f"{method} {self.shown_url}{path}: {type(exc).__name__}; {connection_hint(exc)}"
+                                  ) from None
         if response.status_code in (401, 403):
             raise FeedAuthError(f"{method} {path}: token refused", status=response.status_code)
         if response.status_code >= 500 or response.status_code == 429:
@@ -124,6 +145,11 @@ class FeedApi:
         if not isinstance(signals, list) or not isinstance(next_cursor, str):
             raise FeedError("feed: answer lacks signals or next_cursor")
         return FeedBatch([s for s in signals if isinstance(s, dict)], next_cursor)
+
+    def check_token(self) -> None:
+        """One authenticated request (a feed poll that does not wait): raises :class:`FeedAuthError` if the token
+        is refused, :class:`FeedUnavailable` naming the URL if nothing answers."""
+        self.poll(None, wait=0, limit=1)
 
     def post(self, path: str, body: dict[str, Any]) -> int:
         """POST a callback or commission report; returns the status for the outbox to judge."""

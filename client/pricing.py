@@ -3,8 +3,9 @@
 - Kalshi binaries are bought in whole contracts (quantities are centi-contracts, so 100 per contract) at the
   price of the side bought; a winning contract pays $1.00.
 - Stocks: whole shares; the stake is the notional value.
-- FX: integer units of the base currency; the stake is the notional in USD. Pairs must involve USD (the eight
-  majors do), so P&L converts to USD without a third rate (the client has no rate source for a cross).
+- FX: integer units of the base currency; the stake is the notional in USD. A cross (``EUR_JPY``) converts with
+  the ``USD_<quote>`` rate beside it (``usd_quote_rate``), which the caller reads from its broker's quotes; without
+  one a cross cannot be priced and is skipped (reason ``unsupported``).
 
 What kind an instrument is comes from the table of surfaces (``shared.surfaces``), every fee from the venue's
 schedule in ``shared.money.fees`` and every FX conversion from ``shared.money.fx``: the client keeps no copy of
@@ -54,16 +55,18 @@ def is_buy(side: str) -> bool:
     return direction(cast(OrderSide, side), "open") == "buy"
 
 
-def _usd_per_base_unit(instrument: str, price: Decimal) -> Decimal:
+def _usd_per_base_unit(instrument: str, price: Decimal, usd_quote_rate: Decimal | None = None) -> Decimal:
     try:
-        return base_unit_usd(instrument, price)
+        return base_unit_usd(instrument, price, usd_quote_rate=usd_quote_rate)
     except NotAPair as exc:
         raise UnsupportedInstrument(str(exc)) from None
-    except MissingRate:
-        raise UnsupportedInstrument(f"{instrument}: FX crosses without USD are not supported") from None
+    except MissingRate as exc:
+        raise UnsupportedInstrument(f"{exc} (no quote for it)") from None
 
 
-def quantity_for_stake(surface: str, instrument: str, price: Decimal, stake_cents: int) -> int:
+def quantity_for_stake(
+    surface: str, instrument: str, price: Decimal, stake_cents: int, *, usd_quote_rate: Decimal | None = None
+) -> int:
     """The largest quantity (centi-contracts, units or shares) whose cost at ``price`` fits in the stake."""
     if stake_cents <= 0 or price <= 0:
         return 0
@@ -71,11 +74,13 @@ def quantity_for_stake(surface: str, instrument: str, price: Decimal, stake_cent
     if kind == "binary":
         contracts = int((Decimal(stake_cents) / (price * CENTS)).to_integral_value(rounding=ROUND_FLOOR))
         return contracts * 100
-    unit_cents = (price if kind == "equity" else _usd_per_base_unit(instrument, price)) * CENTS
+    unit_cents = (price if kind == "equity" else _usd_per_base_unit(instrument, price, usd_quote_rate)) * CENTS
     return int((Decimal(stake_cents) / unit_cents).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def cost_cents(surface: str, instrument: str, price: Decimal, quantity: int) -> int:
+def cost_cents(
+    surface: str, instrument: str, price: Decimal, quantity: int, *, usd_quote_rate: Decimal | None = None
+) -> int:
     """Cash committed (binary) or notional in USD (FX, stocks) for ``quantity`` at ``price``, rounded up."""
     kind = kind_of(surface)
     if kind == "binary":
@@ -83,7 +88,7 @@ def cost_cents(surface: str, instrument: str, price: Decimal, quantity: int) -> 
     elif kind == "equity":
         raw = Decimal(quantity) * price * CENTS
     else:
-        raw = Decimal(quantity) * _usd_per_base_unit(instrument, price) * CENTS
+        raw = Decimal(quantity) * _usd_per_base_unit(instrument, price, usd_quote_rate) * CENTS
     return int(raw.to_integral_value(rounding=ROUND_CEILING))
 
 
@@ -131,6 +136,7 @@ def fee_cents(
     terms: FeeTerms,
     *,
     series: SeriesFee = DEFAULT_SERIES_FEE,
+    usd_quote_rate: Decimal | None = None,
 ) -> int:
     """The fee for one fill (entry or exit), from the venue's schedule in ``shared.money.fees``.
 
@@ -145,7 +151,7 @@ def fee_cents(
         if kind == "equity":
             return ibkr_commission_cents(quantity, price, per_share=terms.stock_per_share,
                                          minimum_cents=terms.stock_min_cents, max_pct_of_value=terms.stock_max_pct)
-        return fx_commission_cents(quantity, base_to_account=_usd_per_base_unit(instrument, price),
+        return fx_commission_cents(quantity, base_to_account=_usd_per_base_unit(instrument, price, usd_quote_rate),
                                    per_million_cents=terms.fx_per_million_cents)
     except UnsupportedInstrument:
         raise
@@ -168,15 +174,25 @@ def binary_payout_pnl(quantity: int, fill_price: Decimal, outcome: str) -> int:
     return int(gross.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def bracket_pnl(instrument: str, surface: str, side: str, quantity: int, fill: Decimal, exit_price: Decimal) -> int:
-    """Gross P&L in USD cents of an FX or stock position closed at ``exit_price``."""
+def bracket_pnl(
+    instrument: str,
+    surface: str,
+    side: str,
+    quantity: int,
+    fill: Decimal,
+    exit_price: Decimal,
+    *,
+    usd_quote_rate: Decimal | None = None,
+) -> int:
+    """Gross P&L in USD cents of an FX or stock position closed at ``exit_price`` (a cross needs its USD rate)."""
     sign = Decimal(1) if is_buy(side) else Decimal(-1)
     quote_pnl = (exit_price - fill) * Decimal(quantity) * sign
     if kind_of(surface) == "fx":
         try:
-            quote_pnl = quote_to_usd(quote_pnl, instrument, exit_price)  # USD_XXX converts at the exit rate
+            # USD_XXX converts at the exit rate, a cross at its USD_<quote> rate
+            quote_pnl = quote_to_usd(quote_pnl, instrument, exit_price, usd_quote_rate=usd_quote_rate)
         except NotAPair as exc:
             raise UnsupportedInstrument(str(exc)) from None
-        except MissingRate:
-            raise UnsupportedInstrument(f"{instrument}: FX crosses without USD are not supported") from None
+        except MissingRate as exc:
+            raise UnsupportedInstrument(f"{exc} (no quote for it)") from None
     return int((quote_pnl * CENTS).to_integral_value(rounding=ROUND_HALF_EVEN))

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,10 @@ from client.config import ClientConfig
 from client.engine import settle
 from client.ledger import Ledger, MoneyEvent, format_cents
 from client.pricing import FeeTerms, UnsupportedInstrument, cost_cents, fee_cents, is_buy, kind_of
-from client.sizing import size
+from client.sizing import SKIP_REASONS, size
 from shared.audit.provenance import RESULT_KINDS, ResultKind, result_label, signal_kind
 from shared.ids import derive_id
+from shared.money.fx import is_pair, usd_rate_pair
 from shared.records import Signal, Trade, parse_record
 from shared.signing import verify_signal
 from shared.timeutil import from_iso, utcnow
@@ -46,6 +47,7 @@ class SurfaceRow:
     fees_cents: int = 0
     pnl_cents: int = 0
     kinds: Counter[str] = field(default_factory=Counter)  # replayed signals per result kind (sim, ...)
+    skipped: Counter[str] = field(default_factory=Counter)  # signals not traded, by client.sizing.SKIP_REASONS code
 
 
 @dataclass(slots=True)
@@ -58,6 +60,19 @@ class ReplayResult:
     curve: list[tuple[datetime, int]] = field(default_factory=list)
     skipped_bad_signature: int = 0
     skipped_dry_run: int = 0
+    skipped_not_followed: int = 0
+
+    @property
+    def skipped(self) -> Counter[str]:
+        """Every signal ``run`` would not have traded, by reason code (those left out of the table included)."""
+        total: Counter[str] = Counter()
+        for row in self.rows.values():
+            total.update(row.skipped)
+        for code, count in (("bad_signature", self.skipped_bad_signature), ("operator_paper", self.skipped_dry_run),
+                            ("not_followed", self.skipped_not_followed)):
+            if count:
+                total[code] += count
+        return total
 
     @property
     def kinds(self) -> Counter[str]:
@@ -80,9 +95,11 @@ class ReplayResult:
             "final_cents": self.final_cents,
             "skipped_bad_signature": self.skipped_bad_signature,
             "skipped_dry_run": self.skipped_dry_run,
+            "skipped": dict(self.skipped),
             "source": self.source,
             "result_kinds": dict(self.kinds),
-            "surfaces": {name: asdict(row) | {"kinds": dict(row.kinds)} for name, row in sorted(self.rows.items())},
+            "surfaces": {name: asdict(row) | {"kinds": dict(row.kinds), "skipped": dict(row.skipped)}
+                         for name, row in sorted(self.rows.items())},
         }
 
 
@@ -120,6 +137,7 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
     start = config.replay.bankroll_cents
     events: list[tuple[datetime, int, Signal, dict[str, Any]]] = []
     result = ReplayResult(start, start, 0, start)
+    prices: dict[str, list[tuple[datetime, Decimal]]] = {}  # every verified signal's price: FX crosses' USD rates
     for item in items:
         raw = item.get("signal")
         if not isinstance(raw, dict):
@@ -134,15 +152,22 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
         if signal.dry_run and not config.trades_dry_run:
             result.skipped_dry_run += 1  # as ``run`` would: a live broker does not follow operator paper signals
             continue
+        prices.setdefault(signal.instrument, []).append((signal.published_at, signal.limit_price))
         feed = config.feed
         if signal.surface not in feed.surfaces or (feed.sub_strategies and signal.sub_strategy
                                                    not in feed.sub_strategies):
+            result.skipped_not_followed += 1
             continue
         resolved_raw = item.get("resolved_at")
         resolved_at = from_iso(resolved_raw) if isinstance(resolved_raw, str) else signal.expires_at
         events.append((signal.published_at, 0, signal, item))
         events.append((max(resolved_at, signal.published_at), 1, signal, item))
     events.sort(key=lambda e: (e[0], e[1], e[2].id))
+    rates = _RateBook(prices)
+    stop_level = None
+    if config.control.equity_stop_fraction > 0:
+        stop_level = int((config.control.equity_stop_fraction * start).to_integral_value(rounding=ROUND_CEILING))
+    stopped = False
 
     ledger = Ledger(config.commission_rate)
     first = events[0][0] if events else None
@@ -155,8 +180,16 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
         if phase == 0:
             row.signals += 1
             row.kinds[result_kind_of(item, signal)] += 1
-            _enter(config, ledger, signal, item, at)
-            if ledger.status_of(signal.id) == "filled":
+            limit = config.control.max_open_positions
+            if stopped:
+                skip: str | None = "equity_stop"
+            elif limit and len(ledger.positions) >= limit:
+                skip = "max_open_positions"
+            else:
+                skip = _enter(config, ledger, signal, item, at, rates.rate(signal, at))
+            if skip is not None:
+                row.skipped[skip] += 1
+            elif ledger.status_of(signal.id) == "filled":
                 row.traded += 1
             continue
         position = ledger.positions.get(signal.id)
@@ -164,7 +197,8 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
         if position is None or outcome not in ("win", "loss", "void"):
             continue
         try:
-            gross, exit_fees, exit_price = settle(signal, position.quantity, position.fill_price, outcome, item, config)
+            gross, exit_fees, exit_price = settle(signal, position.quantity, position.fill_price, outcome, item, config,
+                                                  usd_quote_rate=rates.rate(signal, at))
         except (UnsupportedInstrument, ValueError):
             continue
         fees = position.fees_cents + exit_fees
@@ -177,6 +211,8 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
         row.wins += pnl > 0
         row.losses += pnl <= 0
         result.curve.append((at, ledger.equity_cents))
+        if stop_level is not None and ledger.equity_cents < stop_level:
+            stopped = True  # as run's equity stop: no new positions (open ones resolve as they would)
     due = crystallize(ledger.realized_pnl_cents, 0, config.commission_rate)
     result.equity_before_commission_cents = ledger.equity_cents
     result.commission_cents = due.amount_cents
@@ -184,22 +220,45 @@ def simulate(config: ClientConfig, items: Iterable[dict[str, Any]], public_key: 
     return result
 
 
-def _enter(config: ClientConfig, ledger: Ledger, signal: Signal, item: dict[str, Any], at: datetime) -> None:
+class _RateBook:
+    """The ``USD_<quote>`` rate an FX cross needs at a moment, from the prices of the operator's own signals on that
+    pair (the nearest within a day), as ``run`` uses the latest verified signal when its broker has no quote."""
+
+    def __init__(self, prices: dict[str, list[tuple[datetime, Decimal]]]) -> None:
+        self._prices = {pair: sorted(points) for pair, points in prices.items()}
+
+    def rate(self, signal: Signal, at: datetime) -> Decimal | None:
+        if kind_of(signal.surface) != "fx" or not is_pair(signal.instrument):
+            return None
+        pair = usd_rate_pair(signal.instrument)
+        points = self._prices.get(pair or "", [])
+        if not points:
+            return None
+        nearest = min(points, key=lambda point: abs((point[0] - at).total_seconds()))
+        return nearest[1] if abs(nearest[0] - at) <= timedelta(days=1) else None
+
+
+def _enter(config: ClientConfig, ledger: Ledger, signal: Signal, item: dict[str, Any], at: datetime,
+           rate: Decimal | None) -> str | None:
+    """Open the position ``run`` would have opened; the reason code when it would not have."""
     try:
         decision = size(config.sizing, signal, equity_cents=ledger.equity_cents,
-                        staked_today_cents=ledger.staked_on(at.date()), cash_cents=ledger.cash_cents)
+                        staked_today_cents=ledger.staked_on(at.date()), cash_cents=ledger.cash_cents,
+                        usd_quote_rate=rate)
     except UnsupportedInstrument:
-        return
+        return "unsupported"
     if decision.quantity <= 0:
-        return
+        return decision.skip or "stake_too_small"
     price = _fill_price(config, signal, item)
     buy = is_buy(signal.side)
     if (buy and price > decision.worst_price) or (not buy and price < decision.worst_price):
-        return  # the order's limit would not have filled
-    cost = cost_cents(signal.surface, signal.instrument, price, decision.quantity)
-    fee = fee_cents(signal.surface, signal.instrument, price, decision.quantity, FeeTerms.of(config.broker))
+        return "rejected"  # the order's limit would not have filled
+    cost = cost_cents(signal.surface, signal.instrument, price, decision.quantity, usd_quote_rate=rate)
+    fee = fee_cents(signal.surface, signal.instrument, price, decision.quantity, FeeTerms.of(config.broker),
+                    usd_quote_rate=rate)
     ledger.apply_trade(_trade(signal, "intent", decision.quantity, None, cost, 0, at))
     ledger.apply_trade(_trade(signal, "filled", decision.quantity, price, cost, fee, at))
+    return None
 
 
 def _trade(
@@ -217,8 +276,8 @@ def _trade(
 
 def render_table(result: ReplayResult, days: int) -> str:
     """The text table ``replay`` prints."""
-    header = (f"{'surface':<10} {'signals':>7} {'traded':>6} {'wins':>5} {'losses':>6} {'fees':>12} {'P&L':>14}  "
-              "operator's results from")
+    header = (f"{'surface':<10} {'signals':>7} {'traded':>6} {'skipped':>7} {'wins':>5} {'losses':>6} {'fees':>12} "
+              f"{'P&L':>14}  operator's results from")
     lines = [f"Operator's results replayed: {result.source}."]
     if result.kinds.get("sim"):
         lines.append("Synthetic (sim) results come from simulated markets: they test the operator's machinery and "
@@ -227,14 +286,24 @@ def render_table(result: ReplayResult, days: int) -> str:
     total = SurfaceRow()
     for name in sorted(result.rows):
         row = result.rows[name]
-        lines.append(f"{name:<10} {row.signals:>7} {row.traded:>6} {row.wins:>5} {row.losses:>6} "
-                     f"{format_cents(row.fees_cents):>12} {format_cents(row.pnl_cents):>14}  "
+        lines.append(f"{name:<10} {row.signals:>7} {row.traded:>6} {sum(row.skipped.values()):>7} {row.wins:>5} "
+                     f"{row.losses:>6} {format_cents(row.fees_cents):>12} {format_cents(row.pnl_cents):>14}  "
                      f"{sources_label(row.kinds)}")
         for attr in ("signals", "traded", "wins", "losses", "fees_cents", "pnl_cents"):
             setattr(total, attr, getattr(total, attr) + getattr(row, attr))
     lines.append("-" * len(header))
-    lines.append(f"{'total':<10} {total.signals:>7} {total.traded:>6} {total.wins:>5} {total.losses:>6} "
-                 f"{format_cents(total.fees_cents):>12} {format_cents(total.pnl_cents):>14}")
+    skipped_total = sum(sum(row.skipped.values()) for row in result.rows.values())
+    lines.append(f"{'total':<10} {total.signals:>7} {total.traded:>6} {skipped_total:>7} {total.wins:>5} "
+                 f"{total.losses:>6} {format_cents(total.fees_cents):>12} {format_cents(total.pnl_cents):>14}")
+    if result.skipped:
+        lines.append("")
+        lines.append("not traded, by reason:")
+        for name in sorted(result.rows):
+            for code, count in sorted(result.rows[name].skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+                lines.append(f"  {name:<10} {count:>5}  {code:<22} {SKIP_REASONS.get(code, '')}")
+        if result.skipped_not_followed:
+            lines.append(f"  {'(others)':<10} {result.skipped_not_followed:>5}  {'not_followed':<22} "
+                         f"{SKIP_REASONS['not_followed']}")
     lines.append("")
     lines.append(f"start                    {format_cents(result.start_cents):>14}")
     lines.append(f"equity before commission {format_cents(result.equity_before_commission_cents):>14}")
@@ -251,32 +320,64 @@ def render_table(result: ReplayResult, days: int) -> str:
     return "\n".join(lines)
 
 
+def span_text(seconds: float) -> str:
+    """A duration in the unit a person would use: "42 s", "3.5 min", "5.2 h", "12.3 days"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} days"
+
+
 def chart_title(result: ReplayResult, days: int) -> str:
-    """The PNG's title: it names the source of the operator's results, so the picture never travels unlabelled."""
-    return f"Replay of the last {days} days of {result.source} results: equity (USD), before commission"
+    """The PNG's title: the source of the operator's results (the picture never travels unlabelled) and the span
+    the data actually covers, which may be far shorter than the ``days`` asked for."""
+    if len(result.curve) < 2:
+        covered = "no resolved signals"
+    else:
+        first, last = result.curve[0][0], result.curve[-1][0]
+        covered = (f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC "
+                   f"({span_text((last - first).total_seconds())})")
+    return (f"Replay of {result.source} results, {covered}\n"
+            f"(asked for the last {days} days); equity (USD), before commission")
 
 
 def write_chart(result: ReplayResult, path: Path, days: int) -> Path:
     """An equity-curve PNG (matplotlib, Agg backend: no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
-    if result.curve:
-        origin = result.curve[0][0]
-        times = [(moment - origin).total_seconds() / 86_400 for moment, _ in result.curve]
-        values = [Decimal(cents) / 100 for _, cents in result.curve]
-        axes.step(times, [float(v) for v in values], where="post", color="#1f6feb")  # plotting only
-    axes.axhline(result.start_cents / 100, color="#888888", linewidth=0.8, linestyle="--")
-    axes.set_title(chart_title(result, days))
-    axes.set_ylabel("equity ($)")
-    axes.grid(True, alpha=0.3)
-    start = result.curve[0][0].strftime("%Y-%m-%d %H:%M UTC") if result.curve else "start"
-    axes.set_xlabel(f"days since {start}")
-    figure.tight_layout()
+    figure = equity_figure(result, days)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def equity_figure(result: ReplayResult, days: int) -> Any:
+    """The equity curve on a UTC time axis whose ticks suit the span: minutes and hours for a short replay, days
+    and months for a long one (matplotlib's concise date formatter)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
+    if result.curve:
+        times = [moment for moment, _ in result.curve]
+        values = [float(Decimal(cents) / 100) for _, cents in result.curve]  # plotting only
+        axes.step(times, values, where="post", color="#1f6feb")  # type: ignore[arg-type]
+        locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
+        if times[0] == times[-1]:
+            axes.set_xlim(times[0] - timedelta(minutes=30), times[0] + timedelta(minutes=30))  # type: ignore[arg-type]
+    axes.axhline(result.start_cents / 100, color="#888888", linewidth=0.8, linestyle="--")
+    axes.set_title(chart_title(result, days), fontsize=10)
+    axes.set_ylabel("equity ($)")
+    axes.set_xlabel("time (UTC)")
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    return figure

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from client.engine import Follower, Outcome, fault
 from client.feed import FeedApi, FeedAuthError, FeedError, FeedUnavailable
@@ -22,6 +23,11 @@ class LoopStats:
     batches: int = 0
     signals: int = 0
     feed_errors: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # this session's signals not traded, by reason code
+
+    def skip_summary(self) -> str:
+        """``"3 stake_too_small, 1 expired"``: most frequent first."""
+        return ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
 
 
 class Runner:
@@ -39,7 +45,7 @@ class Runner:
     ) -> None:
         self.follower = follower
         self.api = api
-        self.emit = emit
+        self._emit = emit
         self.status = status
         self.cursors = CursorStore(follower.paths.cursor)
         self._sleep = sleep
@@ -49,6 +55,12 @@ class Runner:
         self._last_snapshot: dict[str, object] | None = None
         self.stats = LoopStats()
         self.stopped = False
+
+    def emit(self, outcome: Outcome) -> None:
+        """Report an outcome, counting the reason of a signal not traded."""
+        if outcome.skip_reason is not None:
+            self.stats.skipped[outcome.skip_reason] += 1
+        self._emit(outcome)
 
     def start(self) -> None:
         """Recover from whatever the last process left half done, before the first poll."""
@@ -112,6 +124,7 @@ class Runner:
         """One turn: outbox, one poll, its signals, cursor, outcomes."""
         follower = self.follower
         follower.refresh()
+        self._control()
         for outcome in follower.retry_unconfirmed():
             self.emit(outcome)
         report = follower.outbox.deliver(self.api.post, block=False)
@@ -131,6 +144,7 @@ class Runner:
             return
         self._backoff = 0.0
         self.stats.batches += 1
+        skipped_before = sum(self.stats.skipped.values())
         for data in batch.signals:
             self.stats.signals += 1
             self.emit(follower.handle(data))
@@ -139,8 +153,18 @@ class Runner:
             # After the batch's records are written: a crash before this line re-reads the batch, and the dedup
             # set (rebuilt from signals.jsonl and orders.jsonl) turns the repeats into no-ops.
             self.cursors.save(batch.next_cursor)
+        if sum(self.stats.skipped.values()) > skipped_before:
+            self.status(f"not traded this session: {self.stats.skip_summary()}")
         self._resolve()
+        self._control()
         self._snapshot()
+
+    def _control(self) -> None:
+        """Flatten requests (from ``tbot-client flatten`` or the equity stop) and the equity stop's check."""
+        for outcome in self.follower.flatten_pending():
+            self.emit(outcome)
+        for outcome in self.follower.check_equity_stop():
+            self.emit(outcome)
 
     def _feed_down(self, exc: FeedError) -> None:
         self.stats.feed_errors += 1

@@ -1,4 +1,9 @@
-"""Local sizing: the subscriber's rule and caps decide the stake; the operator's size is only an input."""
+"""Local sizing: the subscriber's rule and caps decide the stake; the operator's size is only an input.
+
+A stake too small for one unit (a $185 share from a $10 stake) buys one unit anyway when ``min_one_unit`` is on
+(the default) and one unit fits under the per-signal cap, the day's remaining room and the cash; otherwise the
+signal is skipped with a reason code from :data:`SKIP_REASONS`, which ``run``, ``status`` and ``replay`` count.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,27 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from client.config import SizingSection
-from client.pricing import is_buy, kind_of, quantity_for_stake
+from client.pricing import cost_cents, is_buy, kind_of, quantity_for_stake
 from shared.records import Signal
+
+# Why a signal was not traded: the code is what the counts in ``run``, ``status`` and ``replay`` use.
+SKIP_REASONS: dict[str, str] = {
+    "not_followed": "surface or sub-strategy not followed",
+    "expired": "expired before it could be traded",
+    "bad_signature": "signature invalid for the pinned key",
+    "malformed": "not a valid signal",
+    "broker_cannot_trade": "your broker does not trade this surface",
+    "operator_paper": "operator paper (dry-run) signal; your live broker does not follow those",
+    "stake_too_small": "stake too small for one unit",
+    "unit_over_signal_cap": "one unit costs more than max_cents_per_signal",
+    "day_cap": "max_cents_per_day reached",
+    "no_cash": "not enough cash",
+    "unsupported": "instrument the client cannot price (e.g. an FX cross without its USD rate)",
+    "rejected": "the broker did not fill the order (e.g. price beyond the limit)",
+    "paused": "trading paused (tbot-client pause)",
+    "max_open_positions": "max_open_positions reached",
+    "equity_stop": "equity stop tripped: flattened and paused",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +40,7 @@ class SizeDecision:
     stake_cents: int
     worst_price: Decimal
     reason: str = ""
+    skip: str = ""  # a SKIP_REASONS code when quantity is 0
 
 
 def stake_for(rule: SizingSection, signal: Signal, equity_cents: int, staked_today_cents: int) -> tuple[int, str]:
@@ -45,16 +70,43 @@ def worst_acceptable_price(rule: SizingSection, signal: Signal) -> Decimal:
     return price + move if is_buy(signal.side) else price - move
 
 
+def one_unit(surface: str) -> int:
+    """The smallest order: one contract (100 centi-contracts), one FX unit, one share."""
+    return 100 if kind_of(surface) == "binary" else 1
+
+
 def size(
-    rule: SizingSection, signal: Signal, *, equity_cents: int, staked_today_cents: int, cash_cents: int
+    rule: SizingSection,
+    signal: Signal,
+    *,
+    equity_cents: int,
+    staked_today_cents: int,
+    cash_cents: int,
+    usd_quote_rate: Decimal | None = None,
 ) -> SizeDecision:
-    """Quantity to order, sized at the worst acceptable price so the cost never exceeds the stake or the cash."""
+    """Quantity to order, sized at the worst acceptable price so the cost never exceeds the stake or the cash.
+
+    ``usd_quote_rate`` is the ``USD_<quote>`` rate an FX cross needs (``EUR_JPY`` needs ``USD_JPY``).
+    """
     stake, reason = stake_for(rule, signal, equity_cents, staked_today_cents)
     if stake > cash_cents:
         stake, reason = max(0, cash_cents), "limited by cash"
     worst = worst_acceptable_price(rule, signal)
     sizing_price = worst if is_buy(signal.side) else signal.limit_price
-    quantity = quantity_for_stake(signal.surface, signal.instrument, sizing_price, stake)
-    if quantity == 0 and not reason:
-        reason = "stake too small for one unit"
-    return SizeDecision(quantity, stake, worst, reason)
+    quantity = quantity_for_stake(signal.surface, signal.instrument, sizing_price, stake,
+                                  usd_quote_rate=usd_quote_rate)
+    if quantity > 0:
+        return SizeDecision(quantity, stake, worst, reason)
+    unit = one_unit(signal.surface)
+    unit_cost = cost_cents(signal.surface, signal.instrument, sizing_price, unit, usd_quote_rate=usd_quote_rate)
+    room = rule.max_cents_per_day - staked_today_cents
+    if unit_cost > room:
+        return SizeDecision(0, 0, worst, "capped per day", "day_cap")
+    if unit_cost > cash_cents:
+        return SizeDecision(0, 0, worst, "limited by cash", "no_cash")
+    if not rule.min_one_unit:
+        return SizeDecision(0, stake, worst, reason or "stake too small for one unit", "stake_too_small")
+    if unit_cost > rule.max_cents_per_signal:
+        return SizeDecision(0, 0, worst, f"one unit costs {unit_cost}c, over max_cents_per_signal",
+                            "unit_over_signal_cap")
+    return SizeDecision(unit, unit_cost, worst, "one unit (min_one_unit)")

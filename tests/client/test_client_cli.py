@@ -61,20 +61,29 @@ def test_init_replay_and_money_commands(tmp_path: Path, operator_key: Any, make_
     try:
         config_path = tmp_path / "sub" / "tbot-client.toml"
         url = f"http://127.0.0.1:{server.port}"
-        done = cli(config_path, "init", "--url", url, "--token", server.token)
+        wrong = tmp_path / "wrong-token"
+        wrong.write_text("tbs_not-a-real-token\n")
+        refused = cli(config_path, "init", "--url", url, "--token-file", str(wrong))
+        assert refused.returncode == 3 and "refused this token" in refused.stderr
+        assert "tbs_not-a-real-token" not in refused.stderr + refused.stdout
+        assert not config_path.exists(), "nothing written for a refused token"
+        token_file = tmp_path / "token"
+        token_file.write_text(f"# from the operator\nTBOT_FEED_TOKEN={server.token}\n")
+        done = cli(config_path, "init", "--url", url, "--token-file", str(token_file), "--rule", "fixed")
         assert done.returncode == 0, done.stderr
+        assert "token accepted" in done.stdout and server.token not in done.stdout + done.stderr
         config = load_config(config_path)
         assert config.public_key_path.read_text() == public_key_pem(operator_key)  # pinned from the dashboard
         secrets = config.resolve(Path("tbot-client.env"))
         assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
         assert server.token in secrets.read_text() and server.token not in config_path.read_text()
         assert config.feed_token() == server.token
-        assert cli(config_path, "init", "--url", url, "--token", server.token).returncode == 1  # never overwrites
+        assert cli(config_path, "init", "--url", url, "--token-file", str(token_file)).returncode == 1  # no overwrite
 
         replay = cli(config_path, "--json", "replay", "--days", "30")
         assert replay.returncode == 0, replay.stderr
         figures = json.loads(replay.stdout)
-        # The default rule: $10 a signal, sized at the signal's price + $0.02.
+        # The fixed rule: $10 a signal, sized at the signal's price + $0.02.
         # Win: 23 contracts at $0.40: +2300 − 920 − ⌈38.64⌉ = +1341. Loss: 19 at $0.50: −950 − ⌈33.25⌉ = −984.
         # Realized +357; commission ⌊0.15 × 357 = 53.55⌋ = 53; from $1,000.00 to $1,003.04.
         assert figures["surfaces"]["kalshi_st"]["pnl_cents"] == 1_341 - 984
@@ -92,6 +101,28 @@ def test_init_replay_and_money_commands(tmp_path: Path, operator_key: Any, make_
     assert (out["commission_cents"], out["cash_cents"]) == (0, 15_000)
     status = json.loads(cli(config_path, "--json", "status").stdout)
     assert (status["deposits_cents"], status["withdrawals_cents"], status["pending_callbacks"]) == (25_000, 10_000, 0)
+
+
+def test_init_names_the_url_and_a_fix_when_nothing_answers(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Cli(capsys)
+    token_file = tmp_path / "token"
+    token_file.write_text("tbs_secret-token-value\n")
+    url = f"http://127.0.0.1:{H.free_port()}"
+    done = cli(tmp_path / "tbot-client.toml", "init", "--url", url, "--token-file", str(token_file))
+    assert done.returncode == 1
+    assert url in done.stderr and "ConnectError" in done.stderr and "check the host and port" in done.stderr
+    assert "tbs_secret-token-value" not in done.stderr
+    assert not (tmp_path / "tbot-client.toml").exists()
+
+
+def test_init_token_on_the_command_line_is_deprecated_and_never_echoed(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    cli = Cli(capsys)
+    done = cli(tmp_path / "tbot-client.toml", "init", "--url", f"http://127.0.0.1:{H.free_port()}",
+               "--token", "tbs_on-the-command-line")
+    assert "deprecated" in done.stderr
+    assert "tbs_on-the-command-line" not in done.stderr + done.stdout
 
 
 def test_bad_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

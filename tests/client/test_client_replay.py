@@ -99,8 +99,8 @@ def test_replay_says_where_the_operator_results_come_from(make_config, make_sign
     assert table.startswith("Operator's results replayed: synthetic (sim).")
     assert "are not a track record" in table
     assert "replaying the operator's synthetic (sim) results." in table
-    assert chart_title(sim_only, 30) == ("Replay of the last 30 days of synthetic (sim) results: equity (USD), "
-                                         "before commission")
+    assert chart_title(sim_only, 30) == ("Replay of synthetic (sim) results, 2026-01-05 10:00 to 2026-01-05 12:00 "
+                                         "UTC (2.0 h)\n(asked for the last 30 days); equity (USD), before commission")
     assert sim_only.as_json()["source"] == "synthetic (sim)"
 
     real = make_signal(published_at=T0 + timedelta(minutes=1), venue="kalshi")
