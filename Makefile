@@ -7,7 +7,8 @@ PIP := $(VENV)/bin/pip
 PM2 := node_modules/.bin/pm2
 export PM2_HOME := $(CURDIR)/.pm2
 
-.PHONY: up down test lint typecheck venv pm2 vendor envs system-test-deps status bench clean reset-paper
+.PHONY: up down test lint typecheck venv pm2 vendor envs system-test-deps status bench clean reset-paper \
+	scale-up scale-down
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +58,22 @@ down:
 	-@[ -x $(PM2) ] && $(PM2) delete ecosystem.config.js >/dev/null 2>&1; true
 	-@[ -x $(PM2) ] && $(PM2) kill >/dev/null 2>&1; true
 	@echo "tbot fleet stopped"
+
+# The feed past one box, tried on one machine (README "Scaling the feed"): three NATS JetStream nodes on loopback,
+# st-feed-relay, two feed edges and a round-robin proxy (http://127.0.0.1:8180), from ecosystem.scale.config.js.
+# Beside the fleet (`make up`) or without it; `make up` itself never starts any of this.
+scale-up: venv pm2 envs
+	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || \
+		{ echo "scale-up needs Debian's nats-server: apt-get install nats-server"; exit 2; }
+	@mkdir -p logs/pm2 logs/nats
+	@$(PY) -m dashboard.edge.localrig public-key logs/keys/operator_ed25519.pem logs/keys/operator_ed25519.pub.pem
+	$(PM2) start ecosystem.scale.config.js
+	@$(PY) -m dashboard.edge.localrig wait-healthy 8180 90
+	@echo "scaled feed: http://127.0.0.1:8180/api/signals/feed (edges 8181, 8182; NATS 4222-4224)   stop: make scale-down"
+
+scale-down:
+	-@[ -x $(PM2) ] && $(PM2) delete ecosystem.scale.config.js >/dev/null 2>&1; true
+	@echo "scaled feed stopped (JetStream data stays in logs/nats/)"
 
 # A fresh paper session: the sim replay restarts from its first day. Nothing is deleted: the surfaces' logs and the
 # sim venues' memory move to logs/archive/<time>/; the operator key and the subscriber feed data stay.

@@ -25,8 +25,8 @@ class NatsSettings(ProcessSettings):
     """Keys every process that talks to the JetStream cluster shares."""
 
     nats_urls: CsvList = Field(
-        default=("nats://127.0.0.1:4222",), description="Seed URLs of the NATS cluster (any node; the rest is "
-        "discovered)"
+        default=("nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"),
+        description="Seed URLs of the NATS cluster (any node; the rest is discovered)",
     )
     nats_token: SecretStr | None = Field(default=None, description="NATS authorization token, if the cluster has one")
 

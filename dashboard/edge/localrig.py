@@ -181,3 +181,33 @@ def proxy_proc(listen: int, backends: list[int], log_path: Path) -> Proc:
     for port in backends:
         args += ["--backend", f"127.0.0.1:{port}"]
     return Proc(args, log_path)
+
+
+def write_public_key(private_key: Path, out: Path) -> None:
+    """The operator's public key (PEM) for the edges; the private key is created first if the fleet never ran."""
+    from shared.signing import load_or_create_key, public_key_pem
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(public_key_pem(load_or_create_key(private_key)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``make scale-up``'s helpers: ``public-key PRIVATE OUT`` and ``wait-healthy PORT [SECONDS]``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 3 and args[0] == "public-key":
+        write_public_key(Path(args[1]), Path(args[2]))
+        return 0
+    if len(args) in (2, 3) and args[0] == "wait-healthy":
+        try:
+            wait_healthy(int(args[1]), float(args[2]) if len(args) == 3 else 60)
+        except TimeoutError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        return 0
+    print("usage: python -m dashboard.edge.localrig public-key PRIVATE OUT | wait-healthy PORT [SECONDS]",
+          file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
