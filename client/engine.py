@@ -238,8 +238,9 @@ class Follower:
             result = self._close_group(group, request)
             failed = failed or any(o.verdict != "closed" for o in result)
             outcomes.extend(result)
-        if not failed:
-            self.control.append("flatten_done", self.now(), request=request, closed=len(outcomes))
+        if not failed:  # every request pending now is satisfied: nothing is left open
+            for done in list(pending):
+                self.control.append("flatten_done", self.now(), request=done, closed=len(outcomes))
         return outcomes
 
     def _close_group(self, group: list[OpenPosition], request: str) -> list[Outcome]:

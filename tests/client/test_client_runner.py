@@ -122,3 +122,27 @@ def test_signals_on_a_cursorless_poll_are_kept_until_handled(make_config, make_s
     assert [o.verdict for o in seen if o.signal_id == a.id] == ["duplicate"]  # handled before the crash
     assert [o["signal_id"] for o in orders(config) if o["status"] == "filled"] == [a.id]
     assert not StatePaths(config.state_dir).pending_batch.exists()
+
+
+def test_run_counts_skips_by_reason_and_flattens_on_request(make_config, make_signal) -> None:
+    config = make_config(control={"max_open_positions": 1})
+    feed = FakeFeed()
+    statuses: list[str] = []
+    held, refused = make_signal(instrument="KX-HELD"), make_signal(instrument="KX-REFUSED")
+    feed.arrive_on_next_wait = [wire(held), wire(refused)]
+    loop = runner(config, feed)
+    loop.status = statuses.append
+    loop.run(max_batches=1)
+    assert dict(loop.stats.skipped) == {"max_open_positions": 1}
+    assert "not traded this session: 1 max_open_positions" in statuses
+    assert list(loop.follower.ledger.positions) == [held.id]
+
+    from client.control import ControlLog
+    from shared.timeutil import utcnow
+
+    ControlLog(config.state_dir).request_flatten(utcnow(), "from another terminal")
+    seen: list[Outcome] = []
+    loop._emit = seen.append
+    loop.step()  # the next turn picks the request up
+    assert [o.verdict for o in seen] == ["closed"]
+    assert loop.follower.ledger.positions == {}
