@@ -158,9 +158,10 @@ def write_relay_env(path: Path, log_dir: Path, urls: str, replicas: int) -> Path
     return path
 
 
-def write_edge_env(path: Path, log_dir: Path, urls: str, port: int, public_key: Path, extra: str = "") -> Path:
+def write_edge_env(path: Path, log_dir: Path, urls: str, port: int, public_key: Path, extra: str = "",
+                   log_level: str = "INFO") -> Path:
     path.write_text(f"LOG_DIR={log_dir}\nNATS_URLS={urls}\nPORT={port}\nSIGNAL_PUBLIC_KEY_PATH={public_key}\n"
-                    f"LOG_LEVEL=INFO\n{extra}")
+                    f"LOG_LEVEL={log_level}\n{extra}")
     path.chmod(0o600)
     return path
 
