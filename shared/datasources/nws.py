@@ -16,7 +16,7 @@ import httpx
 
 from shared.datasources.cli_report import CliParseError, CliReport, parse_cli
 from shared.datasources.stations import station as lookup_station
-from shared.venues.http import MalformedResponseError, RetryPolicy, VenueHttp
+from shared.http import MalformedResponseError, RetryPolicy, VenueHttp
 
 BASE_URL = "https://api.weather.gov"
 DEFAULT_USER_AGENT = "(tbot weather research, ops@tbot.invalid)"

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from shared.datasources.stations import station as lookup_station
-from shared.venues.http import MalformedResponseError, RetryPolicy, VenueHttp
+from shared.http import MalformedResponseError, RetryPolicy, VenueHttp
 
 BASE_URL = "https://ensemble-api.open-meteo.com/v1"
 SOURCE = "open-meteo"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from shared.http import VenueHttp
 from shared.venues.base import AuthError
-from shared.venues.http import VenueHttp
 from shared.venues.ibkr import schemas as w
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.venues.http import MalformedResponseError, RetryPolicy, TokenBucket, VenueHttp
+from shared.http import MalformedResponseError, RetryPolicy, TokenBucket, VenueHttp
 from shared.venues.ibkr import schemas as w
 from shared.venues.ibkr.config import IbkrConfig
 

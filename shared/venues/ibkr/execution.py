@@ -19,6 +19,7 @@ import httpx
 
 from shared.clock import Clock, WallClock
 from shared.config import SurfaceSettings
+from shared.http import MalformedResponseError, RequestRejected, RetryPolicy, VenueTimeoutError, error_text
 from shared.venues.base import (
     AuthError,
     Balance,
@@ -38,7 +39,6 @@ from shared.venues.base import (
     VenueError,
     direction,
 )
-from shared.venues.http import MalformedResponseError, RequestRejected, RetryPolicy, VenueTimeoutError, error_text
 from shared.venues.ibkr import schemas as w
 from shared.venues.ibkr.auth import GatewaySession
 from shared.venues.ibkr.client import IbkrClient

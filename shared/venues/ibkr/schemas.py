@@ -13,8 +13,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from shared.http import MalformedResponseError, parse_wire
 from shared.venues.base import Candle, OrderResult, OrderStatus, Position
-from shared.venues.http import MalformedResponseError, parse_wire
 
 VENUE = "ibkr"
 

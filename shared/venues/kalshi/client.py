@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.venues.http import MalformedResponseError, RetryPolicy, TokenBucket, VenueHttp
+from shared.http import MalformedResponseError, RetryPolicy, TokenBucket, VenueHttp
 from shared.venues.kalshi import schemas as w
 from shared.venues.kalshi.auth import KalshiSigner, load_private_key
 from shared.venues.kalshi.config import KalshiConfig

@@ -15,6 +15,7 @@ import httpx
 
 from shared.clock import Clock, WallClock
 from shared.config import SurfaceSettings
+from shared.http import RequestRejected, RetryPolicy, error_text
 from shared.venues.base import (
     Balance,
     Candle,
@@ -31,7 +32,6 @@ from shared.venues.base import (
     Settlement,
     direction,
 )
-from shared.venues.http import RequestRejected, RetryPolicy, error_text
 from shared.venues.kalshi import schemas as w
 from shared.venues.kalshi.auth import KalshiSigner
 from shared.venues.kalshi.client import KalshiClient

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from shared.http import MalformedResponseError, parse_wire
 from shared.venues.base import (
     Balance,
     BookLevel,
@@ -29,7 +30,6 @@ from shared.venues.base import (
     Quote,
     Settlement,
 )
-from shared.venues.http import MalformedResponseError, parse_wire
 
 VENUE = "kalshi"
 _DOLLARS = re.compile(r"^-?\d+(\.\d{1,6})?$")

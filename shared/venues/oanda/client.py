@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from shared.venues.http import MalformedResponseError, RetryPolicy, TokenBucket, VenueHttp
+from shared.http import MalformedResponseError, RetryPolicy, TokenBucket, VenueHttp
 from shared.venues.oanda import schemas as w
 from shared.venues.oanda.auth import auth_headers
 from shared.venues.oanda.config import OandaConfig

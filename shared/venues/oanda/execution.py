@@ -14,6 +14,7 @@ import httpx
 
 from shared.clock import Clock, WallClock
 from shared.config import SurfaceSettings
+from shared.http import MalformedResponseError, RequestRejected, RetryPolicy, VenueTimeoutError
 from shared.venues.base import (
     Balance,
     Candle,
@@ -31,7 +32,6 @@ from shared.venues.base import (
     VenueError,
     direction,
 )
-from shared.venues.http import MalformedResponseError, RequestRejected, RetryPolicy, VenueTimeoutError
 from shared.venues.oanda import schemas as w
 from shared.venues.oanda.client import OandaClient
 from shared.venues.oanda.config import OandaConfig

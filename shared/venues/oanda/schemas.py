@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from shared.http import MalformedResponseError, parse_wire
 from shared.venues.base import BookLevel, Candle, OrderBook, OrderResult, Position, Quote
-from shared.venues.http import MalformedResponseError, parse_wire
 
 VENUE = "oanda"
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")

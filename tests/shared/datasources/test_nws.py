@@ -15,8 +15,8 @@ import respx
 from shared.datasources.forecast import ClimateReport
 from shared.datasources.nws import NwsClient, c_to_f
 from shared.datasources.stations import STATIONS, station
+from shared.http import MalformedResponseError, RetryPolicy
 from shared.venues.base import NotFoundError, RateLimitedError
-from shared.venues.http import MalformedResponseError, RetryPolicy
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BASE = "https://api.weather.gov"

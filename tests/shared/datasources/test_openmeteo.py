@@ -14,7 +14,7 @@ import respx
 
 from shared.datasources.forecast import HighTempForecast
 from shared.datasources.openmeteo import OpenMeteoEnsemble, member_keys
-from shared.venues.http import MalformedResponseError, RetryPolicy
+from shared.http import MalformedResponseError, RetryPolicy
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BASE = "https://ensemble-api.open-meteo.com/v1"

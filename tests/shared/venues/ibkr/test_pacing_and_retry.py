@@ -7,8 +7,7 @@ import random
 import httpx
 import pytest
 
-from shared.venues.base import AuthError, NotFoundError, RateLimitedError
-from shared.venues.http import (
+from shared.http import (
     MalformedResponseError,
     RequestRejected,
     RetryPolicy,
@@ -17,6 +16,7 @@ from shared.venues.http import (
     VenueTimeoutError,
     error_text,
 )
+from shared.venues.base import AuthError, NotFoundError, RateLimitedError
 
 
 class FakeTime:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.clock import SteppedClock
 from shared.config import SurfaceSettings
-from shared.venues.http import RetryPolicy
+from shared.http import RetryPolicy
 from shared.venues.kalshi.execution import KalshiVenue
 
 HERE = Path(__file__).parent

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.venues.http import MalformedResponseError
+from shared.http import MalformedResponseError
 from shared.venues.kalshi import schemas as w
 
 RESPONSES = {

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+from shared.http import MalformedResponseError
 from shared.venues.base import (
     AuthError,
     NotFoundError,
@@ -21,7 +22,6 @@ from shared.venues.base import (
     Venue,
     VenueError,
 )
-from shared.venues.http import MalformedResponseError
 from shared.venues.kalshi.execution import KalshiVenue
 
 Payload = Callable[[str], Any]

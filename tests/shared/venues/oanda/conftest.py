@@ -12,7 +12,7 @@ import respx
 
 from shared.clock import SteppedClock
 from shared.config import SurfaceSettings
-from shared.venues.http import RetryPolicy
+from shared.http import RetryPolicy
 from shared.venues.oanda.execution import OandaVenue
 
 HERE = Path(__file__).parent

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import respx
 
+from shared.http import MalformedResponseError
 from shared.venues.base import AuthError, NotFoundError, OrderRejected, OrderRequest, Venue, VenueError
-from shared.venues.http import MalformedResponseError
 from shared.venues.oanda.config import OandaConfig
 from shared.venues.oanda.execution import OandaVenue
 
