@@ -254,7 +254,7 @@ async def measure_callbacks(rig: EdgeRig, signals: int, connections: int) -> dic
     async def sample() -> None:
         while True:
             await asyncio.sleep(0.25)
-            backlog.append(accepted[0] - (_lines(path) - before))
+            backlog.append(max(0, accepted[0] - (_lines(path) - before)))  # the appender may finish first
 
     sampler = asyncio.create_task(sample())
     await asyncio.gather(*(_post_worker(rig.ports[n % 2], shard, statuses, accepted)

@@ -15,6 +15,7 @@ Three streams, all replicated (``STREAM_REPLICAS``, R3 on a three-node cluster):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -72,7 +73,17 @@ async def connect(settings: NatsSettings, name: str) -> Client:
     }
     if settings.nats_token is not None:
         options["token"] = settings.nats_token.get_secret_value()
-    return await nats.connect(**options)
+    delay = 0.5
+    while True:
+        try:
+            return await nats.connect(**options)
+        except nats.errors.AuthorizationError:
+            raise  # a wrong NATS_TOKEN does not get better by waiting
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            # No node reachable yet (PM2 starts everything at once, or the cluster is down): wait, not crash-loop.
+            log.warning("nats: no server reachable (%s); retrying in %.1f s", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
 
 
 def stream_configs(replicas: int, signals_max_age_days: float, callbacks_max_age_days: float) -> list[StreamConfig]:
