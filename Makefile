@@ -79,7 +79,7 @@ scale-down:
 # sim venues' memory move to logs/archive/<time>/; the operator key and the subscriber feed data stay.
 reset-paper: down
 	@stamp=$$(date -u +%Y%m%dT%H%M%SZ); mkdir -p logs/archive/$$stamp; \
-	for d in kalshi_st kalshi_lt fx stocks sim paper; do [ -e logs/$$d ] && mv logs/$$d logs/archive/$$stamp/; done; \
+	for d in $$($(PY) -m shared.surfaces) sim paper; do [ -e logs/$$d ] && mv logs/$$d logs/archive/$$stamp/; done; \
 	rm -f logs/STOP logs/STOP.*; echo "archived the paper session to logs/archive/$$stamp; run make up"
 
 # Browser, Redis and NATS tests need Debian's chromium, redis-server and nats-server; installed here when missing

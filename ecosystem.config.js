@@ -1,6 +1,7 @@
 // PM2 fleet for tbot. Started by `make up`; PM2_HOME is .pm2/ inside the repo (set by the Makefile).
 // Secrets never pass through PM2 (`pm2 jlist` prints every env var): each app loads its own env file.
 const path = require("path");
+const { execFileSync } = require("child_process");
 
 const root = __dirname;
 const python = path.join(root, ".venv", "bin", "python");
@@ -31,12 +32,12 @@ function app(name, args, extra = {}) {
   };
 }
 
+// One loop per surface, from the one table of surfaces (shared/surfaces.py): a new surface needs no edit here.
+const surfaces = JSON.parse(execFileSync(python, ["-m", "shared.surfaces", "--json"], { cwd: root }).toString());
+
 module.exports = {
   apps: [
-    app("st-bot-loop", ["-m", "surfaces.kalshi_st", "--env", "envs/st.env"]),
-    app("st-lt-loop", ["-m", "surfaces.kalshi_lt", "--env", "envs/lt.env"]),
-    app("st-forex-loop", ["-m", "surfaces.fx", "--env", "envs/fx.env"]),
-    app("st-stocks-loop", ["-m", "surfaces.stocks", "--env", "envs/stk.env"]),
+    ...surfaces.map((s) => app(s.process, ["-m", s.package, "--env", `envs/${s.env_file}`])),
     app("st-resolver", ["-m", "surfaces.resolver", "--env", "envs/resolver.env"]),
     app("st-dashboard", ["-m", "dashboard", "--env", "envs/dashboard.env"]),
   ],

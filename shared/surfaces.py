@@ -6,6 +6,8 @@ client's pricing and brokers, the audit) reads this table. Adding a surface mean
 
 from __future__ import annotations
 
+import argparse
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,3 +81,21 @@ def surfaces_of_venue(venue: str) -> tuple[str, ...]:
 
 
 LIVE_VENUE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(spec.live_venue for spec in SURFACE_TABLE.values()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shared.surfaces --json``: the table for tools outside Python (PM2's ecosystem file, make)."""
+    parser = argparse.ArgumentParser(prog="python -m shared.surfaces")
+    parser.add_argument("--json", action="store_true", help="one object per surface (default: the names)")
+    args = parser.parse_args(argv)
+    if args.json:
+        rows = [{"name": s.name, "package": s.module.rsplit(".", 1)[0], "env_file": s.env_file,
+                 "process": s.process} for s in SURFACE_TABLE.values()]
+        print(json.dumps(rows))
+    else:
+        print(" ".join(SURFACE_NAMES))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

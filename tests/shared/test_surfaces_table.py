@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -39,3 +43,21 @@ def test_derived_lists_read_the_table() -> None:
 def test_unknown_surface_names_the_known_ones() -> None:
     with pytest.raises(UnknownSurface, match="kalshi_st"):
         surface_spec("crypto")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is installed with PM2 by make")
+def test_the_pm2_ecosystem_runs_one_loop_per_row() -> None:
+    root = Path(__file__).resolve().parents[2]
+    script = 'const e=require("./ecosystem.config.js"); console.log(JSON.stringify(e.apps.map(a=>[a.name,a.args])))'
+    apps = json.loads(subprocess.run(["node", "-e", script], cwd=root, capture_output=True, text=True, check=True,
+                                     timeout=60).stdout)
+    loops = {name: args for name, args in apps if name not in ("st-resolver", "st-dashboard")}
+    assert loops == {spec.process: ["-m", spec.module.rsplit(".", 1)[0], "--env", spec.default_env]
+                     for spec in SURFACE_TABLE.values()}
+
+
+def test_the_resolver_settles_every_row_by_default() -> None:
+    from surfaces.resolver.config import ResolverSettings
+
+    assert ResolverSettings.model_fields["surface_envs"].default == tuple(
+        f"{spec.name}={spec.default_env}" for spec in SURFACE_TABLE.values())
