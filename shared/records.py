@@ -102,12 +102,22 @@ class Signal(Record):
     stop_loss: Price | None = None
     take_profit: Price | None = None
     dry_run: bool = True
+    prev_hash: str = Field(
+        default="", max_length=64,
+        description="SHA-256 (hex) of the canonical bytes of the previous signal on this surface; '' starts a chain",
+    )
     signature: str = ""
 
     def canonical_bytes(self) -> bytes:
-        """The bytes the signature covers: every field but ``signature`` and ``ts``, keys sorted, compact."""
+        """The bytes the signature covers: every field but ``signature`` and ``ts``, keys sorted, compact.
+
+        An empty ``prev_hash`` is left out, so signals signed before the field existed still verify; a set one is
+        covered by the signature, which is what makes the per-surface hash chain tamper-evident.
+        """
         data = self.to_json_dict()
         data.pop("signature", None)
+        if not data.get("prev_hash"):
+            data.pop("prev_hash", None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
