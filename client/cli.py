@@ -489,8 +489,27 @@ def _replay(args: argparse.Namespace, config: ClientConfig) -> int:
 
 
 def _verify_history(args: argparse.Namespace, config: ClientConfig) -> int:
-    print("tbot-client: verify-history is not built yet", file=sys.stderr)
-    return EXIT_RUNTIME
+    """Signatures and the hash chain of the operator's published history; exit 1 on a break."""
+    from client.verify import verify_history
+
+    if args.days <= 0:
+        print("tbot-client: --days must be positive", file=sys.stderr)
+        return EXIT_RUNTIME
+    key = _pinned_key(config)
+    api = FeedApi(config.feed.url, config.feed_token(), timeout=30.0)
+    try:
+        result = verify_history(api, key, (utcnow() - timedelta(days=args.days)).date(),
+                                StatePaths(config.state_dir))
+    except FeedError as exc:
+        print(f"tbot-client: history unavailable: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    finally:
+        api.close()
+    if args.json:
+        print(json.dumps(result.as_json(), sort_keys=True), flush=True)
+    else:
+        print(result.render(), flush=True)
+    return 0 if result.ok else EXIT_RUNTIME
 
 
 if __name__ == "__main__":

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import ValidationError
 
 from dashboard.auth import is_operator, operator_bearer, state_of
 from dashboard.cohorts import active_subscribers
 from dashboard.metrics import Exposition
 from dashboard.state import DashboardState
 from shared.audit.provenance import REAL_KINDS, RESULT_KINDS, result_kind, result_label, signal_kind
-from shared.records import SURFACES
+from shared.bus import LogReader
+from shared.paths import open_stream
+from shared.records import SURFACES, Signal, parse_record
+from shared.signing import ChainCheck, load_public_key
 from shared.timeutil import to_iso, utcnow
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -77,6 +82,8 @@ async def demo_data(request: Request) -> Response:
         if len(signals) >= 50:
             break
     performance, synthetic = real_performance(state)
+    chain = history_chain(state)
+    breaks = chain.breaks()
     payload = {
         "generated_at": to_iso(utcnow()),
         "delay_seconds": state.settings.demo_delay_seconds,
@@ -86,9 +93,44 @@ async def demo_data(request: Request) -> Response:
         "performance": performance,
         "performance_note": None if performance else NO_REAL_RESULTS,
         "synthetic_results_hidden": synthetic,
+        # The published history checked server-side against the operator's key and the per-surface hash chain.
+        "history": {"verified": not breaks, "signals": chain.signals, "summary": chain.summary(),
+                    "first_break": None if not breaks else {"signal_id": breaks[0].signal_id,
+                                                            "surface": breaks[0].surface}},
     }
     return Response(json.dumps(payload), media_type="application/json",
                     headers=_edge_cache(state.settings.demo_cache_seconds))
+
+
+class _HistoryChain:
+    """Every surface's signal log, read incrementally (a byte-offset reader each, never a rescan) into one
+    :class:`ChainCheck` over the operator's whole published history (complete: a missing link is a break)."""
+
+    def __init__(self, state: DashboardState) -> None:
+        self.check = ChainCheck(load_public_key(state.public_key_pem), complete=True)
+        self.readers: list[LogReader] = [open_stream(state.log_dir, s, "signals").reader() for s in SURFACES]
+
+    def refresh(self) -> ChainCheck:
+        for reader in self.readers:
+            for entry in reader.read():
+                if entry.data.get("kind") != "signal":
+                    continue
+                try:
+                    self.check.add(parse_record(Signal, entry.data, entry.ts))
+                except ValidationError:
+                    continue  # the index counts and logs a malformed line; it is no link of the chain
+        return self.check
+
+
+_CHAINS: weakref.WeakKeyDictionary[DashboardState, _HistoryChain] = weakref.WeakKeyDictionary()
+
+
+def history_chain(state: DashboardState) -> ChainCheck:
+    """The chain check of this dashboard's logs, brought up to date."""
+    chain = _CHAINS.get(state)
+    if chain is None:
+        chain = _CHAINS[state] = _HistoryChain(state)
+    return chain.refresh()
 
 
 def real_performance(state: DashboardState) -> tuple[list[dict[str, Any]], int]:

@@ -21,6 +21,21 @@ function minutes(seconds) {
   const m = Math.round(seconds / 60);
   return m >= 120 && m % 60 === 0 ? m / 60 + " hours" : m + " minute" + (m === 1 ? "" : "s");
 }
+// The published history, checked on the server against the operator's key and each surface's hash chain.
+function showHistory(history) {
+  if (!history) return;
+  let line = document.getElementById("demo-history");
+  if (!line) {
+    line = document.createElement("p");
+    line.id = "demo-history";
+    document.querySelector("header").appendChild(line);
+  }
+  line.textContent = history.verified
+    ? "history verified: " + history.signals + " signals, chain intact"
+    : "history broken at " + history.first_break.signal_id + " (" + history.first_break.surface + ")";
+  line.className = history.verified ? "pos" : "neg";
+  line.title = history.summary;
+}
 async function load() {
   const response = await fetch("/api/demo");
   if (!response.ok) return;
@@ -40,6 +55,7 @@ async function load() {
     cell(row, pct(p.win_rate));
     cell(row, money(p.realized_cents), "num " + (p.realized_cents > 0 ? "pos" : p.realized_cents < 0 ? "neg" : ""));
   }
+  showHistory(data.history);
   document.getElementById("demo-synthetic-hidden").textContent = data.synthetic_results_hidden
     ? data.synthetic_results_hidden + " synthetic (sim) results not shown." : "";
   const sigs = document.querySelector("#demo-signals tbody");
