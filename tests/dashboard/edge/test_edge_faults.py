@@ -65,8 +65,12 @@ def _publisher(rig: Any, count: int, every: float, out: list[str]) -> threading.
 def _stream_messages(urls: str, stream: str) -> int:
     async def count() -> int:
         nc = await nats.connect(urls.split(","))
-        info = await nc.jetstream().stream_info(stream)
-        await nc.close()
+        try:
+            info = await nc.jetstream().stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            return 0  # the relay has not created it yet
+        finally:
+            await nc.close()
         return int(info.state.messages)
 
     return asyncio.run(count())
@@ -201,3 +205,21 @@ def test_callbacks_are_recorded_exactly_once_across_edges_and_relay_restarts(rig
     assert len(keys) == want and len(set(keys)) == want
     assert {r["subscriber_id"] for r in lines} == {sub_id}
     assert next(r for r in lines if r["callback"] == "resolved")["body"]["pnl_cents"] == 250
+
+
+def test_a_replaced_log_stops_the_relay_instead_of_breaking_every_cursor(rig_factory: Callable[..., Any]) -> None:
+    rig = rig_factory()
+    rig.start_relay()
+    for _ in range(3):
+        rig.publish("fx")
+    deadline = time.monotonic() + 10
+    while _stream_messages(rig.cluster.urls, "TBOT_SIGNALS") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rig.relay.stop()
+    path = rig.logs / "fx" / "signals.jsonl"
+    path.rename(path.with_suffix(".old"))  # logs/ wiped: a new, shorter log under the same name
+    rig.publish("fx")
+    relay = rig.start_relay()
+    assert relay.process is not None and relay.process.wait(30) == 2
+    assert "was replaced" in relay.output() and "signals.jsonl" in relay.output()
+    assert _stream_messages(rig.cluster.urls, "TBOT_SIGNALS") == 3  # nothing relayed under old offsets
