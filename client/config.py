@@ -98,7 +98,7 @@ class BrokerSection(_Section):
 class ControlSection(_Section):
     """The subscriber's own brakes, whatever the operator does."""
 
-    max_open_positions: int = Field(default=20, ge=0, description="0: no limit")
+    max_open_positions: int = Field(default=50, ge=0, description="0: no limit")
     equity_stop_fraction: Decimal = Field(
         default=Decimal("0.5"), ge=0, lt=1,
         description="Flatten everything and pause when equity falls below this fraction of net deposits; 0: off",
@@ -280,8 +280,8 @@ stock_max_commission_pct = "0.01"
 fx_commission_per_million_cents = 0
 
 [control]
-# At most this many open positions (0: no limit).
-max_open_positions = 20
+# At most this many open positions (0: no limit). The paper fleet's busiest measured day published 65 signals.
+max_open_positions = 50
 # Flatten everything and pause when equity falls below this fraction of your net deposits (0: off).
 # Resume with: tbot-client resume
 equity_stop_fraction = "0.5"

@@ -79,6 +79,8 @@ def make_config(tmp_path: Path, operator_key: Ed25519PrivateKey) -> ConfigFactor
             "sizing": {"rule": "fixed", "fixed_cents": 1000, "max_cents_per_signal": 5000,
                        "max_cents_per_day": 20000},
             "broker": {"kind": "paper", "starting_bankroll_cents": 100000, "paper_quotes": "signal"},
+            # No open-position limit unless a test sets one (the chaos run holds dozens open at once).
+            "control": {"max_open_positions": 0},
             "state": {"dir": "state"},
         }
         for name, values in sections.items():
