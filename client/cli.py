@@ -225,6 +225,7 @@ def _pinned_key(config: ClientConfig) -> Any:
 def _run(args: argparse.Namespace, config: ClientConfig) -> int:
     from client.brokers import open_broker
     from client.engine import Follower
+    from client.notify import build_notifier
     from client.runner import Runner
 
     key = _pinned_key(config)
@@ -238,7 +239,10 @@ def _run(args: argparse.Namespace, config: ClientConfig) -> int:
     follower = Follower(config, broker, key)
     api = FeedApi(config.feed.url, token)
 
+    notifier = build_notifier(config)
+
     def emit(outcome: Outcome) -> None:
+        notifier.outcome(outcome)  # queued for a sender thread: never waits on a channel
         if args.json:
             print(json.dumps(outcome.as_json(), sort_keys=True), flush=True)
         else:
@@ -250,7 +254,7 @@ def _run(args: argparse.Namespace, config: ClientConfig) -> int:
         else:
             print(f"{'status':<13} {text}", file=sys.stderr, flush=True)
 
-    runner = Runner(follower, api, emit=emit, status=status)
+    runner = Runner(follower, api, emit=emit, status=status, alert=notifier.notify)
 
     def stop(signum: int, _frame: object) -> None:
         runner.stopped = True
@@ -267,6 +271,7 @@ def _run(args: argparse.Namespace, config: ClientConfig) -> int:
                             if runner.stats.skipped else ""))
     finally:
         api.close()
+        notifier.close()
         lock.release()
     return 0
 
@@ -442,7 +447,20 @@ def _withdraw(args: argparse.Namespace, config: ClientConfig) -> int:
     )
     if commission:
         _deliver_now(config)
+        _notify_once(config, "commission", f"commission of {format_cents(commission)} crystallized by a withdrawal "
+                                           f"of {format_cents(amount)}; high-water mark now "
+                                           f"{format_cents(done.ledger_after.hwm_cents)}")
     return 0
+
+
+def _notify_once(config: ClientConfig, event: str, text: str) -> None:
+    from client.notify import build_notifier
+
+    notifier = build_notifier(config)
+    try:
+        notifier.notify(event, text)
+    finally:
+        notifier.close()
 
 
 def _deliver_now(config: ClientConfig) -> None:

@@ -105,6 +105,18 @@ class ControlSection(_Section):
     )
 
 
+NotifyEvent = Literal["fills", "skips", "errors", "feed_loss", "commission"]
+
+
+class NotifySection(_Section):
+    """Where to tell the subscriber what happens (client/notify.py); secrets only in the 0600 ``secrets_file``."""
+
+    secrets_file: Path | None = None
+    events: tuple[NotifyEvent, ...] = ("fills", "skips", "errors", "feed_loss", "commission")
+    desktop: bool = False
+    feed_loss_seconds: float = Field(default=300.0, gt=0)
+
+
 class StateSection(_Section):
     dir: Path = Path("tbot-client-state")
 
@@ -121,6 +133,7 @@ class ClientConfig(_Section):
     sizing: SizingSection = SizingSection()
     broker: BrokerSection = BrokerSection()
     control: ControlSection = ControlSection()
+    notify: NotifySection = NotifySection()
     state: StateSection = StateSection()
     replay: ReplaySection = ReplaySection()
     commission_rate: Decimal = Field(default=Decimal("0.15"), ge=0, le=1)
@@ -285,6 +298,18 @@ max_open_positions = 50
 # Flatten everything and pause when equity falls below this fraction of your net deposits (0: off).
 # Resume with: tbot-client resume
 equity_stop_fraction = "0.5"
+
+[notify]
+# Fills, skips (with the reason), errors, feed loss and commission, sent without ever holding up trading.
+# Put the channels' secrets in a 0600 env file and name it here: TBOT_NOTIFY_DISCORD_WEBHOOK_URL,
+# TBOT_NOTIFY_TELEGRAM_BOT_TOKEN + TBOT_NOTIFY_TELEGRAM_CHAT_ID, TBOT_NOTIFY_SMTP_URL (smtp://user:pass@host:587)
+# + TBOT_NOTIFY_EMAIL_TO.
+# secrets_file = "notify.env"
+events = ["fills", "skips", "errors", "feed_loss", "commission"]
+# Desktop notifications (notify-send on Linux, osascript on macOS).
+desktop = false
+# Tell me when the feed has been unreachable this long (seconds).
+feed_loss_seconds = 300
 
 [state]
 # Your client's own records: cursor, orders, outbox, ledger. Back this folder up.

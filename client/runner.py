@@ -42,6 +42,7 @@ class Runner:
         status: Callable[[str], None],
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        alert: Callable[[str, str], None] | None = None,
     ) -> None:
         self.follower = follower
         self.api = api
@@ -53,6 +54,9 @@ class Runner:
         self._next_resolve = 0.0
         self._backoff = 0.0
         self._last_snapshot: dict[str, object] | None = None
+        self._alert = alert
+        self._down_since: float | None = None
+        self._down_told = False
         self.stats = LoopStats()
         self.stopped = False
 
@@ -142,6 +146,7 @@ class Runner:
         except FeedError as exc:
             self._feed_down(exc)
             return
+        self._feed_up()
         self._backoff = 0.0
         self.stats.batches += 1
         skipped_before = sum(self.stats.skipped.values())
@@ -166,7 +171,20 @@ class Runner:
         for outcome in self.follower.check_equity_stop():
             self.emit(outcome)
 
+    def _feed_up(self) -> None:
+        if self._down_told and self._down_since is not None and self._alert is not None:
+            self._alert("feed_loss", f"feed back after {self._monotonic() - self._down_since:.0f}s unreachable")
+        self._down_since, self._down_told = None, False
+
     def _feed_down(self, exc: FeedError) -> None:
+        now = self._monotonic()
+        if self._down_since is None:
+            self._down_since = now
+        threshold = self.follower.config.notify.feed_loss_seconds
+        if not self._down_told and now - self._down_since >= threshold and self._alert is not None:
+            self._alert("feed_loss", f"feed unreachable for {now - self._down_since:.0f}s ({exc}); signals published "
+                                     "meanwhile may expire before the client sees them")
+            self._down_told = True
         self.stats.feed_errors += 1
         self._backoff = min(30.0, max(0.5, self._backoff * 2))
         delay = self._backoff * random.uniform(0.5, 1.0)
