@@ -38,7 +38,7 @@ from client.store import StatePaths
 from shared.config import ConfigError
 from shared.records import SURFACES
 from shared.signing import load_public_key
-from shared.timeutil import to_iso, utcnow
+from shared.timeutil import from_iso, to_iso, utcnow
 
 EXIT_RUNTIME = 1
 EXIT_CONFIG = 2
@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                              help="close every open position at the broker now, and pause")
     flatten.add_argument("--wait", type=float, default=None,
                          help="seconds to wait for a running `run` to do it (default: its poll wait + 15)")
+    service = sub.add_parser("service", parents=[common],
+                             help="run the client as a user service (systemd on Linux, launchd on macOS)")
+    service.add_argument("action", choices=("install", "uninstall", "status"))
+    service.add_argument("--unit-dir", type=Path, default=None, help="the user service folder (default: the OS's)")
+    service.add_argument("--no-enable", action="store_true", help="write the unit but do not enable or start it")
     verify = sub.add_parser("verify-history", parents=[common],
                             help="check the operator's published signals: signatures and the hash chain per surface")
     verify.add_argument("--days", type=int, default=3650, help="how far back (default: everything)")
@@ -102,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args)
         config = load_config(args.config)
         handler = {"run": _run, "status": _status, "deposit": _deposit, "withdraw": _withdraw, "replay": _replay,
-                   "pause": _pause, "resume": _resume, "flatten": _flatten, "verify-history": _verify_history}
+                   "pause": _pause, "resume": _resume, "flatten": _flatten, "verify-history": _verify_history,
+                   "service": _service}
         return handler[args.command](args, config)
     except BrokenPipeError:
         # The reader went away (``tbot-client --json status | head``): stop quietly, no traceback. Later writes
@@ -312,6 +318,7 @@ def _status(args: argparse.Namespace, config: ClientConfig) -> int:
         f"callbacks waiting {pending}",
         "trading " + (f"PAUSED ({control.pause_reason or 'tbot-client pause'}); tbot-client resume to trade again"
                       if control.paused else "on"),
+        _last_poll_line(paths),
     ]
     if positions:
         lines.append("")
@@ -330,6 +337,16 @@ def _status(args: argparse.Namespace, config: ClientConfig) -> int:
             lines.append(f"  {count:>5}  {reason:<22} {SKIP_REASONS.get(reason, '')}")
     print("\n".join(lines), flush=True)
     return 0
+
+
+def _last_poll_line(paths: StatePaths) -> str:
+    from client.service import read_heartbeat
+
+    beat = read_heartbeat(paths)
+    last = beat.get("last_poll_ok") if beat else None
+    if not isinstance(last, str):
+        return "last poll ok: never (is `tbot-client run` or the service running?)"
+    return f"last poll ok: {last} ({(utcnow() - from_iso(last)).total_seconds():.0f} s ago)"
 
 
 def skip_counts(paths: StatePaths) -> dict[str, int]:
@@ -503,6 +520,81 @@ def _replay(args: argparse.Namespace, config: ClientConfig) -> int:
     else:
         print(render_table(result, args.days))
         print(f"equity curve: {chart}")
+    return 0
+
+
+def _service(args: argparse.Namespace, config: ClientConfig) -> int:
+    """install | uninstall | status of the user service that keeps ``run`` going."""
+    from client import service
+
+    paths = StatePaths(config.state_dir)
+    paths.ensure()
+    assert config.source is not None
+    unit = service.plan(config.source, config.state_dir, unit_dir=args.unit_dir)
+    if args.action == "install":
+        print(f"tbot-client will install {unit.explain}.\n--- {unit.path}\n{unit.text}---", flush=True)
+        unit.path.parent.mkdir(parents=True, exist_ok=True)
+        unit.path.write_text(unit.text, encoding="utf-8")
+        if args.no_enable:
+            print("written, not enabled; to enable: " + " && ".join(" ".join(c) for c in unit.enable))
+            return 0
+        ok, why = service.run_commands(unit.enable)
+        if not ok:
+            print(f"tbot-client: written but not enabled ({why}); enable it with: "
+                  + " && ".join(" ".join(c) for c in unit.enable), file=sys.stderr)
+            return EXIT_RUNTIME
+        print("enabled and started")
+        return 0
+    if args.action == "uninstall":
+        ok, why = service.run_commands(unit.disable) if unit.path.exists() and not args.no_enable else (True, "")
+        unit.path.unlink(missing_ok=True)
+        print(f"removed {unit.path}" + ("" if ok else f" (disabling it failed: {why})"))
+        return 0
+    return _service_status(args, config, unit, paths)
+
+
+def _service_status(args: argparse.Namespace, config: ClientConfig, unit: Any, paths: StatePaths) -> int:
+    from client import service
+
+    beat = service.read_heartbeat(paths)
+    last = beat.get("last_poll_ok") if beat else None
+    age = (utcnow() - from_iso(last)).total_seconds() if isinstance(last, str) else None
+    windows = service.downtimes(paths)
+    missed: list[dict[str, Any]] = []
+    history_error = None
+    if windows:
+        try:
+            api = FeedApi(config.feed.url, config.feed_token(), timeout=30.0)
+            try:
+                items = api.history_all(min(start for start, _ in windows).date())
+            finally:
+                api.close()
+            seen = {str(e.data.get("signal_id")) for e in paths.log("signals").read_all()}
+            missed = service.missed_signals(items, windows, seen, config.feed.surfaces)
+        except FeedError as exc:
+            history_error = str(exc)
+    data = {
+        "installed": unit.path.exists(), "unit": str(unit.path), "kind": unit.kind,
+        "last_poll_ok": last, "seconds_since_last_poll": None if age is None else round(age, 1),
+        "downtime": [{"from": to_iso(a), "to": to_iso(b)} for a, b in windows],
+        "missed": [{"signal_id": i["signal"]["id"], "surface": i["signal"].get("surface"),
+                    "instrument": i["signal"].get("instrument"), "published_at": i["signal"].get("published_at"),
+                    "outcome": i.get("outcome")} for i in missed],
+        "history_error": history_error,
+    }
+    if args.json:
+        print(json.dumps(data, sort_keys=True), flush=True)
+        return 0
+    print(f"service: {unit.kind} unit {'installed' if data['installed'] else 'not installed'} ({unit.path})")
+    print("last poll ok: " + (f"{last} ({age:.0f} s ago)" if age is not None else "never"))
+    for start, end in windows[-5:]:
+        print(f"not polling: {to_iso(start)} to {to_iso(end)} ({(end - start).total_seconds() / 60:.1f} min)")
+    if history_error:
+        print(f"missed signals unknown: history unavailable ({history_error})")
+    elif windows:
+        print(f"signals that expired while the client was down: {len(missed)}")
+        for m in data["missed"]:
+            print(f"  {m['published_at']}  {m['surface']:<9} {m['instrument']}  ({m['outcome']})")
     return 0
 
 

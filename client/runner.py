@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 from client.engine import Follower, Outcome, fault
 from client.feed import FeedApi, FeedAuthError, FeedError, FeedUnavailable
+from client.service import record_downtime, write_heartbeat
 from client.store import CursorStore, atomic_write_json, read_json
+from shared.timeutil import to_iso
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,10 @@ class Runner:
 
     def start(self) -> None:
         """Recover from whatever the last process left half done, before the first poll."""
+        away = record_downtime(self.follower.paths, self.follower.now())
+        if away is not None:
+            self.status(f"the client was not polling from {to_iso(away[0])} to {to_iso(away[1])}; "
+                        "`tbot-client service status` lists signals that expired meanwhile")
         for outcome in self.follower.recover():
             self.emit(outcome)
         self._finish_pending_batch()
@@ -149,6 +155,7 @@ class Runner:
         self._feed_up()
         self._backoff = 0.0
         self.stats.batches += 1
+        write_heartbeat(self.follower.paths, self.follower.now(), batches=self.stats.batches)
         skipped_before = sum(self.stats.skipped.values())
         for data in batch.signals:
             self.stats.signals += 1
