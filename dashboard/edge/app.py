@@ -13,18 +13,29 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import nats
 from pydantic import ValidationError
 
 from dashboard.callbacks import BODY_MODELS
+from dashboard.cursor import CursorError, decode_cursor, encode_cursor
 from dashboard.edge import jetstream as jsx
 from dashboard.edge.state import EdgeState
 from dashboard.errors import has_non_finite_number, is_json_request, non_finite_reply, safe_errors
-from dashboard.feed_http import FEED_PATH, FeedReply, authenticate_subscriber, send_reply, serve_feed_asgi
+from dashboard.feed_http import (
+    FEED_PATH,
+    FeedReply,
+    authenticate_subscriber,
+    query_params,
+    send_reply,
+    serve_feed_asgi,
+)
+from dashboard.routes_subscriber import HistoryResponse, _history_page
 from dashboard.state import DashboardState
-from shared.records import Callback
+from dashboard.subscribers import Subscriber
+from shared.records import SURFACES, Callback
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,6 +46,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 _CALLBACK = re.compile(r"^/api/signals/([^/]{1,64})/([^/]+)$")
 PUBLIC_KEY_PATH = "/api/signals/public-key"
+HISTORY_PATH = "/api/signals/history"
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _detail(status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None) -> FeedReply:
@@ -66,6 +79,9 @@ class EdgeApp:
         if path == PUBLIC_KEY_PATH and method == "GET":
             await _send(send, 200, self.state.public_key_pem.encode(), b"text/plain; charset=utf-8",
                         [(b"cache-control", b"public, max-age=300")])
+            return
+        if path == HISTORY_PATH and method == "GET":
+            await send_reply(send, self._history(scope))
             return
         if path == "/healthz" and method == "GET":
             await send_reply(send, self._health())
@@ -120,17 +136,10 @@ class EdgeApp:
         ]
         return "\n".join(lines) + "\n"
 
-    async def _callback(self, scope: MutableMapping[str, Any], receive: Receive, signal_id: str,
-                        kind: str) -> FeedReply:
+    def _subscriber(self, scope: MutableMapping[str, Any]) -> Subscriber | FeedReply:
+        """The request's subscriber, authenticated and within its rate; or the refusal to send."""
         state = self.state
-        body = await _read_body(scope, receive, state.settings.max_body_bytes)
-        if body is None:
-            return _detail(413, "request body too large")
-        authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-        subscriber = authenticate_subscriber(self._feed_state, authorization)
+        subscriber = authenticate_subscriber(self._feed_state, _authorization(scope))
         client = scope.get("client")
         if subscriber is None:
             if not state.anon_limiter.allow(client[0] if client else "unknown"):
@@ -138,6 +147,55 @@ class EdgeApp:
             return _detail(401, "a valid subscriber token is required", [(b"www-authenticate", b"Bearer")])
         if not state.limiter.allow(subscriber.subscriber_id):
             return _detail(429, "rate limit exceeded", [(b"retry-after", b"1")])
+        return subscriber
+
+    def _history(self, scope: MutableMapping[str, Any]) -> FeedReply:
+        """``GET /api/signals/history``: the dashboard's pager over the resolutions relayed to this edge."""
+        subscriber = self._subscriber(scope)
+        if isinstance(subscriber, FeedReply):
+            return subscriber
+        params = query_params(scope.get("query_string", b""))
+        since_epoch = None
+        since = params.get("since")
+        if since is not None:
+            try:
+                if not _DAY.match(since):
+                    raise ValueError
+                day = date.fromisoformat(since)
+            except ValueError:
+                return _detail(422, _field("query", "since", "must be a date, YYYY-MM-DD", "date_parsing"))
+            since_epoch = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+        surface = params.get("surface") or None
+        if surface is not None and surface not in SURFACES:
+            return _detail(422, _field("query", "surface", f"must be one of {', '.join(SURFACES)}", "literal_error"))
+        try:
+            limit = int(params.get("limit", "200"))
+        except ValueError:
+            return _detail(422, _field("query", "limit", "must be an integer", "int_parsing"))
+        if limit < 1:
+            return _detail(422, _field("query", "limit", "must be at least 1", "greater_than_equal"))
+        limit = min(limit, self.state.settings.history_max_limit)
+        cursor = params.get("cursor") or None
+        if cursor is not None and len(cursor) > 200:
+            return _detail(422, _field("query", "cursor", "at most 200 characters", "string_too_long"))
+        try:
+            position = list(decode_cursor(cursor, "h")) if cursor else [0] * len(SURFACES)
+        except CursorError as exc:
+            return _detail(400, str(exc))
+        # The dashboard's own pager: an EdgeState has the members it reads (surfaces, index.refs, signal_record).
+        items, final = _history_page(self._feed_state, position, surface, since_epoch, limit)
+        page = HistoryResponse(items=items, next_cursor=encode_cursor(tuple(final), "h"))
+        return FeedReply(200, page.model_dump_json().encode())
+
+    async def _callback(self, scope: MutableMapping[str, Any], receive: Receive, signal_id: str,
+                        kind: str) -> FeedReply:
+        state = self.state
+        body = await _read_body(scope, receive, state.settings.max_body_bytes)
+        if body is None:
+            return _detail(413, "request body too large")
+        subscriber = self._subscriber(scope)
+        if isinstance(subscriber, FeedReply):
+            return subscriber
         if kind not in BODY_MODELS:
             return _detail(422, _field("path", "kind", "must be one of ack, executed, resolved", "literal_error"))
         if signal_id not in state.index.refs:
@@ -187,6 +245,13 @@ class EdgeApp:
             return FeedReply(200, json.dumps(answer).encode())
         answer["status"] = "recorded"
         return FeedReply(201, json.dumps(answer).encode())
+
+
+def _authorization(scope: MutableMapping[str, Any]) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def _exists(js: Any, subject: str) -> bool:

@@ -45,6 +45,8 @@ class RelaySettings(NatsSettings):
     callbacks_max_age_days: float = Field(default=30.0, gt=0, description="How long the callbacks stream keeps a "
                                           "callback (and so answers a repeat with 200 duplicate)")
     callback_batch: int = Field(default=500, ge=1, le=10_000, description="Callbacks appended per write at most")
+    env_dir: Path = Field(default=Path("envs"), description="Where the surfaces' env files live (their trading "
+                          "mode and bankroll, for the same trade fold as the dashboard's history)")
 
 
 class EdgeSettings(NatsSettings):
@@ -61,6 +63,7 @@ class EdgeSettings(NatsSettings):
     feed_default_limit: int = Field(default=100, ge=1, le=1000)
     feed_max_limit: int = Field(default=500, ge=1, le=1000)
     signal_retention_seconds: int = Field(default=3600, ge=700, description="How long signals stay in memory")
+    history_max_limit: int = Field(default=500, ge=1, le=5000)
     rate_limit_per_second: float = Field(default=5.0, gt=0)
     rate_limit_burst: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=16_384, ge=256, le=1_048_576)

@@ -1,11 +1,15 @@
 """What the relay and the edges agree on: stream names, subjects, headers, and how to connect.
 
-Three streams, all replicated (``STREAM_REPLICAS``, R3 on a three-node cluster):
+Four streams, all replicated (``STREAM_REPLICAS``, R3 on a three-node cluster):
 
 - ``TBOT_SIGNALS`` (``tbot.signals.<surface>``): each line of ``logs/<surface>/signals.jsonl`` verbatim, with the
   byte offsets that bracket it in the log (headers ``Tbot-Offset``, ``Tbot-Next-Offset``). Edges index them with the
   dashboard's own :class:`~dashboard.feed.SignalIndex`, so a cursor means the same byte offsets on the dashboard and
   on every edge. ``Nats-Msg-Id`` is the signal id: a relay that resends after a crash is deduplicated.
+- ``TBOT_HISTORY`` (``tbot.history.<surface>``): each trade the operator's trade fold (the dashboard's
+  :class:`~dashboard.operator_state.SurfaceView`) saw resolve, cut to the fields ``GET /api/signals/history``
+  serves, with the byte offsets of its resolved line in ``trades.jsonl``: the history cursor is the dashboard's too.
+  Kept as long as the signals.
 - ``TBOT_SUBSCRIBERS`` (``tbot.subscribers``): each line of ``logs/feed/subscribers.jsonl`` (token hashes only,
   never a token), kept forever (one line per add or revoke).
 - ``TBOT_CALLBACKS`` (``tbot.callbacks.<subscriber>.<signal>.<kind>``): one subject per idempotency key, one message
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 SIGNALS_STREAM = "TBOT_SIGNALS"
 SUBSCRIBERS_STREAM = "TBOT_SUBSCRIBERS"
+HISTORY_STREAM = "TBOT_HISTORY"
 CALLBACKS_STREAM = "TBOT_CALLBACKS"
 SUBSCRIBERS_SUBJECT = "tbot.subscribers"
 OFFSET = "Tbot-Offset"
@@ -41,6 +46,10 @@ DAY = 86_400.0
 
 def signal_subject(surface: str) -> str:
     return f"tbot.signals.{surface}"
+
+
+def history_subject(surface: str) -> str:
+    return f"tbot.history.{surface}"
 
 
 def callback_subject(subscriber_id: str, signal_id: str, kind: str) -> str:
@@ -90,6 +99,10 @@ def stream_configs(replicas: int, signals_max_age_days: float, callbacks_max_age
     return [
         StreamConfig(
             name=SIGNALS_STREAM, subjects=["tbot.signals.*"], num_replicas=replicas, storage=StorageType.FILE,
+            max_age=signals_max_age_days * DAY, duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=HISTORY_STREAM, subjects=["tbot.history.*"], num_replicas=replicas, storage=StorageType.FILE,
             max_age=signals_max_age_days * DAY, duplicate_window=DUPLICATE_WINDOW_SECONDS,
         ),
         StreamConfig(

@@ -1,7 +1,8 @@
 """``st-feed-relay``: the operator box's one process that talks to the JetStream cluster (off by default).
 
 Out: every line of each surface's ``signals.jsonl`` and of ``logs/feed/subscribers.jsonl``, verbatim, in log
-order, into the streams of :mod:`dashboard.edge.jetstream`. The bus stays the source of truth and the relay keeps
+order, and each trade resolution (the fields the history answer shows), into the streams of
+:mod:`dashboard.edge.jetstream`. The bus stays the source of truth and the relay keeps
 no state of its own: on start it asks each subject's last message where it stopped (``Tbot-Next-Offset``) and
 follows the log from there, so a relay killed at any moment resumes without a gap; a line it resends because its
 last publish was cut before the acknowledgement is dropped by the stream (``Nats-Msg-Id``). A publish that fails
@@ -36,15 +37,20 @@ from pydantic import ValidationError
 
 from dashboard.edge import jetstream as jsx
 from dashboard.edge.config import RelaySettings
+from dashboard.operator_state import SurfaceView, surface_mode, surface_settings
 from dashboard.tail import Tailer
 from shared.bus import Entry
 from shared.config import load_or_exit
 from shared.paths import feed_path, open_feed, stream_path
 from shared.records import SURFACES, Callback, parse_record
+from shared.risk.overrides import OverrideSet
 
 log = logging.getLogger(__name__)
 
 APPENDER = "tbot-callbacks-appender"
+# What GET /api/signals/history shows of a resolved trade (and what result_kind needs): nothing else leaves the box.
+HISTORY_FIELDS = ("id", "signal_id", "pnl", "fill_price", "exit_price", "resolved_at", "resolution_source", "venue",
+                  "mode", "ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class Outgoing:
     path: Path
     offset: int
     next_offset: int
+    payload: bytes | None = None  # None: the line itself, read from ``path``
 
 
 class Relay:
@@ -84,15 +91,19 @@ class Relay:
         offset = jsx.header_int(last.headers, jsx.NEXT_OFFSET)
         return offset or 0
 
-    def _follow(self, path: Path, subject: str, offset: int, kind: str) -> None:
+    @staticmethod
+    def _refuse_replaced(path: Path, offset: int) -> None:
         size = path.stat().st_size if path.exists() else 0
         if offset > size:
             # The stream holds lines past the end of this log: the log was replaced (logs/ wiped). Relaying the new
-            # log's lines under old offsets would break every cursor; an operator must decide (purge the stream).
+            # log's lines under old offsets would break every cursor; an operator must decide (purge the streams).
             raise RelayError(
                 f"{path} is {size} bytes but the stream relayed it up to byte {offset}: the log was replaced. "
-                f"Purge the JetStream streams (nats stream purge {jsx.SIGNALS_STREAM}) before relaying a new log."
+                "Purge the JetStream streams (TBOT_SIGNALS, TBOT_HISTORY, TBOT_SUBSCRIBERS) before relaying a new log."
             )
+
+    def _follow(self, path: Path, subject: str, offset: int, kind: str) -> None:
+        self._refuse_replaced(path, offset)
 
         def queue(entries: list[Entry]) -> None:
             for entry in entries:
@@ -102,6 +113,34 @@ class Relay:
 
         self.tailer.follow(path, queue, offset)
         log.info("relaying %s from byte %d", path, offset)
+
+    def _follow_history(self, surface: str, resume: int) -> None:
+        """Fold the surface's trades with the dashboard's own fold; relay each resolution from ``resume`` on.
+
+        The whole log is folded (a resolution is only known as one against the trade's earlier states), but only
+        the fields the history answer shows leave the box: not sizes, costs, order ids or open positions.
+        """
+        env_dir = Path(self.settings.env_dir)
+        view = SurfaceView(surface, OverrideSet(surface_settings(env_dir, surface)),
+                           mode=surface_mode(env_dir, surface, self.settings.trading_mode))
+        path = stream_path(self.log_dir, surface, "trades")
+        self._refuse_replaced(path, resume)
+        subject = jsx.history_subject(surface)
+
+        def on_trades(entries: list[Entry]) -> None:
+            seen = len(view.resolved_log)
+            view.apply_trades(entries)
+            for offset, next_offset, _moment, trade_id in view.resolved_log[seen:]:
+                if offset < resume:
+                    continue  # relayed before this start
+                trade = view.trades[trade_id]
+                item = {name: trade.get(name) for name in HISTORY_FIELDS}
+                payload = json.dumps(item, separators=(",", ":")).encode()
+                self._pending.append(Outgoing(str(trade["ts"]), subject, f"{subject}:{offset}", path, offset,
+                                              next_offset, payload))
+
+        self.tailer.follow(path, on_trades, 0)
+        log.info("relaying resolutions of %s from byte %d", path, resume)
 
     async def _publish_pending(self) -> None:
         assert self.js is not None
@@ -113,10 +152,12 @@ class Relay:
         handles: dict[Path, int] = {}
         try:
             for item in batch:
-                fd = handles.get(item.path)
-                if fd is None:
-                    fd = handles[item.path] = os.open(item.path, os.O_RDONLY)
-                line = os.pread(fd, item.next_offset - item.offset, item.offset).rstrip(b"\n")
+                line = item.payload
+                if line is None:
+                    fd = handles.get(item.path)
+                    if fd is None:
+                        fd = handles[item.path] = os.open(item.path, os.O_RDONLY)
+                    line = os.pread(fd, item.next_offset - item.offset, item.offset).rstrip(b"\n")
                 headers = {jsx.MSG_ID: item.msg_id, jsx.OFFSET: str(item.offset),
                            jsx.NEXT_OFFSET: str(item.next_offset)}
                 await self._publish_until_acked(item.subject, line, headers)
@@ -218,6 +259,7 @@ class Relay:
         for surface in SURFACES:
             subject = jsx.signal_subject(surface)
             self._follow(stream_path(self.log_dir, surface, "signals"), subject, offsets[subject], "signal")
+            self._follow_history(surface, offsets[jsx.history_subject(surface)])
         self._follow(feed_path(self.log_dir, "subscribers"), jsx.SUBSCRIBERS_SUBJECT,
                      offsets[jsx.SUBSCRIBERS_SUBJECT], "subscriber")
         self._fold_callbacks()
@@ -253,6 +295,8 @@ class Relay:
                 for surface in SURFACES:
                     subject = jsx.signal_subject(surface)
                     offsets[subject] = await self._resume_offset(jsx.SIGNALS_STREAM, subject)
+                    subject = jsx.history_subject(surface)
+                    offsets[subject] = await self._resume_offset(jsx.HISTORY_STREAM, subject)
                 offsets[jsx.SUBSCRIBERS_SUBJECT] = await self._resume_offset(jsx.SUBSCRIBERS_STREAM,
                                                                              jsx.SUBSCRIBERS_SUBJECT)
                 return offsets

@@ -15,7 +15,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -32,10 +34,12 @@ from dashboard.subscribers import SubscriberBook
 from shared.bus import Entry
 from shared.records import SURFACES
 from shared.signing import load_public_key, public_key_pem, verify_signal
+from shared.timeutil import from_iso
 
 log = logging.getLogger(__name__)
 
 _SIGNAL_PREFIX = "tbot.signals."
+_HISTORY_PREFIX = "tbot.history."
 
 
 class EdgeSignalIndex(SignalIndex):
@@ -60,6 +64,14 @@ class EdgeSignalIndex(SignalIndex):
             return super().collect(cursor, surface, sub_strategy, limit)
         finally:
             self.tail = tail
+
+
+@dataclass(slots=True)
+class HistoryView:
+    """What the dashboard's history pager reads of a surface (``SurfaceView``'s names), from ``TBOT_HISTORY``."""
+
+    resolved_log: list[tuple[int, int, float, str]] = field(default_factory=list)
+    trades: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class EdgeState:
@@ -90,7 +102,10 @@ class EdgeState:
         self.ready = asyncio.Event()
         self._pending: list[tuple[str, Entry]] = []
         self._flush_scheduled = False
-        self._caught_up = {"signals": asyncio.Event(), "subscribers": asyncio.Event()}
+        self._caught_up = {name: asyncio.Event() for name in ("signals", "subscribers", "history")}
+        # GET /api/signals/history: resolved trades per surface, and every verified signal's record by id.
+        self.surfaces = {surface: HistoryView() for surface in SURFACES}
+        self._records: dict[str, dict[str, Any]] = {}
 
     def _end_held_polls(self, subscriber_id: str) -> None:
         dropped = self.hub.drop_subscriber(subscriber_id)
@@ -114,6 +129,7 @@ class EdgeState:
         # Subscribers first: a token must work on the first poll this edge answers.
         await self._follow(jsx.SUBSCRIBERS_STREAM, jsx.SUBSCRIBERS_SUBJECT, self._on_subscriber, "subscribers")
         await self._follow(jsx.SIGNALS_STREAM, "tbot.signals.*", self._on_signal, "signals")
+        await self._follow(jsx.HISTORY_STREAM, "tbot.history.*", self._on_history, "history")
         self.ready.set()
         log.info("edge caught up: %d signals indexed, %d subscribers", self.index.total_signals,
                  len(self.subscribers.active()))
@@ -169,8 +185,26 @@ class EdgeState:
                 # Already indexed (a resend the stream's dedup window no longer caught): offsets only grow.
                 self.duplicates += 1
                 continue
-            self.index.ingest(surface, [entry], entry.next_offset)
+            for signal in self.index.ingest(surface, [entry], entry.next_offset):
+                self._records[signal.id] = entry.data  # only what verified: history serves nothing else
         self.hub.notify()
+
+    def _on_history(self, msg: Msg) -> None:
+        surface = msg.subject[len(_HISTORY_PREFIX):]
+        entry = self._entry(msg)
+        if entry is None or surface not in SURFACES or not isinstance(entry.data.get("id"), str):
+            return
+        view = self.surfaces[surface]
+        if view.resolved_log and entry.offset < view.resolved_log[-1][1]:
+            self.duplicates += 1
+            return
+        trade_id = entry.data["id"]
+        view.resolved_log.append((entry.offset, entry.next_offset, from_iso(entry.ts).timestamp(), trade_id))
+        view.trades[trade_id] = entry.data
+
+    def signal_record(self, signal_id: str) -> dict[str, Any] | None:
+        """A verified signal's record, as the dashboard reads it from its log (history items carry it)."""
+        return self._records.get(signal_id)
 
     def _entry(self, msg: Msg) -> Entry | None:
         offset = jsx.header_int(msg.headers, jsx.OFFSET)

@@ -29,9 +29,9 @@ from dashboard.edge.localrig import (
     write_relay_env,
 )
 from dashboard.subscribers import add_subscriber, revoke_subscriber
-from shared.ids import new_id
+from shared.ids import derive_id, new_id
 from shared.paths import open_stream
-from shared.records import Signal
+from shared.records import Signal, Trade
 from shared.signing import load_or_create_key, public_key_pem, sign_signal
 from shared.timeutil import utcnow
 
@@ -98,6 +98,22 @@ class Rig:
             signal = signal.model_copy(update={"limit_price": Decimal("0.99")})  # signature no longer matches
         open_stream(self.logs, surface, "signals").append(signal)
         return signal
+
+    def resolve(self, signal: Signal, pnl: int, units: int = 1000) -> None:
+        """The operator's trade on ``signal``: intent, filled, resolved (as a surface and the resolver write it)."""
+        base: dict[str, Any] = {
+            "id": derive_id("trade", signal.id), "signal_id": signal.id,
+            "client_order_id": derive_id("coid", signal.id),
+            "surface": signal.surface, "sub_strategy": signal.sub_strategy, "venue": "sim",
+            "instrument": signal.instrument, "side": signal.side, "limit_price": signal.limit_price, "units": units,
+            "opened_at": signal.published_at,
+        }
+        trades = open_stream(self.logs, signal.surface, "trades")
+        trades.append(Trade(status="intent", **base))
+        trades.append(Trade(status="filled", fill_price=signal.limit_price, fees=7, cost_cents=20_000, **base))
+        trades.append(Trade(status="resolved", fill_price=signal.limit_price, exit_price=signal.limit_price,
+                            fees=14, cost_cents=20_000, resolved_at=utcnow(), pnl=pnl,
+                            resolution_source="oanda_candles", **base))
 
     def subscriber(self, name: str) -> tuple[str, dict[str, str]]:
         sub, token = add_subscriber(self.logs, name)

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from fastapi.testclient import TestClient
 
+from dashboard.app import create_app
 from dashboard.config import DashboardSettings
 from dashboard.cursor import encode_cursor
 from dashboard.state import DashboardState
@@ -169,3 +171,51 @@ def test_bad_input_gets_a_4xx_naming_the_field_and_never_echoes_it(rig_factory: 
         assert named in response.text and "s3cr3t-value" not in response.text and "1e999" not in response.text
     big = httpx.post(f"{base}/{signal.id}/ack", headers=alice, content=b"{" + b" " * 20_000 + b"}")
     assert big.status_code == 413
+
+
+def test_history_on_an_edge_is_the_dashboards_page_for_page(rig_factory: Callable[..., Any], tmp_path: Path) -> None:
+    rig = rig_factory()
+    signals = [rig.publish(surface) for surface in ("fx", "stocks", "fx", "stocks")]
+    for n, signal in enumerate(signals[:3]):
+        rig.resolve(signal, pnl=(-1) ** n * (100 + n))
+    rig.start_relay()
+    a, b = rig.start_edge(), rig.start_edge()
+    _, alice = rig.subscriber("alice")
+    rig.until_authorized(a, alice)
+    rig.until_authorized(b, alice)
+    settings = DashboardSettings(log_dir=rig.logs, signal_key_path=rig.key_path, env_dir=tmp_path,
+                                 pm2_home=tmp_path / "nopm2")
+
+    def edge_history(port: int, **params: Any) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{port}/api/signals/history", params=params, headers=alice, timeout=10)
+
+    with TestClient(create_app(settings)) as dashboard:
+        def dashboard_history(**params: Any) -> Any:
+            response = dashboard.get("/api/signals/history", params=params, headers=alice)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        whole = dashboard_history()
+        assert len(whole["items"]) == 3
+        assert edge_history(a).json() == whole
+        # Page by page, alternating edges, with the dashboard's cursors: the same pages.
+        cursor, ports = None, [a, b]
+        for page in range(4):
+            params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            expected = dashboard_history(**params)
+            got = edge_history(ports[page % 2], **params)
+            assert got.status_code == 200 and got.json() == expected
+            cursor = expected["next_cursor"]
+        assert edge_history(b, surface="stocks").json() == dashboard_history(surface="stocks")
+        assert edge_history(a, since="2999-01-01").json() == dashboard_history(since="2999-01-01")
+        # A resolution after the edges started reaches them too.
+        rig.resolve(signals[3], pnl=5)
+        deadline = time.monotonic() + 10
+        while len(edge_history(b).json()["items"]) < 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert edge_history(b).json() == dashboard_history()
+    bad = edge_history(a, since="yesterday")
+    assert bad.status_code == 422 and "since" in bad.text and "yesterday" not in bad.text
+    assert edge_history(a, cursor="nope!").status_code == 400
+    assert httpx.get(f"http://127.0.0.1:{a}/api/signals/history", timeout=5).status_code == 401
