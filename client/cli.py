@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument("--unit-dir", type=Path, default=None, help="the user service folder (default: the OS's)")
     service.add_argument("--no-enable", action="store_true", help="write the unit but do not enable or start it")
+    ui = sub.add_parser("ui", parents=[common], help="a local web page of your account (loopback only, token)")
+    ui.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)")
+    track = sub.add_parser("tracking", parents=[common],
+                           help="your result beside the operator's, signal by signal (slippage, fees, skips)")
+    track.add_argument("--days", type=int, default=30)
     verify = sub.add_parser("verify-history", parents=[common],
                             help="check the operator's published signals: signatures and the hash chain per surface")
     verify.add_argument("--days", type=int, default=3650, help="how far back (default: everything)")
@@ -108,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         handler = {"run": _run, "status": _status, "deposit": _deposit, "withdraw": _withdraw, "replay": _replay,
                    "pause": _pause, "resume": _resume, "flatten": _flatten, "verify-history": _verify_history,
-                   "service": _service}
+                   "service": _service, "ui": _ui, "tracking": _tracking}
         return handler[args.command](args, config)
     except BrokenPipeError:
         # The reader went away (``tbot-client --json status | head``): stop quietly, no traceback. Later writes
@@ -595,6 +600,49 @@ def _service_status(args: argparse.Namespace, config: ClientConfig, unit: Any, p
         print(f"signals that expired while the client was down: {len(missed)}")
         for m in data["missed"]:
             print(f"  {m['published_at']}  {m['surface']:<9} {m['instrument']}  ({m['outcome']})")
+    return 0
+
+
+def _ui(args: argparse.Namespace, config: ClientConfig) -> int:
+    """Serve the local page until Ctrl-C; prints its address with a fresh token in the URL fragment."""
+    from client.service import plan
+    from client.ui import HistoryCache, history_source, make_server, new_token
+
+    paths = StatePaths(config.state_dir)
+    paths.ensure()
+    token = new_token(paths)
+    assert config.source is not None
+    server = make_server(config, token, HistoryCache(history_source(config)), port=args.port,
+                         unit_path=plan(config.source, config.state_dir).path)
+    port = server.server_address[1]
+    _say(args, f"tbot-client ui on http://127.0.0.1:{port}/#token={token} (loopback only; Ctrl-C to stop)",
+         {"url": f"http://127.0.0.1:{port}/", "port": port})
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _tracking(args: argparse.Namespace, config: ClientConfig) -> int:
+    """The tracking report: each operator signal, what you did with it, and why the results differ."""
+    from client.tracking import render, tracking_report
+
+    api = FeedApi(config.feed.url, config.feed_token(), timeout=30.0)
+    try:
+        items = api.history_all((utcnow() - timedelta(days=args.days)).date())
+    except FeedError as exc:
+        print(f"tbot-client: history unavailable: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    finally:
+        api.close()
+    report = tracking_report(items, StatePaths(config.state_dir))
+    if args.json:
+        print(json.dumps(report.as_json(), sort_keys=True), flush=True)
+    else:
+        print(render(report), flush=True)
     return 0
 
 

@@ -97,16 +97,20 @@ def size(
                                   usd_quote_rate=usd_quote_rate)
     if quantity > 0:
         return SizeDecision(quantity, stake, worst, reason)
+    room = rule.max_cents_per_day - staked_today_cents
+    if room <= 0:
+        return SizeDecision(0, 0, worst, "capped per day", "day_cap")
+    if cash_cents <= 0:
+        return SizeDecision(0, 0, worst, "limited by cash", "no_cash")
+    if not rule.min_one_unit:
+        return SizeDecision(0, stake, worst, reason or "stake too small for one unit", "stake_too_small")
     unit = one_unit(signal.surface)
     unit_cost = cost_cents(signal.surface, signal.instrument, sizing_price, unit, usd_quote_rate=usd_quote_rate)
-    room = rule.max_cents_per_day - staked_today_cents
+    if unit_cost > rule.max_cents_per_signal:
+        return SizeDecision(0, 0, worst, f"one unit costs {unit_cost}c, over max_cents_per_signal",
+                            "unit_over_signal_cap")
     if unit_cost > room:
         return SizeDecision(0, 0, worst, "capped per day", "day_cap")
     if unit_cost > cash_cents:
         return SizeDecision(0, 0, worst, "limited by cash", "no_cash")
-    if not rule.min_one_unit:
-        return SizeDecision(0, stake, worst, reason or "stake too small for one unit", "stake_too_small")
-    if unit_cost > rule.max_cents_per_signal:
-        return SizeDecision(0, 0, worst, f"one unit costs {unit_cost}c, over max_cents_per_signal",
-                            "unit_over_signal_cap")
     return SizeDecision(unit, unit_cost, worst, "one unit (min_one_unit)")
