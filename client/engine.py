@@ -340,6 +340,11 @@ class Follower:
                 self._append_trade(trade)
                 self._note(signal.id, "expired", "intent never sent; expired", final=True, code="expired")
                 return Outcome(signal.id, "expired", "order never reached the broker; signal now expired")
+            if self.control.state.paused:  # paused (or flattened) since: the order is not sent now
+                trade = self._trade_record(signal, "cancelled", reason="never sent; trading paused before restart")
+                self._append_trade(trade)
+                return self._skip(signal, "skipped", self._pause_code(), "intent never sent; paused",
+                                  f"{signal.instrument}: order never reached the broker; trading paused")
             return self._place(signal, self._intent_quantity(signal), self._intent_limit(signal), coid)
         return self._record_result(signal, result, recovered=True)
 
@@ -413,8 +418,8 @@ class Follower:
         control = self.control.state
         if control.paused:
             why = f"paused ({control.pause_reason})" if control.pause_reason else "paused"
-            code = "equity_stop" if control.pause_reason == "equity_stop" else "paused"
-            return self._skip(signal, "skipped", code, why, f"{signal.instrument}: trading {why}; not traded")
+            return self._skip(signal, "skipped", self._pause_code(), why,
+                              f"{signal.instrument}: trading {why}; not traded")
         limit = self.config.control.max_open_positions
         if limit and len(self._open_or_pending()) >= limit:
             return self._skip(signal, "skipped", "max_open_positions", f"{limit} positions open",
@@ -442,10 +447,16 @@ class Follower:
             return seen[0]
         return self._entry_rates.get(signal.id)
 
+    def _pause_code(self) -> str:
+        return "equity_stop" if self.control.state.pause_reason == "equity_stop" else "paused"
+
     def _trade(self, signal: Signal, *, recovering: bool) -> Outcome:
         if self.now() >= signal.expires_at:
             return self._skip(signal, "expired", "expired", "expired before the order was sent",
                               f"{signal.instrument} expired before the order was sent")
+        if self.control.state.paused:  # accepted before a pause, never ordered (a restart in between)
+            return self._skip(signal, "skipped", self._pause_code(), "paused before the order was sent",
+                              f"{signal.instrument}: trading paused before the order was sent")
         today = self.now().date()
         rate = self.usd_quote_rate(signal)
         try:

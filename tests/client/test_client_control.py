@@ -252,3 +252,29 @@ def test_status_lists_positions_and_skips_and_survives_a_closed_pipe(make_config
     err = proc.stderr.read().decode()
     proc.wait(60)
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+class DiesOnPlace(CrashingCloser):
+    """Dies as the order leaves: the intent is on disk, the broker never saw the order."""
+
+    def place(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        raise Crash
+
+
+@pytest.mark.parametrize("when", ["accepted", "intent"])
+def test_a_pause_holds_across_a_restart_for_orders_never_sent(make_config, make_signal, when: str) -> None:
+    config = make_config()
+    f = follower(config)
+    signal = make_signal(instrument="KX-UNSENT")
+    if when == "accepted":  # accepted, then the process died before sizing: no intent
+        f._note(signal.id, "accepted", "verified", final=False, data=signal.to_json_dict())
+    else:
+        with pytest.raises(Crash):
+            Follower(config, DiesOnPlace(paper(config), "before"), f.public_key).handle(signal.to_json_dict())
+        assert [o["status"] for o in orders(config)] == ["intent"]
+    ControlLog(config.state_dir).pause(utcnow(), "tbot-client pause")
+    restarted = follower(config)
+    assert paper_orders(config) == [], "nothing sent while paused"
+    assert restarted.ledger.positions == {}
+    statuses = [o["status"] for o in orders(config) if o["signal_id"] == signal.id]
+    assert statuses == ([] if when == "accepted" else ["intent", "cancelled"])
