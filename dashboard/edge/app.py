@@ -19,7 +19,7 @@ from typing import Any, cast
 import nats
 from pydantic import ValidationError
 
-from dashboard.callbacks import BODY_MODELS
+from dashboard.callbacks import BODY_MODELS, CommissionBody, CommissionRecord, same_commission
 from dashboard.cursor import CursorError, decode_cursor, encode_cursor
 from dashboard.edge import jetstream as jsx
 from dashboard.edge.state import EdgeState
@@ -47,6 +47,7 @@ Send = Callable[[Message], Awaitable[None]]
 _CALLBACK = re.compile(r"^/api/signals/([^/]{1,64})/([^/]+)$")
 PUBLIC_KEY_PATH = "/api/signals/public-key"
 HISTORY_PATH = "/api/signals/history"
+COMMISSION_PATH = "/api/commission"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -88,6 +89,9 @@ class EdgeApp:
             return
         if path == "/metrics" and method == "GET":
             await _send(send, 200, self._metrics().encode(), b"text/plain; version=0.0.4")
+            return
+        if path == COMMISSION_PATH and method == "POST":
+            await send_reply(send, await self._commission(scope, receive))
             return
         match = _CALLBACK.match(path)
         if match is not None and match.group(2) != "feed" and match.group(1) != "public-key" and method == "POST":
@@ -200,23 +204,13 @@ class EdgeApp:
             return _detail(422, _field("path", "kind", "must be one of ack, executed, resolved", "literal_error"))
         if signal_id not in state.index.refs:
             return _detail(404, "unknown signal")  # never echo what was sent
-        if body.strip() and is_json_request(scope["headers"]) and has_non_finite_number(body):
-            return FeedReply(422, non_finite_reply())
-        try:
-            data = json.loads(body) if body.strip() else {}
-        except (ValueError, RecursionError):
-            return _detail(422, [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}])
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            return _detail(422, [{"loc": ["body"], "msg": "must be a JSON object", "type": "dict_type"}])
+        data = _json_object(scope, body)
+        if isinstance(data, FeedReply):
+            return data
         try:
             parsed = BODY_MODELS[kind].model_validate(data)
         except ValidationError as exc:
-            errors = safe_errors(exc.errors(include_input=False, include_url=False))
-            for error in errors:
-                error["loc"] = ["body", *error["loc"]]
-            return _detail(422, errors)
+            return _body_errors(exc)
         try:
             return await self._record(subscriber.subscriber_id, signal_id, kind,
                                       parsed.model_dump(mode="json", exclude_none=True))
@@ -225,6 +219,51 @@ class EdgeApp:
             log.warning("callback not recorded: JetStream unavailable (%s)", type(exc).__name__)
             return _detail(503, "callbacks are unavailable on this edge for a moment; retry",
                            [(b"retry-after", b"1")])
+
+    async def _commission(self, scope: MutableMapping[str, Any], receive: Receive) -> FeedReply:
+        """``POST /api/commission``: the dashboard's body model and answers; appended by the relay (fsync'd)."""
+        body = await _read_body(scope, receive, self.state.settings.max_body_bytes)
+        if body is None:
+            return _detail(413, "request body too large")
+        subscriber = self._subscriber(scope)
+        if isinstance(subscriber, FeedReply):
+            return subscriber
+        data = _json_object(scope, body)
+        if isinstance(data, FeedReply):
+            return data
+        try:
+            parsed = CommissionBody.model_validate(data)
+        except ValidationError as exc:
+            return _body_errors(exc)
+        try:
+            return await self._record_commission(subscriber.subscriber_id, parsed)
+        except (nats.errors.Error, TimeoutError) as exc:
+            log.warning("commission not recorded: JetStream unavailable (%s)", type(exc).__name__)
+            return _detail(503, "commission reports are unavailable on this edge for a moment; retry",
+                           [(b"retry-after", b"1")])
+
+    async def _record_commission(self, subscriber_id: str, body: CommissionBody) -> FeedReply:
+        js = self.state.js
+        if js is None:
+            raise nats.errors.ConnectionClosedError
+        subject = jsx.commission_subject(subscriber_id, body.id)
+        record = CommissionRecord(subscriber_id=subscriber_id, report_id=body.id, amount_cents=body.amount_cents,
+                                  crystallized_at=body.crystallized_at, received_at=utcnow())
+        existing = await _last(js, subject)
+        if existing is None:
+            payload = json.dumps(record.model_dump(mode="json", by_alias=True), separators=(",", ":")).encode()
+            ack = await js.publish(subject, payload, headers={jsx.MSG_ID: subject}, timeout=5)
+            if not ack.duplicate:
+                return FeedReply(201, json.dumps({"status": "recorded", "id": body.id}).encode())
+            existing = await _last(js, subject)  # another edge stored this id a moment ago: compare with that
+        if existing is not None:
+            try:
+                stored = CommissionRecord.model_validate(existing)
+            except ValidationError:
+                stored = None
+            if stored is None or not same_commission(stored, body.amount_cents, body.crystallized_at):
+                return _detail(409, "this commission report id was already recorded with other values")
+        return FeedReply(200, json.dumps({"status": "duplicate", "id": body.id}).encode())
 
     async def _record(self, subscriber_id: str, signal_id: str, kind: str, body: dict[str, Any]) -> FeedReply:
         js = self.state.js
@@ -254,12 +293,43 @@ def _authorization(scope: MutableMapping[str, Any]) -> str | None:
     return None
 
 
-async def _exists(js: Any, subject: str) -> bool:
+def _json_object(scope: MutableMapping[str, Any], body: bytes) -> dict[str, Any] | FeedReply:
+    """The body as a JSON object (empty = ``{}``), or the 422 to answer; NaN and Infinity refused, never echoed."""
+    if body.strip() and is_json_request(scope["headers"]) and has_non_finite_number(body):
+        return FeedReply(422, non_finite_reply())
     try:
-        await js.get_last_msg(jsx.CALLBACKS_STREAM, subject)
+        data = json.loads(body) if body.strip() else {}
+    except (ValueError, RecursionError):
+        return _detail(422, [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}])
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return _detail(422, [{"loc": ["body"], "msg": "must be a JSON object", "type": "dict_type"}])
+    return data
+
+
+def _body_errors(exc: ValidationError) -> FeedReply:
+    errors = safe_errors(exc.errors(include_input=False, include_url=False))
+    for error in errors:
+        error["loc"] = ["body", *error["loc"]]
+    return _detail(422, errors)
+
+
+async def _last(js: Any, subject: str) -> dict[str, Any] | None:
+    """The record stored under ``subject`` in the callbacks stream, if any."""
+    try:
+        message = await js.get_last_msg(jsx.CALLBACKS_STREAM, subject)
     except nats.js.errors.NotFoundError:
-        return False
-    return True
+        return None
+    try:
+        data = json.loads(message.data or b"")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def _exists(js: Any, subject: str) -> bool:
+    return await _last(js, subject) is not None
 
 
 async def _read_body(scope: MutableMapping[str, Any], receive: Receive, limit: int) -> bytes | None:

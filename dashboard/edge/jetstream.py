@@ -14,12 +14,14 @@ Four streams, all replicated (``STREAM_REPLICAS``, R3 on a three-node cluster):
   never a token), kept forever (one line per add or revoke).
 - ``TBOT_CALLBACKS`` (``tbot.callbacks.<subscriber>.<signal>.<kind>``): one subject per idempotency key, one message
   per subject (``max_msgs_per_subject=1``), so the stream itself answers "recorded before?"; ``Nats-Msg-Id`` (the
-  same key) settles two edges racing on one key.
+  same key) settles two edges racing on one key. Commission reports too (``tbot.commission.<subscriber>.<digest
+  of the report id>``), appended to ``logs/feed/commission.jsonl``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
@@ -50,6 +52,11 @@ def signal_subject(surface: str) -> str:
 
 def history_subject(surface: str) -> str:
     return f"tbot.history.{surface}"
+
+
+def commission_subject(subscriber_id: str, report_id: str) -> str:
+    """A report id may hold dots and colons (subject separators): its digest names the subject instead."""
+    return f"tbot.commission.{subscriber_id}.{hashlib.sha256(report_id.encode()).hexdigest()[:40]}"
 
 
 def callback_subject(subscriber_id: str, signal_id: str, kind: str) -> str:
@@ -110,7 +117,8 @@ def stream_configs(replicas: int, signals_max_age_days: float, callbacks_max_age
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
         ),
         StreamConfig(
-            name=CALLBACKS_STREAM, subjects=["tbot.callbacks.>"], num_replicas=replicas, storage=StorageType.FILE,
+            name=CALLBACKS_STREAM, subjects=["tbot.callbacks.>", "tbot.commission.>"], num_replicas=replicas,
+            storage=StorageType.FILE,
             max_age=callbacks_max_age_days * DAY, duplicate_window=DUPLICATE_WINDOW_SECONDS, max_msgs_per_subject=1,
         ),
     ]

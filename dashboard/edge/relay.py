@@ -8,10 +8,11 @@ follows the log from there, so a relay killed at any moment resumes without a ga
 last publish was cut before the acknowledgement is dropped by the stream (``Nats-Msg-Id``). A publish that fails
 (no quorum while a node restarts) is retried, same message, before the next: order per surface holds.
 
-In: subscribers' callbacks from the edges (``TBOT_CALLBACKS``), through a durable pull consumer, appended to
-``logs/feed/callbacks.jsonl`` in batches (one locked write each) and acknowledged only after the write. A batch
-redelivered after a crash between the write and the acknowledgement finds its keys already in the log (folded at
-start and kept as it appends) and is not written twice.
+In: subscribers' callbacks and commission reports from the edges (``TBOT_CALLBACKS``), each kind through its
+durable pull consumer, appended to ``logs/feed/callbacks.jsonl`` / ``commission.jsonl`` in batches (one locked
+write each) and acknowledged only after the write. A batch redelivered after a crash between the write and the
+acknowledgement finds its keys already in the log (folded at start and kept as it appends) and is not written
+twice.
 
     python -m dashboard.edge.relay --env envs/relay.env
 """
@@ -27,14 +28,16 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from dashboard.callbacks import CommissionRecord
 from dashboard.edge import jetstream as jsx
 from dashboard.edge.config import RelaySettings
 from dashboard.operator_state import SurfaceView, surface_mode, surface_settings
@@ -78,7 +81,7 @@ class Relay:
         self.js: JetStreamContext | None = None
         self.published = 0
         self.appended = 0
-        self._seen_callbacks: set[tuple[str, str, str]] = set()
+        self.inbound = [CallbackInbound(self.log_dir), CommissionInbound(self.log_dir)]
 
     # ------------------------------------------------------------------------------------------------ out
     async def _resume_offset(self, stream: str, subject: str) -> int:
@@ -190,21 +193,17 @@ class Relay:
             self._wake.set()
 
     # ------------------------------------------------------------------------------------------------ in
-    def _fold_callbacks(self) -> None:
-        for entry in open_feed(self.log_dir, "callbacks").read_all():
-            data = entry.data
-            self._seen_callbacks.add((str(data.get("subscriber_id")), str(data.get("signal_id")),
-                                      str(data.get("callback"))))
-
-    async def _append_callbacks(self) -> None:
+    async def _append(self, inbound: Inbound) -> None:
+        """Append what the edges published on ``inbound.subject`` to its feed log, a batch per write; acknowledge a
+        batch only once it is written. Keys already in the log are not written again (a redelivery after a crash)."""
         assert self.js is not None
         config = ConsumerConfig(
-            durable_name=APPENDER, ack_policy=AckPolicy.ALL, deliver_policy=DeliverPolicy.ALL,
+            durable_name=inbound.durable, ack_policy=AckPolicy.ALL, deliver_policy=DeliverPolicy.ALL,
             max_ack_pending=-1, ack_wait=30,
         )
-        sub = await self.js.pull_subscribe("tbot.callbacks.>", durable=APPENDER, stream=jsx.CALLBACKS_STREAM,
+        sub = await self.js.pull_subscribe(inbound.subject, durable=inbound.durable, stream=jsx.CALLBACKS_STREAM,
                                            config=config)
-        callbacks = open_feed(self.log_dir, "callbacks")
+        target = open_feed(self.log_dir, inbound.log_name)
         try:
             while not self._stop.is_set():
                 try:
@@ -212,33 +211,17 @@ class Relay:
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue
                 except nats.errors.Error as exc:
-                    log.warning("callbacks fetch failed (%s); retrying", type(exc).__name__)
+                    log.warning("%s fetch failed (%s); retrying", inbound.log_name, type(exc).__name__)
                     await asyncio.sleep(0.5)
                     continue
-                records = self._new_callbacks(msgs)
+                records = inbound.new_records(msgs)
                 if records:
-                    callbacks.append_many(records)  # one locked write, before any acknowledgement
+                    target.append_many(records)  # one locked write, before any acknowledgement
                     self.appended += len(records)
                 if msgs:
                     await self._ack_all(msgs[-1])
         finally:
-            callbacks.close()
-
-    def _new_callbacks(self, msgs: list[Msg]) -> list[Callback]:
-        records: list[Callback] = []
-        for msg in msgs:
-            try:
-                record = parse_record(Callback, json.loads(msg.data))
-            except (ValueError, ValidationError):
-                log.error("dropped a callback message that is not a valid record (stream seq %s)",
-                          msg.metadata.sequence.stream if msg.metadata.sequence else "?")
-                continue
-            key = (record.subscriber_id, record.signal_id, record.callback)
-            if key in self._seen_callbacks:
-                continue
-            self._seen_callbacks.add(key)
-            records.append(record.model_copy(update={"ts": None}))
-        return records
+            target.close()
 
     async def _ack_all(self, last: Msg) -> None:
         while True:
@@ -262,13 +245,12 @@ class Relay:
             self._follow_history(surface, offsets[jsx.history_subject(surface)])
         self._follow(feed_path(self.log_dir, "subscribers"), jsx.SUBSCRIBERS_SUBJECT,
                      offsets[jsx.SUBSCRIBERS_SUBJECT], "subscriber")
-        self._fold_callbacks()
         self.tailer.listeners.append(self._on_change)
         self.tailer.start(asyncio.get_running_loop(), fallback_seconds=1.0)
         self._wake.set()
-        tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._append_callbacks())]
-        log.info("relay running: %d lines queued, %d callbacks already in the log", len(self._pending),
-                 len(self._seen_callbacks))
+        tasks = [asyncio.create_task(self._pump()), *(asyncio.create_task(self._append(i)) for i in self.inbound)]
+        log.info("relay running: %d lines queued, %s", len(self._pending),
+                 ", ".join(f"{len(i.seen)} {i.log_name} already in the log" for i in self.inbound))
         try:
             await self._stop.wait()
         finally:
@@ -310,6 +292,65 @@ class Relay:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+
+class Inbound:
+    """One kind of record the edges publish for the operator's box: its subject, consumer, log and idempotency key."""
+
+    subject = ""
+    durable = ""
+    log_name = ""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.seen: set[tuple[str, ...]] = {self.key_of(entry.data) for entry in open_feed(log_dir, self.log_name)
+                                           .read_all()}
+
+    def key_of(self, data: dict[str, Any]) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def parse(self, data: dict[str, Any]) -> BaseModel:
+        raise NotImplementedError
+
+    def new_records(self, msgs: list[Msg]) -> list[BaseModel]:
+        records: list[BaseModel] = []
+        for msg in msgs:
+            try:
+                data = json.loads(msg.data)
+                record = self.parse(data)
+            except (ValueError, ValidationError):
+                log.error("dropped a %s message that is not a valid record (stream seq %s)", self.log_name,
+                          msg.metadata.sequence.stream if msg.metadata.sequence else "?")
+                continue
+            key = self.key_of(data)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            records.append(record)
+        return records
+
+
+class CallbackInbound(Inbound):
+    subject = "tbot.callbacks.>"
+    durable = APPENDER
+    log_name = "callbacks"
+
+    def key_of(self, data: dict[str, Any]) -> tuple[str, ...]:
+        return (str(data.get("subscriber_id")), str(data.get("signal_id")), str(data.get("callback")))
+
+    def parse(self, data: dict[str, Any]) -> BaseModel:
+        return parse_record(Callback, data).model_copy(update={"ts": None})  # the bus stamps the append
+
+
+class CommissionInbound(Inbound):
+    subject = "tbot.commission.>"
+    durable = "tbot-commission-appender"
+    log_name = "commission"  # fsync'd (shared/paths.py): money
+
+    def key_of(self, data: dict[str, Any]) -> tuple[str, ...]:
+        return (str(data.get("subscriber_id")), str(data.get("report_id")))
+
+    def parse(self, data: dict[str, Any]) -> BaseModel:
+        return CommissionRecord.model_validate(data)
 
 
 class RelayError(RuntimeError):

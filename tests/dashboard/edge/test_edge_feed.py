@@ -219,3 +219,34 @@ def test_history_on_an_edge_is_the_dashboards_page_for_page(rig_factory: Callabl
     assert bad.status_code == 422 and "since" in bad.text and "yesterday" not in bad.text
     assert edge_history(a, cursor="nope!").status_code == 400
     assert httpx.get(f"http://127.0.0.1:{a}/api/signals/history", timeout=5).status_code == 401
+
+
+def test_commission_reports_through_edges_are_recorded_once(rig_factory: Callable[..., Any]) -> None:
+    rig = rig_factory()
+    rig.start_relay()
+    a, b = rig.start_edge(), rig.start_edge()
+    sub_id, alice = rig.subscriber("alice")
+    rig.until_authorized(a, alice)
+    rig.until_authorized(b, alice)
+
+    def post(port: int, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"http://127.0.0.1:{port}/api/commission", headers=alice, json=body, timeout=10)
+
+    report = {"id": "w-2026-12-05T12:00:00.1", "amount_cents": 450, "crystallized_at": "2026-12-05T12:00:00Z"}
+    first = post(a, report)
+    assert first.status_code == 201 and first.json() == {"status": "recorded", "id": report["id"]}
+    assert post(b, report).json() == {"status": "duplicate", "id": report["id"]}
+    assert post(b, {**report, "amount_cents": 451}).status_code == 409
+    bad = post(a, {**report, "amount_cents": -7})
+    assert bad.status_code == 422 and "amount_cents" in bad.text and "-7" not in bad.text
+    assert post(b, {"id": "w-2", "amount_cents": 0, "crystallized_at": "2026-12-05T13:00:00Z"}).status_code == 201
+    path = rig.logs / "feed" / "commission.jsonl"
+    deadline = time.monotonic() + 10
+    while (not path.exists() or len(path.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rig.relay.kill()
+    rig.start_relay()  # a restart redelivers nothing twice
+    time.sleep(1.0)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["subscriber_id"], r["report_id"], r["amount_cents"]) for r in lines] == [
+        (sub_id, report["id"], 450), (sub_id, "w-2", 0)]
