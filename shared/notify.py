@@ -29,6 +29,22 @@ class NotifyTargets:
     telegram_base_url: str = "https://api.telegram.org"
 
 
+class _RedactSecrets(logging.Filter):
+    """httpx logs each request's URL at INFO; a webhook URL or a Telegram bot URL carries the secret itself."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
 class Notifier:
     """Fire-and-forget notifications. ``send`` never blocks and never raises."""
 
@@ -42,6 +58,9 @@ class Notifier:
         self._queue: queue.Queue[str | None] = queue.Queue(maxsize=maxsize)
         self._client = httpx.Client(timeout=timeout, transport=transport)
         self._thread: threading.Thread | None = None
+        secrets = [t.get_secret_value() for t in (targets.discord_webhook_url, targets.telegram_bot_token) if t]
+        if secrets:
+            logging.getLogger("httpx").addFilter(_RedactSecrets(secrets))
         if self.enabled:
             self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
             self._thread.start()

@@ -218,3 +218,26 @@ def test_run_tells_of_a_feed_loss_once_and_of_its_end(make_config) -> None:
     down["value"] = False
     runner.step()
     assert [event for event, _ in alerts] == ["feed_loss", "feed_loss"] and "feed back" in alerts[1][1]
+
+
+def test_the_shared_notifier_redacts_its_secrets_from_httpx_request_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """The operator's loops log at INFO, where httpx writes each request's URL: a bot URL holds the token."""
+    from pydantic import SecretStr
+
+    from shared.notify import Notifier, NotifyTargets
+
+    hooks = Hooks()
+    logging.getLogger("httpx").setLevel(logging.INFO)
+    caplog.set_level(logging.INFO)
+    try:
+        notifier = Notifier(NotifyTargets(discord_webhook_url=SecretStr(f"{hooks.url}/api/webhooks/9/hook-secret"),
+                                          telegram_bot_token=SecretStr(BOT_TOKEN), telegram_chat_id="42",
+                                          telegram_base_url=hooks.url))
+        notifier.send("hello")
+        wait_for(lambda: len(hooks.posts) == 2)
+        notifier.close()
+    finally:
+        hooks.close()
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    assert "HTTP Request: POST" in caplog.text, "the request lines are still logged"
+    assert BOT_TOKEN not in caplog.text and "hook-secret" not in caplog.text
