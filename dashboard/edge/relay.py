@@ -51,6 +51,9 @@ from shared.risk.overrides import OverrideSet
 log = logging.getLogger(__name__)
 
 APPENDER = "tbot-callbacks-appender"
+# A batch fetched by a relay that died before acknowledging it is redelivered to the next one after this long;
+# appending a batch takes milliseconds, so a short wait costs nothing but a duplicate the log's keys drop.
+ACK_WAIT_SECONDS = 5.0
 # What GET /api/signals/history shows of a resolved trade (and what result_kind needs): nothing else leaves the box.
 HISTORY_FIELDS = ("id", "signal_id", "pnl", "fill_price", "exit_price", "resolved_at", "resolution_source", "venue",
                   "mode", "ts")
@@ -198,8 +201,8 @@ class Relay:
         batch only once it is written. Keys already in the log are not written again (a redelivery after a crash)."""
         assert self.js is not None
         config = ConsumerConfig(
-            durable_name=inbound.durable, ack_policy=AckPolicy.ALL, deliver_policy=DeliverPolicy.ALL,
-            max_ack_pending=-1, ack_wait=30,
+            durable_name=inbound.durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=-1, ack_wait=ACK_WAIT_SECONDS,
         )
         sub = await self.js.pull_subscribe(inbound.subject, durable=inbound.durable, stream=jsx.CALLBACKS_STREAM,
                                            config=config)
@@ -219,20 +222,22 @@ class Relay:
                     target.append_many(records)  # one locked write, before any acknowledgement
                     self.appended += len(records)
                 if msgs:
-                    await self._ack_all(msgs[-1])
+                    await self._ack(msgs)
         finally:
             target.close()
 
-    async def _ack_all(self, last: Msg) -> None:
-        while True:
-            try:
-                await last.ack_sync(timeout=5)  # AckPolicy.ALL: everything up to this one
-                return
-            except (TimeoutError, nats.errors.Error) as exc:
-                if self._stop.is_set():
-                    return  # redelivered to the next relay and deduplicated against the log
-                log.warning("callbacks ack failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(0.5)
+    async def _ack(self, msgs: list[Msg]) -> None:
+        """Acknowledge each message of a written batch. Explicitly, one by one: an "ack all up to here" would also
+        acknowledge older messages a killed relay had fetched but never written, which are due for redelivery."""
+        assert self.nc is not None
+        try:
+            for msg in msgs:
+                await msg.ack()
+            await self.nc.flush(timeout=5)
+        except (TimeoutError, nats.errors.Error) as exc:
+            # Unacknowledged messages come back after ACK_WAIT_SECONDS and are dropped as already in the log.
+            log.warning("acknowledging %d messages failed (%s); they will be redelivered", len(msgs),
+                        type(exc).__name__)
 
     # ------------------------------------------------------------------------------------------------ run
     async def run(self) -> None:
