@@ -17,7 +17,7 @@ import json
 import types
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -48,7 +48,12 @@ Price = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]. Probabilities are ratios, not money, so a float is exact enough."""
 
-Surface = Literal["kalshi_st", "kalshi_lt", "fx", "stocks"]
+if TYPE_CHECKING:
+    Surface = str
+else:
+    # The names in the one table of surfaces (shared/surfaces.py), as a Literal: validation and the dashboard's OpenAPI
+    # schema follow the table, so a new surface is a row there and its own package, nothing here.
+    Surface = Literal[SURFACE_NAMES]
 SURFACES: tuple[str, ...] = SURFACE_NAMES  # the table in shared/surfaces.py; a test keeps ``Surface`` equal to it
 Side = Literal["yes", "no", "long", "short"]
 Venue = Literal["sim", "kalshi", "oanda", "ibkr"]
