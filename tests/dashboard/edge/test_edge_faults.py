@@ -15,6 +15,8 @@ import httpx
 import nats
 import pytest
 
+from dashboard.edge.localrig import free_port, proxy_proc, wait_port
+
 pytestmark = [pytest.mark.nats, pytest.mark.timeout(180)]
 
 
@@ -223,3 +225,26 @@ def test_a_replaced_log_stops_the_relay_instead_of_breaking_every_cursor(rig_fac
     assert relay.process is not None and relay.process.wait(30) == 2
     assert "was replaced" in relay.output() and "signals.jsonl" in relay.output()
     assert _stream_messages(rig.cluster.urls, "TBOT_SIGNALS") == 3  # nothing relayed under old offsets
+
+
+def test_through_the_round_robin_proxy_an_edge_lost_costs_a_reconnect(rig_factory: Callable[..., Any]) -> None:
+    rig = rig_factory()
+    rig.start_relay()
+    a, b = rig.start_edge(), rig.start_edge()
+    _, alice = rig.subscriber("alice")
+    rig.until_authorized(a, alice)
+    rig.until_authorized(b, alice)
+    listen = free_port()
+    proxy = proxy_proc(listen, [a, b], rig.work / "proxy.log").start()
+    try:
+        wait_port(listen, 15)
+        cursor = rig.poll(listen, alice).json()["next_cursor"]
+        follower = Follower(rig, [listen], alice, cursor)
+        first = [rig.publish("fx").id for _ in range(4)]
+        follower.until(first)
+        rig.edges[a].kill()
+        second = [rig.publish("stocks").id for _ in range(4)]
+        follower.until(second)  # each poll is a new connection: the proxy skips the dead edge
+        assert follower.ids == first + second
+    finally:
+        proxy.stop(5)
