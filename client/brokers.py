@@ -43,6 +43,12 @@ class Broker(Protocol):
         """Close the position ``signal`` opened (``request.intent == "close"``); idempotent per client order id."""
         ...
 
+    def exit_fill(self, request: OrderRequest, since: datetime) -> OrderResult | None:
+        """The close the broker already made of this holding, found by its fills rather than its client order id
+        (OANDA gives a close no client id, so a close a crash interrupted cannot be looked up by one); None while
+        the broker still holds the position or shows no closing fill since ``since``."""
+        ...
+
     def usd_rate(self, pair: str) -> Decimal | None:
         """The mid of ``pair`` (a ``USD_<quote>`` rate an FX cross converts with), or None without a quote."""
         ...
@@ -108,6 +114,10 @@ class PaperBroker:
             return None
         pair = usd_rate_pair(signal.instrument) if is_pair(signal.instrument) else None
         return None if pair is None else self.usd_rate(pair)
+
+    def exit_fill(self, request: OrderRequest, since: datetime) -> OrderResult | None:
+        """Never needed: the paper book finds every close by its client order id (:meth:`lookup`)."""
+        return None
 
     def close(self, request: OrderRequest, signal: Signal) -> OrderResult:
         """A local close at the current quote crossing the spread (sell YES at the YES bid, NO at 1 − YES ask,
@@ -238,6 +248,21 @@ class VenueBroker:
     def close(self, request: OrderRequest, signal: Signal) -> OrderResult:
         """The venue's own ``close_position`` (Kalshi: an IOC sell at the floor; OANDA, IBKR: at market)."""
         return self._venue.close_position(request.symbol, request.client_order_id)
+
+    def exit_fill(self, request: OrderRequest, since: datetime) -> OrderResult | None:
+        held = any(p.symbol == request.symbol and p.side == request.side for p in self._venue.positions())
+        if held:
+            return None
+        fills = [f for f in self._venue.fills(since) if f.symbol == request.symbol and f.side == request.side
+                 and f.intent == "close" and f.quantity > 0]
+        if not fills:
+            return None
+        quantity = sum(f.quantity for f in fills)
+        price = sum((f.price * f.quantity for f in fills), Decimal(0)) / quantity
+        return OrderResult(client_order_id=request.client_order_id, venue_order_id=fills[-1].venue_order_id,
+                           status="filled", filled_quantity=quantity, avg_fill_price=price,
+                           fees_cents=sum(f.fees_cents for f in fills), at=fills[-1].at,
+                           reason="found by its closing fills")
 
     def usd_rate(self, pair: str) -> Decimal | None:
         try:

@@ -250,6 +250,9 @@ class Follower:
             return [Outcome(first.signal_id, "error", "cannot close: its signal is not in signals.jsonl")]
         coid = close_order_id(derive_id("trade", first.signal_id), request)
         closes = self.control.state.closes
+        # An intent already on disk for this close means a previous run may have sent it (since that intent's time).
+        earlier = [intent.at for p in group if (intent := closes.get(derive_id("trade", p.signal_id))) is not None
+                   and intent.client_order_id == coid]
         for position in group:
             trade_id = derive_id("trade", position.signal_id)
             known = closes.get(trade_id)
@@ -263,7 +266,11 @@ class Follower:
             if result is None:
                 order = OrderRequest(client_order_id=coid, symbol=signal.instrument, side=signal.side,
                                      intent="close", quantity=quantity, time_in_force="ioc")
-                result = self.broker.close(order, signal)
+                # A close sent before a crash that the broker cannot find by its id (OANDA) shows as the position
+                # gone and a closing fill since the intent: record that one instead of closing again.
+                result = self.broker.exit_fill(order, min(earlier)) if earlier else None
+                if result is None:
+                    result = self.broker.close(order, signal)
         except Exception as exc:  # the close intent stays: asked of the broker again next turn or start
             log.warning("close of %s failed: %s", signal.instrument, exc)
             return [Outcome(first.signal_id, "error",

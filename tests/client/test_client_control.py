@@ -278,3 +278,91 @@ def test_a_pause_holds_across_a_restart_for_orders_never_sent(make_config, make_
     assert restarted.ledger.positions == {}
     statuses = [o["status"] for o in orders(config) if o["signal_id"] == signal.id]
     assert statuses == ([] if when == "accepted" else ["intent", "cancelled"])
+
+
+class OandaLikeVenue:
+    """A venue that, like OANDA, gives a close no client order id: after a crash mid-close the close cannot be looked
+    up by its id, only seen as the position gone and a closing fill."""
+
+    name = "oanda"
+
+    def __init__(self) -> None:
+        self.open: dict[str, tuple[OrderRequest, Decimal]] = {}
+        self.opened: dict[str, OrderResult] = {}
+        self.fill_log: list[Any] = []
+        self.closes = 0
+
+    def place_order(self, request: OrderRequest) -> OrderResult:
+        price = request.limit_price or Decimal("1.1000")
+        result = OrderResult(request.client_order_id, f"v-{len(self.opened)}", "filled", request.quantity, price, 0,
+                             utcnow())
+        self.open[request.client_order_id] = (request, price)
+        self.opened[request.client_order_id] = result
+        return result
+
+    def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
+        return self.opened.get(client_order_id)  # opens only: a close carries no client id here
+
+    def positions(self) -> list[Any]:
+        from shared.venues.base import Position
+
+        return [Position(r.symbol, r.side, r.quantity, p, coid) for coid, (r, p) in self.open.items()]
+
+    def close_position(self, symbol: str, client_order_id: str, venue_position_id: str | None = None) -> OrderResult:
+        from shared.venues.base import Fill
+
+        held = [(coid, r) for coid, (r, _) in self.open.items() if r.symbol == symbol]
+        if not held:
+            return OrderResult(client_order_id, "", "rejected", 0, None, 0, utcnow(), "no_open_position")
+        self.closes += 1
+        quantity = sum(r.quantity for _, r in held)
+        for coid, request in held:
+            del self.open[coid]
+            self.fill_log.append(Fill(f"c-{self.closes}", None, symbol, request.side, "close", request.quantity,
+                                      Decimal("1.1010"), 0, utcnow()))
+        return OrderResult(client_order_id, f"c-{self.closes}", "filled", quantity, Decimal("1.1010"), 0, utcnow())
+
+    def fills(self, since: Any = None) -> list[Any]:
+        return [f for f in self.fill_log if since is None or f.at >= since]
+
+    def quote(self, symbol: str) -> Any:
+        from shared.venues.base import VenueError
+
+        raise VenueError(self.name, "no quotes in this fake")
+
+
+class DiesAfterClose:
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name = inner, inner.name
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.inner, item)
+
+    def close(self, request: OrderRequest, signal: Signal) -> OrderResult:
+        self.inner.close(request, signal)
+        raise Crash
+
+
+def test_a_close_the_broker_cannot_find_by_id_is_found_by_its_fills(make_config, make_signal) -> None:
+    from client.brokers import VenueBroker
+
+    config = make_config()
+    venue = OandaLikeVenue()
+    f = Follower(config, VenueBroker(venue), load_public_key(config.public_key_path.read_text()))  # type: ignore[arg-type]
+    f.recover()
+    signal = make_signal(surface="fx", sub_strategy="fx_atr_trend", instrument="EUR_USD", side="long",
+                         limit_price=Decimal("1.1000"), stop_loss=Decimal("1.0950"), take_profit=Decimal("1.1100"))
+    assert f.handle(signal.to_json_dict()).verdict == "traded"
+    f.control.request_flatten(utcnow(), "test")
+    dying = Follower(config, DiesAfterClose(VenueBroker(venue)), f.public_key)  # type: ignore[arg-type]
+    with pytest.raises(Crash):
+        dying.recover()  # the close reached the venue; the process died before recording it
+    assert venue.closes == 1 and not venue.open
+
+    restarted = Follower(config, VenueBroker(venue), f.public_key)  # type: ignore[arg-type]
+    restarted.recover()
+    assert venue.closes == 1, "the close was found by its fill, not sent again"
+    assert restarted.ledger.positions == {}
+    [resolved] = [o for o in orders(config) if o["status"] == "resolved"]
+    assert resolved["exit_price"] == "1.1010"
+    assert not restarted.control.state.flatten_pending
