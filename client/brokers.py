@@ -141,13 +141,17 @@ class PaperBroker:
         self._orders[result.client_order_id] = result
         return result
 
+    def _current_quote(self, signal: Signal) -> Quote | None:
+        """The quote source's current quote for the signal's instrument; None without one (or when it fails)."""
+        if self._quotes is None:
+            return None
+        try:
+            return self._quotes(signal)
+        except (VenueError, LookupError, ValueError):
+            return None
+
     def _exit_price(self, signal: Signal) -> tuple[Decimal, str]:
-        quote = None
-        if self._quotes is not None:
-            try:
-                quote = self._quotes(signal)
-            except (VenueError, LookupError, ValueError):
-                quote = None
+        quote = self._current_quote(signal)
         kind = kind_of(signal.surface)
         if quote is not None and quote.bid is not None and quote.ask is not None:
             if kind == "binary":
@@ -204,12 +208,7 @@ class PaperBroker:
         return abs(mid - signal.limit_price) <= signal.limit_price * self._settings.paper_quote_band_fraction
 
     def _fill_price(self, signal: Signal) -> tuple[Decimal, str]:
-        quote = None
-        if self._quotes is not None:
-            try:
-                quote = self._quotes(signal)
-            except (VenueError, LookupError, ValueError):
-                quote = None
+        quote = self._current_quote(signal)
         kind = kind_of(signal.surface)
         if quote is not None and quote.bid is not None and quote.ask is not None and self._in_band(quote, signal):
             if kind == "binary":
