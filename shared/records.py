@@ -59,7 +59,10 @@ Side = Literal["yes", "no", "long", "short"]
 Venue = Literal["sim", "kalshi", "oanda", "ibkr"]
 Mode = Literal["paper", "live"]
 ResolutionSource = Literal["kalshi_resolution", "nws_observation", "oanda_candles", "ibkr_position", "sim"]
-TradeStatus = Literal["intent", "placed", "filled", "resolved", "rejected", "cancelled"]
+# ``resting``: a maker order the venue holds (ORDER_STYLE=rest|rest_then_take); its count and cost are the whole
+# order (worst case), fill_price/fees what has filled so far. It ends filled (what filled) or cancelled (nothing did).
+TradeStatus = Literal["intent", "placed", "resting", "filled", "resolved", "rejected", "cancelled"]
+OrderStyle = Literal["take", "rest", "rest_then_take"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"resolved", "rejected", "cancelled"})
 
 
@@ -77,6 +80,9 @@ class Record(BaseModel):
         """The record as the JSON object the bus writes (aliases applied, Decimals as strings)."""
         data: dict[str, Any] = json.loads(self.model_dump_json(by_alias=True, exclude={"ts"}))
         return data
+
+
+_SIGNAL_OPTIONAL = ("order_style", "rest_expires_at", "capacity")
 
 
 class Signal(Record):
@@ -111,6 +117,16 @@ class Signal(Record):
         default="", max_length=64,
         description="SHA-256 (hex) of the canonical bytes of the previous signal on this surface; '' starts a chain",
     )
+    # How to trade it (set only when the operator did not simply take; left out of the signed bytes when unset, so
+    # signals signed before these fields existed still verify).
+    order_style: OrderStyle | None = Field(
+        default=None, description="take | rest | rest_then_take: how the operator traded it (None: take)"
+    )
+    rest_expires_at: UtcTime | None = Field(default=None, description="When the operator's resting order expires")
+    capacity: int | None = Field(
+        default=None, ge=0,
+        description="What the book could absorb at the operator's price (binary: centi-contracts) when decided",
+    )
     signature: str = ""
 
     def canonical_bytes(self) -> bytes:
@@ -123,6 +139,9 @@ class Signal(Record):
         data.pop("signature", None)
         if not data.get("prev_hash"):
             data.pop("prev_hash", None)
+        for optional in _SIGNAL_OPTIONAL:
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 

@@ -36,7 +36,8 @@ from shared.records import BreakerEvent, Trade
 _K = TypeVar("_K")
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_BANKROLL_CENTS = 1_000_000
-RANK = {"intent": 0, "placed": 1, "filled": 2, "resolved": 3, "rejected": 3, "cancelled": 3}
+# A resting order ranks with placed (it reached the venue); its records may follow one another (partial fills).
+RANK = {"intent": 0, "placed": 1, "resting": 1, "filled": 2, "resolved": 3, "rejected": 3, "cancelled": 3}
 _OPPOSITE = {"yes": "no", "no": "yes", "long": "short", "short": "long"}
 
 
@@ -233,7 +234,7 @@ class Portfolio:
     def _fold(self, trade: Trade, previous: Trade | None) -> None:
         rank = RANK[trade.status]
         before = RANK[previous.status] if previous is not None else -1
-        reached_venue = trade.status in ("placed", "filled", "resolved")
+        reached_venue = trade.status in ("placed", "resting", "filled", "resolved")
         if reached_venue and (previous is None or previous.status == "intent"):
             self.placed += 1
         if trade.status in ("filled", "resolved") and (previous is None or before < 2):
@@ -422,7 +423,7 @@ class Portfolio:
         """The latest state of every trade, in the order each id first appeared."""
         return list(self._latest.values())
 
-    def open_trades(self, statuses: tuple[str, ...] = ("intent", "placed", "filled")) -> list[Trade]:
+    def open_trades(self, statuses: tuple[str, ...] = ("intent", "placed", "resting", "filled")) -> list[Trade]:
         """The latest state of every trade still open whose status is in ``statuses`` (a walk over the open book,
         not over every trade ever made)."""
         latest = self._latest

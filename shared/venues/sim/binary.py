@@ -2,8 +2,18 @@
 
 Conventions match the live Kalshi adapter: prices are YES prices in dollars; a NO order at limit L buys NO at
 ``1 − YES bid``; quantities are centi-contracts (100 = one contract); the taker fee is ``kalshi_fee_cents`` per
-execution level. Sim orders are takers: an order fills at once against the replayed book up to its limit
-(IOC keeps a partial fill, FOK needs all of it) and never rests.
+execution level. An IOC/FOK order is a taker: it fills at once against the replayed book up to its limit (IOC
+keeps a partial fill, FOK needs all of it).
+
+A GTC opening order is a post-only maker order (ORDER_STYLE=rest|rest_then_take): refused if it would cross, else it
+rests at its limit behind the displayed size at that price (its queue). The queue model then steps through venue
+time (``QUEUE_STEP``) and fills it only when the market reaches it:
+- the opposite side comes to or through its price: that displayed size trades, the queue ahead first, then it;
+- while it is at (or alone inside) the best bid, a deterministic tape (per seed, market and step) trades a share
+  of the opposite touch's size at its price: the queue ahead first, then it;
+- while better bids stand ahead of it, nothing reaches it.
+Fills are at the order's own price and pay the maker fee of the series (``quadratic_with_maker_fees``, else 0).
+What is left when the market closes is cancelled by the venue.
 """
 
 from __future__ import annotations
@@ -38,6 +48,16 @@ from shared.venues.sim.ledger import FillPart, OrderRecord
 
 CENT = Decimal("0.01")
 RECENT = timedelta(days=1)  # closed/settled markets stay listed this long
+QUEUE_STEP = timedelta(seconds=30)  # the queue model's clock: one tape print per market per step
+TAPE_RATE = 0.10  # mean share of the opposite touch's displayed size that trades at the best bid per step
+
+
+def side_book(side: str, yes_bids: Sequence[BookLevel], yes_asks: Sequence[BookLevel]
+              ) -> tuple[list[BookLevel], list[BookLevel]]:
+    """(bids, asks) priced as the side traded: NO bids are ``1 − YES asks``, NO asks ``1 − YES bids``."""
+    if side == "yes":
+        return list(yes_bids), list(yes_asks)
+    return [BookLevel(1 - a.price, a.size) for a in yes_asks], [BookLevel(1 - b.price, b.size) for b in yes_bids]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +215,8 @@ class BinarySimVenue(SimVenueBase):
             if held < request.quantity:
                 return reject(f"insufficient_position: hold {held}, selling {request.quantity}")
         yes_bids, yes_asks = source.book(spec, now)
+        if request.time_in_force == "gtc":
+            return self._rest(request, spec, yes_bids, yes_asks, now, venue_order_id)
         # The levels this order takes, as prices of the side it trades (NO prices are 1 − YES prices).
         if request.intent == "open":
             levels = yes_asks if request.side == "yes" else [BookLevel(1 - b.price, b.size) for b in yes_bids]
@@ -229,6 +251,84 @@ class BinarySimVenue(SimVenueBase):
             cash_delta_cents=cash_delta,
         )
 
+    # ---------------------------------------------------------- resting orders
+    def _rest(self, request: OrderRequest, spec: MarketSpec, yes_bids: Sequence[BookLevel],
+              yes_asks: Sequence[BookLevel], now: datetime, venue_order_id: str) -> OrderRecord:
+        """A post-only opening order: rests behind the displayed size at its price, or is refused."""
+        limit = request.limit_price
+        if request.intent != "open":
+            return self._rejected(request, now, venue_order_id, "resting_close_unsupported")
+        if limit is None:
+            return self._rejected(request, now, venue_order_id, "limit_price_required")
+        bids, asks = side_book(request.side, yes_bids, yes_asks)
+        if asks and asks[0].price <= limit:
+            return self._rejected(request, now, venue_order_id, "post_only_would_cross")
+        worst = _notional_up(request.quantity, limit) + kalshi_fee_cents(
+            request.quantity, limit * 100, maker=True, fee_type=spec.fee_type)
+        if worst > self._cash(now) - self._reserved():
+            return self._rejected(request, now, venue_order_id, "insufficient_balance")
+        return OrderRecord(
+            client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
+            side=request.side, intent="open", quantity=request.quantity, status="resting", at=now,
+            limit_price=limit, queue_ahead=sum(level.size for level in bids if level.price == limit),
+            evaluated_until=now,
+        )
+
+    def _reserved(self) -> int:
+        """Cash the unfilled rest of every resting order holds back (its worst case: all of it fills)."""
+        total = 0
+        for order in self.ledger.resting.values():
+            assert order.limit_price is not None
+            total += _notional_up(order.quantity - order.filled_quantity, order.limit_price)
+        return total
+
+    def _advance_locked(self, now: datetime) -> None:
+        for record in list(self.ledger.resting.values()):
+            updated = self._advance_one(record, now)
+            if updated is not record:
+                self.ledger.append_update(updated)
+
+    def _advance_one(self, record: OrderRecord, now: datetime) -> OrderRecord:
+        """The state of one resting order at ``now`` under the queue model; ``record`` itself if nothing filled or
+        ended (the steps that only ate into the queue are recomputed the same next time: they depend on nothing
+        but the seed, the market and the step)."""
+        source, spec = self._find(record.symbol)
+        limit = record.limit_price
+        assert limit is not None
+        remaining = record.quantity - record.filled_quantity
+        queue = record.queue_ahead
+        fills = list(record.fills)
+        t = record.evaluated_until or record.at
+        while remaining > 0 and t + QUEUE_STEP <= now and t + QUEUE_STEP < spec.close_time:
+            t += QUEUE_STEP
+            bids, asks = side_book(record.side, *source.book(spec, t))
+            crossing = sum(level.size for level in asks if level.price <= limit)
+            if crossing:
+                volume = crossing  # the market came to (or through) our price
+            elif not bids or bids[0].price <= limit:
+                touch = asks[0].size if asks else 0
+                draw = rng.unit(self.seed, record.symbol, "tape", int(t.timestamp()))
+                volume = int(2 * TAPE_RATE * draw * touch) // 100 * 100
+            else:
+                volume = 0  # better bids stand ahead: nothing trades at our price
+            eaten = min(queue, volume)
+            queue -= eaten
+            take = min(remaining, volume - eaten)
+            if take:
+                fee = kalshi_fee_cents(take, limit * 100, maker=True, fee_type=spec.fee_type)
+                fills.append(FillPart(take, limit, fee, at=t))
+                remaining -= take
+        closed = remaining > 0 and now >= spec.close_time
+        if len(fills) == len(record.fills) and not closed:
+            return record
+        notional = sum((Decimal(f.quantity) * f.price for f in fills), Decimal(0))
+        state = replace(
+            record, fills=tuple(fills), queue_ahead=queue, evaluated_until=t,
+            status="filled" if remaining == 0 else "resting",
+            cash_delta_cents=-int(notional.to_integral_value(ROUND_CEILING)) - sum(f.fees_cents for f in fills),
+        )
+        return self._ended(state, "market_closed") if closed else state
+
     # -------------------------------------------------------------- portfolio
     def _holdings(self, now: datetime) -> dict[tuple[str, str], tuple[int, Decimal]]:
         """(symbol, side) -> (centi-contracts held, average buy price), from every filled order up to now."""
@@ -236,16 +336,18 @@ class BinarySimVenue(SimVenueBase):
         qty: dict[tuple[str, str], int] = defaultdict(int)
         bought: dict[tuple[str, str], tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
         for order in self.ledger.orders:
-            if order.at > now or not order.fills:
+            # A resting order's fills carry their own time (another process may have stepped it further).
+            parts = [f for f in order.fills if (f.at or order.at) <= now]
+            if order.at > now or not parts:
                 continue
             key = (order.symbol, order.side)
+            filled = sum(f.quantity for f in parts)
             if order.intent == "open":
-                qty[key] += order.filled_quantity
+                qty[key] += filled
                 n, cost = bought[key]
-                bought[key] = (n + order.filled_quantity, cost + sum((f.price * f.quantity for f in order.fills),
-                                                                      Decimal(0)))
+                bought[key] = (n + filled, cost + sum((f.price * f.quantity for f in parts), Decimal(0)))
             else:
-                qty[key] -= order.filled_quantity
+                qty[key] -= filled
         return {k: (q, (bought[k][1] / bought[k][0]).quantize(Decimal("0.0001")) if bought[k][0] else Decimal(0))
                 for k, q in qty.items() if q > 0}
 
@@ -259,6 +361,7 @@ class BinarySimVenue(SimVenueBase):
 
     def positions(self) -> list[Position]:
         """Open YES/NO holdings; a position leaves this list once its market settles (see settlements)."""
+        self.advance()
         now = self.clock.now()
         settled = {(s, side) for s, side, _q, _spec in self._settled(now)}
         return [
@@ -269,6 +372,7 @@ class BinarySimVenue(SimVenueBase):
 
     def settlements(self, since: datetime | None = None) -> list[Settlement]:
         """Settled holdings: a winning centi-contract pays 1 cent (a contract pays $1); no settlement fee."""
+        self.advance()
         now = self.clock.now()
         out = []
         for symbol, side, quantity, spec in self._settled(now):
@@ -294,6 +398,7 @@ class BinarySimVenue(SimVenueBase):
 
     def balance(self) -> Balance:
         """Cash (starting cash + order cash flows + settlement payouts) and cash plus holdings at the mid."""
+        self.advance()
         now = self.clock.now()
         cash = self._cash(now)
         value = Decimal(cash)
@@ -305,3 +410,8 @@ class BinarySimVenue(SimVenueBase):
             yes_value = mid if mid is not None else (avg if side == "yes" else 1 - avg)
             value += Decimal(quantity) * (yes_value if side == "yes" else 1 - yes_value)
         return Balance(cash, int(value.to_integral_value(ROUND_FLOOR)))
+
+
+def _notional_up(quantity: int, price: Decimal) -> int:
+    """Cents paid for ``quantity`` centi-contracts at ``price`` dollars, rounded up."""
+    return int((Decimal(quantity) * price).to_integral_value(ROUND_CEILING))

@@ -4,6 +4,10 @@ The venue keeps no other state. Positions, fills, cash and settlements are folde
 data, so a restarted process, or the resolver in another process, sees the same account. The log is FSYNC'd, and
 ``place_order`` checks for an existing client order id and appends under one exclusive file lock, so the same
 client order id sent twice (even by two processes at once) fills once.
+
+A resting (maker) order is a ``sim_order`` line whose status is ``resting``; each later state of it (a fill from
+the queue model, a cancel, the market's close) is a new ``sim_order_update`` line carrying the whole new state of
+that client order id. The first ``sim_order`` line of a client order id wins; its updates replace it in the fold.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class FillPart:
     closes: str | None = None
     realized_pnl_cents: int | None = None
     spread_cost_cents: int = 0
+    at: datetime | None = None  # a resting order's fill: when the queue model filled it (None: the order's time)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"quantity": self.quantity, "price": format(self.price, "f"),
@@ -57,6 +62,8 @@ class FillPart:
             out["realized_pnl_cents"] = self.realized_pnl_cents
         if self.spread_cost_cents:
             out["spread_cost_cents"] = self.spread_cost_cents
+        if self.at is not None:
+            out["at"] = to_iso(self.at)
         return out
 
     @classmethod
@@ -65,7 +72,7 @@ class FillPart:
         closes = data.get("closes")
         return cls(int(data["quantity"]), Decimal(str(data["price"])), int(data["fees_cents"]),
                    None if closes is None else str(closes), None if realized is None else int(realized),
-                   int(data.get("spread_cost_cents", 0)))
+                   int(data.get("spread_cost_cents", 0)), from_iso(str(data["at"])) if data.get("at") else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,14 @@ class OrderRecord:
     closes: str | None = None  # the venue position id an exit order closed (FX/STK)
     cash_delta_cents: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    # A resting order: the displayed size ahead of it at its price when it arrived, still unconsumed by volume as of
+    # ``evaluated_until`` (the last queue-model step this state reflects).
+    queue_ahead: int = 0
+    evaluated_until: datetime | None = None
+
+    @property
+    def is_resting(self) -> bool:
+        return self.status == "resting"
 
     @property
     def filled_quantity(self) -> int:
@@ -123,17 +138,17 @@ class OrderRecord:
         opened = self.venue_order_id if self.intent == "open" else None
         return [
             Fill(self.venue_order_id, self.client_order_id, self.symbol, self.side, self.intent, f.quantity, f.price,
-                 f.fees_cents, self.at, position_id=f.closes or opened, realized_pnl_cents=f.realized_pnl_cents,
+                 f.fees_cents, f.at or self.at, position_id=f.closes or opened, realized_pnl_cents=f.realized_pnl_cents,
                  spread_cost_cents=f.spread_cost_cents)
             for f in self.fills
         ]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, kind: str = "sim_order") -> dict[str, Any]:
         def dec(value: Decimal | None) -> str | None:
             return None if value is None else format(value, "f")
 
-        return {
-            "kind": "sim_order",
+        out: dict[str, Any] = {
+            "kind": kind,
             "schema": 1,
             "client_order_id": self.client_order_id,
             "venue_order_id": self.venue_order_id,
@@ -152,6 +167,12 @@ class OrderRecord:
             "cash_delta_cents": self.cash_delta_cents,
             "extra": self.extra,
         }
+        # Only for resting orders: a taker order's line reads as before.
+        if self.queue_ahead:
+            out["queue_ahead"] = self.queue_ahead
+        if self.evaluated_until is not None:
+            out["evaluated_until"] = to_iso(self.evaluated_until)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderRecord:
@@ -175,6 +196,8 @@ class OrderRecord:
             closes=data.get("closes"),
             cash_delta_cents=int(data.get("cash_delta_cents", 0)),
             extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+            queue_ahead=int(data.get("queue_ahead", 0)),
+            evaluated_until=from_iso(str(data["evaluated_until"])) if data.get("evaluated_until") else None,
         )
 
 
@@ -190,20 +213,37 @@ class OrderLedger:
         self.orders: list[OrderRecord] = []
         self._by_client: dict[str, OrderRecord] = {}
         self._by_venue: dict[str, OrderRecord] = {}
+        self._index: dict[str, int] = {}
+        self.resting: dict[str, OrderRecord] = {}  # client order id -> the latest state of each order still resting
 
     def sync(self) -> None:
         """Fold any records appended since the last call (by this process or another)."""
         if not self.log.path.exists():
             return
         for entry in self._reader.read():
-            if entry.data.get("kind") != "sim_order":
+            kind = entry.data.get("kind")
+            if kind == "sim_order_update":
+                update = OrderRecord.from_json(entry.data)
+                if update.client_order_id in self._by_client:  # an update of an order this log never had is noise
+                    self._store(update, self._index[update.client_order_id])
+                continue
+            if kind != "sim_order":
                 continue
             record = OrderRecord.from_json(entry.data)
             if record.client_order_id in self._by_client:
                 continue  # first write wins; a duplicate line can only come from a crash between append and reply
             self.orders.append(record)
-            self._by_client[record.client_order_id] = record
-            self._by_venue[record.venue_order_id] = record
+            self._store(record, len(self.orders) - 1)
+
+    def _store(self, record: OrderRecord, index: int) -> None:
+        self.orders[index] = record
+        self._index[record.client_order_id] = index
+        self._by_client[record.client_order_id] = record
+        self._by_venue[record.venue_order_id] = record
+        if record.is_resting:
+            self.resting[record.client_order_id] = record
+        else:
+            self.resting.pop(record.client_order_id, None)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -227,4 +267,9 @@ class OrderLedger:
     def append(self, record: OrderRecord) -> None:
         """Persist (fsync) and fold one record; call inside :meth:`locked` after checking for a duplicate."""
         self.log.append(record.to_json())
+        self.sync()
+
+    def append_update(self, record: OrderRecord) -> None:
+        """Persist (fsync) and fold a new state of a known order (a resting order filled, cancelled or closed)."""
+        self.log.append(record.to_json("sim_order_update"))
         self.sync()
