@@ -191,6 +191,13 @@ class Relay:
             self._wake.clear()
             await self._publish_pending()
 
+    async def _report(self, every: float = 60.0) -> None:
+        """One line a minute: what a paged engineer greps for first (is it moving? is anything stuck?)."""
+        while not self._stop.is_set():
+            await asyncio.sleep(every)
+            log.info("relay: %d lines relayed and %d records appended since start; %d lines waiting to publish",
+                     self.published, self.appended, len(self._pending))
+
     def _on_change(self) -> None:
         if self._pending:
             self._wake.set()
@@ -253,7 +260,8 @@ class Relay:
         self.tailer.listeners.append(self._on_change)
         self.tailer.start(asyncio.get_running_loop(), fallback_seconds=1.0)
         self._wake.set()
-        tasks = [asyncio.create_task(self._pump()), *(asyncio.create_task(self._append(i)) for i in self.inbound)]
+        tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._report()),
+                 *(asyncio.create_task(self._append(i)) for i in self.inbound)]
         log.info("relay running: %d lines queued, %s", len(self._pending),
                  ", ".join(f"{len(i.seen)} {i.log_name} already in the log" for i in self.inbound))
         try:
