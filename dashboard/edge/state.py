@@ -123,7 +123,7 @@ class EdgeState:
         return self.nc is not None and self.nc.is_connected
 
     async def start(self) -> None:
-        """Connect, follow both streams from their first message, and return once this edge has caught up."""
+        """Connect, follow the three streams from their first message, and return once this edge has caught up."""
         self.nc = await jsx.connect(self.settings, "tbot-feed-edge")
         self.js = self.nc.jetstream(timeout=10)
         # Subscribers first: a token must work on the first poll this edge answers.
