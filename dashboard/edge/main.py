@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dashboard.edge.config import EdgeSettings
 from dashboard.edge.state import EdgeConfigError, EdgeState
@@ -39,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from dashboard.edge.app import EdgeApp
 
     app = EdgeApp(state)
-    print(f"feed edge: http://{settings.host}:{settings.port}/api/signals/feed  (NATS {','.join(settings.nats_urls)})",
-          file=sys.stderr)
+    # Hosts only: a URL may carry user:password@ (NATS_TOKEN is the documented way, but a log must not leak either).
+    nodes = ",".join(urlsplit(url).netloc.rpartition("@")[2] for url in settings.nats_urls)
+    print(f"feed edge: http://{settings.host}:{settings.port}/api/signals/feed  (NATS at {nodes})", file=sys.stderr)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
     # The dashboard's uvicorn settings (proxy headers only from TRUSTED_PROXIES) and its graceful stop.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +15,7 @@ from dashboard.edge.state import EdgeSignalIndex
 from shared.bus import Entry
 from shared.ids import new_id
 from shared.records import Signal
-from shared.signing import load_or_create_key, sign_signal
+from shared.signing import load_or_create_key, public_key_pem, sign_signal
 from shared.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,3 +60,19 @@ def test_the_edge_refuses_to_start_without_the_operator_public_key(tmp_path: Pat
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "SIGNAL_PUBLIC_KEY_PATH" in done.stderr
+
+
+def test_credentials_in_a_nats_url_never_reach_the_log(tmp_path: Path) -> None:
+    key = load_or_create_key(tmp_path / "k.pem")
+    (tmp_path / "pub.pem").write_text(public_key_pem(key))
+    env = tmp_path / "edge.env"
+    env.write_text(f"SIGNAL_PUBLIC_KEY_PATH={tmp_path / 'pub.pem'}\nNATS_URLS=nats://ops:s3cr3t-pw@127.0.0.1:9\n"
+                   "NATS_TOKEN=t0k3n-s3cr3t\n")
+    env.chmod(0o600)
+    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "feed-edge", "--env", str(env)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(4)  # it prints where it listens and keeps retrying the unreachable node
+    process.send_signal(signal.SIGKILL)
+    out = process.communicate(timeout=10)[0].decode()
+    assert "127.0.0.1:9" in out and "nats:" in out  # it did try, and said so
+    assert "s3cr3t-pw" not in out and "t0k3n-s3cr3t" not in out
