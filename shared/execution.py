@@ -1,5 +1,11 @@
 """The durable order lifecycle: intent → placed → filled (→ resolved by the resolver), each state a new record.
 
+A maker order (``order_style`` rest or rest_then_take, binary venues) goes intent → resting (→ resting again as it
+partly fills, or as it is moved to a new price under a new client order id) → filled (what filled) | cancelled
+(nothing did: cancelled, expired, or the venue ended it). Its resting records carry the whole order's count and
+worst-case cost, so the caps count it as if it had filled. What to do with it each tick is
+``surfaces/resting.py``'s; this module only does it durably.
+
 Why it is shaped this way:
 - The intent is fsync'd to the surface's trades log *before* the order is sent, with a client order id derived
   from the signal id. Whatever happens next (a crash before the send, after the send, after the fill), a restart
@@ -10,20 +16,31 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from shared.bus import JsonlLog
 from shared.clock import Clock
 from shared.ids import derive_id
 from shared.money.portfolio import Portfolio
 from shared.money.sizing import binary_cost_cents
-from shared.records import TERMINAL_STATUSES, Mode, Side, Surface, Trade, parse_record
-from shared.venues.base import OrderRequest, OrderResult, Position, Venue, VenueError
+from shared.records import TERMINAL_STATUSES, Mode, OrderStyle, Side, Surface, Trade, parse_record
+from shared.venues.base import NotFoundError, OrderRequest, OrderResult, Position, Venue, VenueError
 
 log = logging.getLogger(__name__)
+
+REST_MARK = "order_style=rest"  # an intent's reason when the order will rest: reconciling reads it
+RestartPolicy = Literal["adopt", "cancel"]
+
+
+def rest_client_order_id(signal_id: str, version: int) -> str:
+    """The client order id of a signal's resting order: version 0 is the signal's own order id (a taker's), each
+    move to a new price a new version."""
+    return derive_id("coid", signal_id if version == 0 else f"{signal_id}#v{version}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +60,10 @@ class OrderPlan:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     eta_hours: float | None = None
+    # take: an IOC at limit_price (the default). rest / rest_then_take: a post-only order at rest_price (binary
+    # venues); limit_price stays the taker price the decision cleared the gates at, cost_cents its worst case.
+    order_style: OrderStyle = "take"
+    rest_price: Decimal | None = None
 
     @property
     def trade_id(self) -> str:
@@ -50,7 +71,11 @@ class OrderPlan:
 
     @property
     def client_order_id(self) -> str:
-        return derive_id("coid", self.signal_id)
+        return rest_client_order_id(self.signal_id, 0)
+
+    @property
+    def rests(self) -> bool:
+        return self.order_style != "take" and self.rest_price is not None
 
 
 def latest_states(trades: Iterable[Trade]) -> dict[str, Trade]:
@@ -76,6 +101,7 @@ class OrderLifecycle:
         self.mode = mode
         self.binary = binary
         self.clock: Clock = venue.clock
+        self.adopted: list[Trade] = []  # resting orders the last reconcile kept (resting="adopt")
 
     def intent(self, plan: OrderPlan) -> Trade:
         """The intent record of a plan (what :meth:`execute` writes first)."""
@@ -105,7 +131,12 @@ class OrderLifecycle:
         )
 
     def execute(self, plan: OrderPlan) -> Trade:
-        """Write the intent (fsync'd), send the order, record what the venue did. Returns the latest state."""
+        """Write the intent (fsync'd), send the order, record what the venue did. Returns the latest state.
+
+        A resting plan (binary venues) sends a post-only GTC order at ``rest_price`` and returns its ``resting``
+        state (or what it ended as)."""
+        if plan.rests and self.binary:
+            return self._execute_rest(plan)
         intent = self._base(plan)
         self.trades.append(intent)
         request = OrderRequest(
@@ -119,17 +150,122 @@ class OrderLifecycle:
             stop_loss=plan.stop_loss,
             take_profit=plan.take_profit,
         )
+        result = self._send(intent, request)
+        if isinstance(result, Trade):
+            return result
+        return self._record_result(intent, result)
+
+    def _send(self, intent: Trade, request: OrderRequest) -> OrderResult | Trade:
+        """Send; on an error ask the venue by client order id (a timeout after the send); record a rejection."""
         try:
-            result = self.venue.place_order(request)
+            return self.venue.place_order(request)
         except VenueError as exc:
-            # The venue may or may not have the order (a timeout after the send): ask it before concluding.
-            found = self._lookup(plan.client_order_id)
+            found = self._lookup(request.client_order_id)
             if found is None:
                 rejected = intent.model_copy(update={"status": "rejected", "reason": str(exc)[:300]})
                 self.trades.append(rejected)
                 return rejected
-            result = found
-        return self._record_result(intent, result)
+            return found
+
+    # ------------------------------------------------------------------ resting orders
+    def _execute_rest(self, plan: OrderPlan) -> Trade:
+        assert plan.rest_price is not None
+        intent = self._base(plan).model_copy(update={"limit_price": plan.rest_price, "reason": REST_MARK})
+        self.trades.append(intent)
+        return self._send_rest(intent)
+
+    def _send_rest(self, state: Trade) -> Trade:
+        assert state.limit_price is not None and state.count is not None
+        request = OrderRequest(
+            client_order_id=state.client_order_id, symbol=state.instrument, side=state.side, intent="open",
+            quantity=state.count, limit_price=state.limit_price, time_in_force="gtc",
+        )
+        result = self._send(state, request)
+        if isinstance(result, Trade):
+            return result
+        return self._record_rest(state, result)
+
+    def _record_rest(self, state: Trade, result: OrderResult) -> Trade:
+        """Record a resting order's answer from the venue: still resting (with what filled so far), or its end."""
+        if result.status == "filled":
+            return self._finish(state, result, "")
+        if result.status in ("resting", "partially_filled"):
+            # partially_filled: Kalshi says so of a GTC order that partly filled and still rests.
+            return self._resting(state, result)
+        return self._finish(state, result, result.reason or result.status)
+
+    def _resting(self, state: Trade, result: OrderResult) -> Trade:
+        reason = f"resting: {result.filled_quantity} of {state.count} filled"
+        if state.status == "resting" and state.reason == reason and state.venue_order_id == result.venue_order_id:
+            return state  # nothing new
+        resting = state.model_copy(update={
+            "status": "resting", "venue_order_id": result.venue_order_id, "reason": reason,
+            "fill_price": result.avg_fill_price, "fees": result.fees_cents,
+            "opened_at": state.opened_at or result.at,
+        })
+        self.trades.append(resting)
+        return resting
+
+    def _finish(self, state: Trade, result: OrderResult, reason: str) -> Trade:
+        """A resting order's end: filled with what filled (a part, when it was cancelled or expired), else
+        cancelled (or rejected) with ``reason``."""
+        if result.filled_quantity <= 0:
+            status = "rejected" if result.status == "rejected" else "cancelled"
+            end = state.model_copy(update={"status": status, "venue_order_id": result.venue_order_id or
+                                           state.venue_order_id, "reason": reason[:300], "fill_price": None,
+                                           "fees": 0})
+            self.trades.append(end)
+            return end
+        update = self._filled_update(state, result)
+        update["reason"] = reason[:300]
+        update["venue_order_id"] = result.venue_order_id
+        filled = state.model_copy(update=update)
+        self.trades.append(filled)
+        return filled
+
+    def refresh(self, trade: Trade) -> Trade:
+        """Ask the venue about a resting order and record what changed (fills, or its end)."""
+        result = self._lookup(trade.client_order_id)
+        if result is None:
+            if trade.venue_order_id is None:  # a move recorded before its send: the venue never saw it
+                return self._never_sent(trade)
+            log.error("resting order %s is unknown to the venue", trade.client_order_id)
+            return trade
+        return self._record_rest(trade, result)
+
+    def cancel(self, trade: Trade, reason: str) -> Trade:
+        """Cancel a resting order at the venue and record its end: filled with what filled before the cancel took
+        (a fill racing the cancel is kept, never re-sent), else cancelled with ``reason``. If the venue still shows
+        it resting, its state is recorded and the cancel is tried again next time."""
+        if trade.venue_order_id is not None:
+            with contextlib.suppress(NotFoundError):  # already gone: the lookup below says how it ended
+                self.venue.cancel_order(trade.venue_order_id)
+        result = self._lookup(trade.client_order_id)
+        if result is None:
+            return self._never_sent(trade)
+        if result.status == "resting":
+            return self._resting(trade, result)
+        return self._finish(trade, result, reason)
+
+    def replace(self, trade: Trade, price: Decimal, version: int) -> Trade:
+        """Move a resting order to ``price``: cancel it, and only if nothing of it filled (a fill racing the cancel
+        ends the move: the trade is filled with that), record the new order under the next client order id
+        (derived from the signal id and ``version``) before sending it."""
+        cancelled = self.cancel(trade, "replaced")
+        if cancelled.status != "cancelled":
+            return cancelled
+        moved = trade.model_copy(update={
+            "status": "resting", "client_order_id": rest_client_order_id(trade.signal_id, version),
+            "limit_price": price, "venue_order_id": None, "fill_price": None, "fees": 0,
+            "reason": f"moving to {price} (v{version}); {trade.client_order_id} cancelled unfilled",
+        })
+        self.trades.append(moved)
+        return self._send_rest(moved)
+
+    def _never_sent(self, trade: Trade) -> Trade:
+        cancelled = trade.model_copy(update={"status": "cancelled", "reason": "reconciled: never sent"})
+        self.trades.append(cancelled)
+        return cancelled
 
     def _lookup(self, client_order_id: str) -> OrderResult | None:
         try:
@@ -147,6 +283,12 @@ class OrderLifecycle:
             self.trades.append(terminal)
             return terminal
         placed = intent.model_copy(update={"status": "placed", "venue_order_id": result.venue_order_id})
+        filled = placed.model_copy(update=self._filled_update(intent, result))
+        # One locked write, one fsync for both states (group commit).
+        self.trades.append_many([placed, filled])
+        return filled
+
+    def _filled_update(self, intent: Trade, result: OrderResult) -> dict[str, object]:
         price = result.avg_fill_price if result.avg_fill_price is not None else intent.limit_price
         assert price is not None
         filled_update: dict[str, object] = {
@@ -164,21 +306,31 @@ class OrderLifecycle:
             if intent.cost_cents is not None and requested:
                 # A partial fill ties up its share of the planned cost (rounded up: never understate risk).
                 filled_update["cost_cents"] = -(-intent.cost_cents * result.filled_quantity // requested)
-        filled = placed.model_copy(update=filled_update)
-        # One locked write, one fsync for both states (group commit).
-        self.trades.append_many([placed, filled])
-        return filled
+        return filled_update
 
-    def reconcile(self) -> list[Trade]:
+    def reconcile(self, resting: RestartPolicy = "cancel") -> list[Trade]:
         """Settle every unfinished intent against the venue (see :meth:`settle`). Returns the records written.
 
-        Run at start, before trading. A venue position that no trade in the log accounts for raises: the
-        operator must look.
+        Resting orders are found by client order id: one the venue still holds is cancelled (``resting="cancel"``,
+        the default: a quote left behind by a crash is stale) or kept (``"adopt"``; :attr:`adopted` lists them for
+        the loop to go on tracking). Run at start, before trading. A venue position that no trade in the log
+        accounts for raises: the operator must look.
         """
+        self.adopted = []
         latest = latest_states(read_trades(self.trades))
-        written = [self.settle(t) for t in latest.values() if t.status not in TERMINAL_STATUSES
-                   and t.status != "filled"]
-        latest.update((t.id, t) for t in written)
+        written: list[Trade] = []
+        for trade in list(latest.values()):
+            if trade.status in TERMINAL_STATUSES or trade.status == "filled":
+                continue
+            state = self.refresh(trade) if trade.status == "resting" else self.settle(trade)
+            if state.status == "resting":
+                if resting == "cancel":
+                    state = self.cancel(state, "reconciled: cancelled at restart")
+                if state.status == "resting":
+                    self.adopted.append(state)
+            if state is not trade:
+                written.append(state)
+                latest[state.id] = state
         self._check_orphans(latest)
         return written
 
@@ -192,9 +344,9 @@ class OrderLifecycle:
         """
         result = self._lookup(trade.client_order_id)
         if result is None:
-            cancelled = trade.model_copy(update={"status": "cancelled", "reason": "reconciled: never sent"})
-            self.trades.append(cancelled)
-            return cancelled
+            return self._never_sent(trade)
+        if result.status == "resting" or trade.reason == REST_MARK:
+            return self._record_rest(trade, result)  # a maker order sent before its resting state was written
         return self._record_result(trade.model_copy(update={"status": "intent"}), result)
 
     def _check_orphans(self, latest: dict[str, Trade]) -> None:

@@ -21,20 +21,22 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
-from typing import Literal
+from typing import Literal, cast
 
 from shared.bus import DiskFullError, JsonlLog
 from shared.clock import Clock
-from shared.execution import OrderLifecycle
+from shared.execution import OrderLifecycle, RestartPolicy
+from shared.killswitch import is_halted
 from shared.notify import Notifier
 from shared.paths import open_stream
-from shared.records import BreakerEvent, Heartbeat, Signal, Surface, Trade
+from shared.records import BreakerEvent, Heartbeat, OrderStyle, Signal, Surface, Trade
 from shared.venues.base import VenueError
 from surfaces.decide import Decider, Outcome
 from surfaces.publish import SignalPublisher
+from surfaces.resting import RestingOrders, parse_style_overrides
 from surfaces.strategy import Strategy, TickContext
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,30 @@ class SurfaceLoop:
         self.heartbeat_seconds = float(getattr(decider.chain.settings, "heartbeat_seconds", 0.0))
         self._last_beat: datetime | None = None
         self._needs_reconcile = False  # start() could not record what reconciling found (a full disk)
+        self.resting = self._resting_orders()  # None unless ORDER_STYLE(_OVERRIDES) asks binary orders to rest
+
+    def _resting_orders(self) -> RestingOrders | None:
+        settings = self.decider.chain.settings
+        style = cast(OrderStyle, getattr(settings, "order_style", "take"))
+        overrides = parse_style_overrides(str(getattr(settings, "order_style_overrides", "")))
+        if not self.lifecycle.binary or (style == "take" and set(overrides.values()) <= {"take"}):
+            return None
+        return RestingOrders(
+            self.lifecycle, style=style, rest_seconds=float(getattr(settings, "rest_seconds", 600.0)),
+            overrides=overrides, min_edge=lambda: self.decider.chain.settings.min_edge, halted=self._halt_reason,
+            on_fill=self._publish, after_write=self.decider.after_execution,
+        )
+
+    def _halt_reason(self) -> str | None:
+        """What halts new risk now (STOP, a breaker, a quarantine), or None: resting orders are cancelled on it."""
+        chain = self.decider.chain
+        if is_halted(chain.log_dir, self.surface):
+            return "STOP"
+        if chain.breakers.tripped_names:
+            return "breaker " + ",".join(sorted(chain.breakers.tripped_names))
+        if chain.quarantined:
+            return "quarantined"
+        return None
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, *_: object) -> None:
@@ -126,7 +152,11 @@ class SurfaceLoop:
             self._halt_for_disk(exc, self.venue.clock.now())
 
     def _reconcile(self) -> None:
-        written = self.lifecycle.reconcile()
+        policy = cast(RestartPolicy, getattr(self.decider.chain.settings, "resting_on_restart", "cancel")
+                      if self.resting else "cancel")
+        written = self.lifecycle.reconcile(resting=policy)
+        if self.resting is not None:
+            self.resting.adopt(self.lifecycle.adopted, self.venue.clock.now())
         self._needs_reconcile = False
         if written:
             log.warning("%s: reconciled %d unfinished orders at start", self.process_name, len(written))
@@ -173,7 +203,7 @@ class SurfaceLoop:
             instruments = ()
         now = self.venue.clock.now()
         # What closes risk or completes records goes on whatever the disk does; each retried next tick if refused.
-        for step in (self._settle_unsettled, self._publish_unpublished):
+        for step in (self._settle_unsettled, self._publish_unpublished, self._tick_resting):
             try:
                 step()
             except DiskFullError as exc:
@@ -239,6 +269,12 @@ class SurfaceLoop:
             events.close()
         return True
 
+    def _tick_resting(self) -> None:
+        """Resting orders: fills, expiry, cancel/replace, and cancel-all on STOP or a breaker (every tick, before
+        new proposals; whatever the disk does, as a cancel closes risk)."""
+        if self.resting is not None and self.resting.working:
+            self.resting.tick(self.venue.clock.now())
+
     def _settle_unsettled(self) -> None:
         for trade_id, (intent, signal_record) in list(self._unsettled.items()):
             try:
@@ -248,6 +284,8 @@ class SurfaceLoop:
                 continue
             del self._unsettled[trade_id]
             self.decider.after_execution()
+            if settled.status == "resting" and self.resting is not None:
+                self.resting.adopt([settled], self.venue.clock.now())
             if settled.status == "filled":
                 log.warning("%s: %s filled after all (found at the venue)", self.process_name, intent.instrument)
                 self._publish(signal_record)
@@ -294,6 +332,10 @@ class SurfaceLoop:
 
     def _execute(self, outcome: Outcome) -> None:
         assert outcome.plan is not None and outcome.signal is not None
+        if self.resting is not None:
+            plan, rest_signal = self.resting.prepare(outcome.plan, outcome.signal, self.venue.clock.now())
+            outcome = replace(outcome, plan=plan, signal=rest_signal)
+        assert outcome.plan is not None and outcome.signal is not None
         try:
             trade = self.lifecycle.execute(outcome.plan)
         except DiskFullError:
@@ -309,6 +351,9 @@ class SurfaceLoop:
             self._unsettled[outcome.plan.trade_id] = (self.lifecycle.intent(outcome.plan), outcome.signal)
             return
         self.decider.after_execution()
+        if trade.status == "resting" and self.resting is not None:
+            self.resting.track(trade, outcome.plan, outcome.signal, outcome.proposal.p_model, self.venue.clock.now())
+            return
         if trade.status != "filled":
             return
         signal_record = outcome.signal
