@@ -237,23 +237,32 @@ class OrderLifecycle:
         """Cancel a resting order at the venue and record its end: filled with what filled before the cancel took
         (a fill racing the cancel is kept, never re-sent), else cancelled with ``reason``. If the venue still shows
         it resting, its state is recorded and the cancel is tried again next time."""
-        if trade.venue_order_id is not None:
-            with contextlib.suppress(NotFoundError):  # already gone: the lookup below says how it ended
-                self.venue.cancel_order(trade.venue_order_id)
-        result = self._lookup(trade.client_order_id)
+        result = self._cancel_at_venue(trade)
         if result is None:
             return self._never_sent(trade)
         if result.status == "resting":
             return self._resting(trade, result)
         return self._finish(trade, result, reason)
 
+    def _cancel_at_venue(self, trade: Trade) -> OrderResult | None:
+        """Cancel (what is left of) the order and return the venue's word on it afterwards (None: never sent)."""
+        if trade.venue_order_id is not None:
+            with contextlib.suppress(NotFoundError):  # already gone: the lookup below says how it ended
+                self.venue.cancel_order(trade.venue_order_id)
+        return self._lookup(trade.client_order_id)
+
     def replace(self, trade: Trade, price: Decimal, version: int) -> Trade:
         """Move a resting order to ``price``: cancel it, and only if nothing of it filled (a fill racing the cancel
-        ends the move: the trade is filled with that), record the new order under the next client order id
-        (derived from the signal id and ``version``) before sending it."""
-        cancelled = self.cancel(trade, "replaced")
-        if cancelled.status != "cancelled":
-            return cancelled
+        ends the move: the trade is filled with that, nothing is sent again), record the new order under the next
+        client order id (derived from the signal id and ``version``) before sending it. The old order's end is
+        inside that record (its reason); the trade stays one id, resting throughout."""
+        result = self._cancel_at_venue(trade)
+        if result is None:
+            return self._never_sent(trade)
+        if result.status == "resting":
+            return self._resting(trade, result)  # the venue has not cancelled it yet: tried again next tick
+        if result.filled_quantity > 0:
+            return self._finish(trade, result, "filled while being moved")
         moved = trade.model_copy(update={
             "status": "resting", "client_order_id": rest_client_order_id(trade.signal_id, version),
             "limit_price": price, "venue_order_id": None, "fill_price": None, "fees": 0,
