@@ -4,8 +4,9 @@
 
 Per style: plans sent (accepted decisions), plans with any fill and the fill rate, contracts requested and filled,
 how many fills came from resting vs taking, entry fees paid, realized (resolved) net P&L, and adverse selection:
-the side's mid 15 minutes after each fill less its mid at the fill, contract-weighted, in cents (negative: the
-market moved against the position right after it was bought). Sim figures: a test rig, not a track record.
+the side's mid 15 and 60 minutes after each fill less its mid at the fill, contract-weighted, in cents a contract
+(negative: the market moved against the position right after it was bought), and what the fills paid over the
+side's mid at the fill (a taker pays the half spread, a maker earns it). Sim figures: a test rig, not a track record.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Figures:
     resolved: int = 0
     net_pnl_cents: int = 0
     adverse_cents_x_contracts: Decimal = Decimal(0)
+    adverse_60_cents_x_contracts: Decimal = Decimal(0)
+    vs_mid_cents_x_contracts: Decimal = Decimal(0)
     seconds: float = 0.0
 
     def row(self) -> dict[str, Any]:
@@ -58,6 +61,10 @@ class Figures:
             "resolved": self.resolved, "net_pnl_usd": self.net_pnl_cents / 100,
             "adverse_selection_cents_per_contract": (
                 round(float(self.adverse_cents_x_contracts / contracts), 3) if contracts else None),
+            "adverse_selection_60m_cents_per_contract": (
+                round(float(self.adverse_60_cents_x_contracts / contracts), 3) if contracts else None),
+            "paid_over_mid_cents_per_contract": (
+                round(float(self.vs_mid_cents_x_contracts / contracts), 3) if contracts else None),
             "seconds": round(self.seconds, 1),
         }
 
@@ -112,8 +119,13 @@ def run(style: str, ticks: int, seed: int, root: Path) -> Figures:
             figures.fees_cents += _entry_fees(data)
             before = side_mid(probe, probe_clock, data["instrument"], data["side"], at)
             after = side_mid(probe, probe_clock, data["instrument"], data["side"], at + HORIZON)
+            later = side_mid(probe, probe_clock, data["instrument"], data["side"], at + HORIZON * 4)
+            if before is not None:
+                figures.vs_mid_cents_x_contracts += (Decimal(fill_price) - before) * Decimal(count)
             if before is not None and after is not None:
                 figures.adverse_cents_x_contracts += (after - before) * 100 * Decimal(count) / 100
+            if before is not None and later is not None:
+                figures.adverse_60_cents_x_contracts += (later - before) * Decimal(count)
     figures.plans = len(plans)
     figures.plans_filled = sum(plans.values())
     return figures
