@@ -32,7 +32,33 @@ class _EnvironmentWithout(PydanticBaseSettingsSource):
         return {key: value for key, value in self.inner().items() if key not in _FILE_ONLY}
 
 
-class DashboardSettings(ProcessSettings):
+def proxy_addresses(value: tuple[str, ...]) -> tuple[str, ...]:
+    """``TRUSTED_PROXIES`` entries must each be an IP address or a CIDR network (the dashboard's and the edges')."""
+    for entry in value:
+        # "*" (uvicorn's trust-everyone) is exactly what let any client choose its own address.
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError("each entry must be an IP address or a CIDR network") from None
+    return value
+
+
+class FileOnlyAddress(ProcessSettings):
+    """A listening process's settings: HOST and PORT come from its env file only, never the environment."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _EnvironmentWithout(env_settings), dotenv_settings, file_secret_settings
+
+
+class DashboardSettings(FileOnlyAddress):
     """Keys of ``st-dashboard`` (``tbot dashboard --env envs/dashboard.env``)."""
 
     host: str = "127.0.0.1"
@@ -82,27 +108,11 @@ class DashboardSettings(ProcessSettings):
     demo_delay_seconds: int = Field(default=900, ge=0)
     demo_cache_seconds: int = Field(default=60, ge=0, le=86_400)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, _EnvironmentWithout(env_settings), dotenv_settings, file_secret_settings
 
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            # "*" (uvicorn's trust-everyone) is exactly what let any client choose its own address.
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError("each entry must be an IP address or a CIDR network") from None
-        return value
+        return proxy_addresses(value)
 
     @model_validator(mode="after")
     def _live_needs_token(self) -> DashboardSettings:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from dashboard.config import _EnvironmentWithout
+from dashboard.config import FileOnlyAddress, proxy_addresses
 from shared.config import CsvList, ProcessSettings
 
 
@@ -49,7 +47,7 @@ class RelaySettings(NatsSettings):
                           "mode and bankroll, for the same trade fold as the dashboard's history)")
 
 
-class EdgeSettings(NatsSettings):
+class EdgeSettings(NatsSettings, FileOnlyAddress):
     """Keys of a feed edge (``tbot feed-edge --env envs/edge.env``)."""
 
     host: str = "127.0.0.1"
@@ -71,27 +69,10 @@ class EdgeSettings(NatsSettings):
         default=(), description="Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client; empty = none"
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # As the dashboard's: HOST and PORT come from the env file only (zsh exports HOST as the machine's name).
-        return init_settings, _EnvironmentWithout(env_settings), dotenv_settings, file_secret_settings
-
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError("each entry must be an IP address or a CIDR network") from None
-        return value
+        return proxy_addresses(value)
 
     @model_validator(mode="after")
     def _limits(self) -> EdgeSettings:
