@@ -4,30 +4,9 @@
 // Like ecosystem.config.js, each app loads its own env file; no secret passes through PM2.
 const fs = require("fs");
 const path = require("path");
+const { app, python, root } = require("./pm2-app.js");
 
-const root = __dirname;
-const python = path.join(root, ".venv", "bin", "python");
 const natsServer = fs.existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server";
-
-function app(name, script, args, extra = {}) {
-  return {
-    name,
-    script,
-    args,
-    interpreter: "none",
-    cwd: root,
-    env: { PYTHONUNBUFFERED: "1" },
-    out_file: path.join(root, "logs", "pm2", `${name}.out.log`),
-    error_file: path.join(root, "logs", "pm2", `${name}.err.log`),
-    log_date_format: "YYYY-MM-DD HH:mm:ss.SSS Z",
-    time: true,
-    autorestart: true,
-    min_uptime: "10s",
-    max_restarts: 10,
-    kill_timeout: 15000,
-    ...extra,
-  };
-}
 
 function natsNode(i) {
   const routes = [0, 1, 2].filter((j) => j !== i).map((j) => `nats://127.0.0.1:${6222 + j}`).join(",");
