@@ -164,6 +164,9 @@ class SurfaceSettings(ProcessSettings):
     kalshi_base_url: str | None = None
     kalshi_api_key_id: SecretStr | None = None
     kalshi_private_key_path: Path | None = None
+    kalshi_ws: Literal["on", "off"] = "off"
+    kalshi_ws_url: str | None = None
+    kalshi_ws_stale_seconds: float = Field(default=5.0, gt=0)
     oanda_env: Literal["practice", "live"] = "practice"
     oanda_base_url: str | None = None
     oanda_api_token: SecretStr | None = None

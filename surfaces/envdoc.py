@@ -60,6 +60,11 @@ DOCS: dict[str, str] = {
     "kalshi_series": "Kalshi series this surface scans live (the sim lists its own markets)",
     "kalshi_api_key_id": "Kalshi API key id (secret; live only)",
     "kalshi_private_key_path": "path to the Kalshi RSA private key PEM (chmod 600; live only)",
+    "kalshi_ws": "on: Kalshi order books and quotes from the WebSocket's local books (snapshot + deltas, seq "
+                 "checked) while in sync and fresh, REST otherwise; off (default): REST only",
+    "kalshi_ws_url": "overrides the WebSocket URL (default: the base URL's host + /trade-api/ws/v2)",
+    "kalshi_ws_stale_seconds": "a WebSocket book is served only if the socket answered within this many seconds "
+                               "(pinged every third of it); else REST",
     "oanda_env": "practice | live base URL",
     "oanda_base_url": "overrides the practice/live base URL",
     "oanda_api_token": "OANDA API token (secret; live only)",

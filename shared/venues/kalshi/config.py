@@ -39,6 +39,9 @@ class KalshiConfig:
     timeout_s: float = 10.0
     series: tuple[str, ...] = ()  # restrict instruments() to these series (None = every market)
     order_lookback_days: int = 7  # how far back order_by_client_id searches
+    ws: bool = False  # KALSHI_WS=on: order books and quotes from the WebSocket while it is live (ws.py)
+    ws_url: str = ""  # KALSHI_WS_URL, else the base URL's host + /trade-api/ws/v2
+    ws_stale_s: float = 5.0  # KALSHI_WS_STALE_SECONDS: a live book needs the socket to have answered this recently
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
@@ -61,11 +64,23 @@ class KalshiConfig:
         """Read env, base URL (``KALSHI_BASE_URL`` overrides demo/prod) and credentials from surface settings."""
         if settings.kalshi_api_key_id is None or settings.kalshi_private_key_path is None:
             raise ValueError("KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH are required for the Kalshi venue")
+        base_url = (settings.kalshi_base_url or BASE_URLS[settings.kalshi_env]).rstrip("/")
         return cls(
-            base_url=(settings.kalshi_base_url or BASE_URLS[settings.kalshi_env]).rstrip("/"),
+            base_url=base_url,
             api_key_id=settings.kalshi_api_key_id.get_secret_value(),
             private_key_path=settings.kalshi_private_key_path,
             env=settings.kalshi_env,
             order_api=order_api,
             series=series,
+            ws=settings.kalshi_ws == "on",
+            ws_url=settings.kalshi_ws_url or ws_url_for(base_url),
+            ws_stale_s=settings.kalshi_ws_stale_seconds,
         )
+
+
+def ws_url_for(base_url: str) -> str:
+    """The WebSocket URL beside a REST base URL: same host, ``/trade-api/ws/v2`` (Kalshi serves both from the demo
+    and prod hosts; a loopback ``http://`` test server gets ``ws://``)."""
+    scheme, _, rest = base_url.rstrip("/").partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{'wss' if scheme == 'https' else 'ws'}://{host}/trade-api/ws/v2"

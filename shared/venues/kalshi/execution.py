@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -37,6 +37,9 @@ from shared.venues.kalshi.auth import KalshiSigner
 from shared.venues.kalshi.client import KalshiClient
 from shared.venues.kalshi.config import KalshiConfig, OrderApi
 
+if TYPE_CHECKING:
+    from shared.venues.kalshi.ws import KalshiStream
+
 _TIF = {"ioc": "immediate_or_cancel", "fok": "fill_or_kill", "gtc": "good_till_canceled"}
 _FILTER: dict[str, str] = {"unopened": "unopened", "open": "open", "closed": "closed", "settled": "settled"}
 _PERIODS = {60: 1, 3600: 60, 86400: 1440}
@@ -50,10 +53,12 @@ class KalshiVenue:
 
     name = "kalshi"
 
-    def __init__(self, client: KalshiClient, clock: Clock | None = None) -> None:
+    def __init__(self, client: KalshiClient, clock: Clock | None = None, stream: KalshiStream | None = None) -> None:
         self.client = client
         self.config = client.config
         self.clock: Clock = clock or WallClock()
+        # KALSHI_WS=on: books and quotes come from the WebSocket's local books while they are live, else REST.
+        self.stream = stream
         self._series: dict[str, w.WireSeries] = {}
         self._event_series: dict[str, str] = {}
 
@@ -74,7 +79,24 @@ class KalshiVenue:
         api: OrderApi = order_api if order_api is not None else getattr(settings, "kalshi_order_api", "v1")
         chosen = series if series is not None else tuple(getattr(settings, "kalshi_series", ()))
         config = KalshiConfig.from_settings(settings, order_api=api, series=chosen)
-        return cls(KalshiClient(config, signer=signer, transport=transport, retry=retry), clock)
+        if not config.ws:
+            return cls(KalshiClient(config, signer=signer, transport=transport, retry=retry), clock)
+        from shared.venues.kalshi.auth import load_private_key
+        from shared.venues.kalshi.ws import KalshiStream, StreamConfig
+
+        signer = signer or KalshiSigner(config.api_key_id, load_private_key(config.private_key_path))
+        client = KalshiClient(config, signer=signer, transport=transport, retry=retry)
+        # The account's fills and order updates only when trading live: paper reads market data and nothing else.
+        stream_config = StreamConfig(
+            url=config.ws_url, private=settings.trading_mode == "live", stale_after_s=config.ws_stale_s
+        )
+        return cls(client, clock, KalshiStream(stream_config, signer).start())
+
+    def close(self) -> None:
+        """Stop the WebSocket stream (if any) and release HTTP connections."""
+        if self.stream is not None:
+            self.stream.close()
+        self.client.close()
 
     # ---- reference data ----------------------------------------------------------------------------------------
 
@@ -114,11 +136,22 @@ class KalshiVenue:
         return w.to_instrument(market, self._series_of_event(market.event_ticker))
 
     def quote(self, symbol: str) -> Quote:
-        """Best YES bid/ask from the market object."""
+        """Best YES bid/ask: from the live WebSocket book when it is in sync and fresh, else the market object."""
+        if self.stream is not None:
+            live = self.stream.quote(symbol, self.clock.now())
+            if live is not None:
+                return live
+            self.stream.track(symbol)
         return w.to_quote(self.client.market(symbol), self.clock.now())
 
     def orderbook(self, symbol: str, depth: int = 10) -> OrderBook:
-        """YES bids and YES asks (= 1 − NO bids), best first."""
+        """YES bids and YES asks (= 1 − NO bids), best first: from the live WebSocket book when it is in sync and
+        fresh, else from REST (``GET /markets/{ticker}/orderbook``; a market read here is tracked from then on)."""
+        if self.stream is not None:
+            live = self.stream.orderbook(symbol, depth, self.clock.now())
+            if live is not None:
+                return live
+            self.stream.track(symbol)
         return w.to_orderbook(symbol, self.client.orderbook(symbol, depth), self.clock.now(), depth)
 
     def candles(self, symbol: str, granularity_s: int, count: int) -> list[Candle]:
