@@ -9,7 +9,8 @@
 - The true book lives here (``books``: ``{ticker: {"yes": {price: centi}, "no": {...}}}``) and, given a REST fake
   (``fake_kalshi.FakeKalshi``), is mirrored into its ``/orderbook`` answers, so REST and the socket tell one truth.
 - Faults on demand: ``gap_next`` (the next delta is never sent; its seq is used up), ``duplicate_next`` (sent twice
-  with one seq), ``reorder_next`` (the next two deltas swap places), ``drop()`` (every connection cut), ``error()``.
+  with one seq), ``reorder_next`` (the next two deltas swap places), ``drop()`` (every connection cut), ``mute()``
+  (connections stay open but pings go unanswered), ``error()``.
 
 All socket work happens on the fake's own event loop thread; every message to one connection goes through one
 queue, so a snapshot and the deltas after it can never pass each other.
@@ -120,6 +121,10 @@ class FakeKalshiWs:
         """Cut every connection without a close handshake (the venue went away)."""
         self._call(self._drop)
 
+    def mute(self) -> None:
+        """Stop reading from every current connection: pings go unanswered, the socket stays open (half-dead)."""
+        self._call(self._mute)
+
     def error(self, code: int, text: str) -> None:
         """Send every client an ``error`` message."""
         self._call(self._broadcast_all, {"type": "error", "msg": {"code": code, "msg": text}})
@@ -227,6 +232,10 @@ class FakeKalshiWs:
             "last_trade_size_fp": "0.00", "ts": int(now), "ts_ms": int(now * 1000),
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         }
+
+    def _mute(self) -> None:
+        for client in self._clients:
+            client.conn.transport.pause_reading()
 
     def _drop(self) -> None:
         for client in list(self._clients):

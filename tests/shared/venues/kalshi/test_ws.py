@@ -397,3 +397,21 @@ def test_paper_on_live_reads_the_socket_through_the_factory(fakes: tuple[Any, An
         assert rest.orders_seen() == []
     finally:
         kalshi.close()
+
+
+def test_a_silent_socket_is_not_trusted(make: Callable[..., KalshiVenue], fakes: tuple[Any, Any, str, str]) -> None:
+    rest, ws, _, _ = fakes
+    venue = make(kalshi_ws_stale_seconds=0.6)  # pinged every 0.2 s
+    start_live(venue, ws)
+    stream = venue.stream
+    assert stream is not None
+    ws.mute()  # half-dead: open, but nothing answers
+    muted = time.monotonic()
+    assert eventually(lambda: stream.levels(B31) is None, timeout=5)
+    assert time.monotonic() - muted <= 2.0
+    reads = rest_reads(rest)
+    venue.orderbook(B31)
+    assert rest_reads(rest) == reads + 1  # not served from a socket that stopped answering
+    assert eventually(lambda: stream.stats.drops == 1)  # the heartbeat gave up on it
+    assert eventually(lambda: live_equals_truth(venue, ws))  # a new connection, a fresh snapshot
+    assert stream.stats.connects == 2
