@@ -370,12 +370,12 @@ class KalshiStream:
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in AUTH_REFUSED:
-                    self._fail(f"the handshake was refused (HTTP {status}): the API key or its signature was "
-                               "rejected")
+                    self._fail(AuthError(VENUE, f"websocket: the handshake was refused (HTTP {status}): the API "
+                                         "key or its signature was rejected"))
                     return
                 log.warning("kalshi ws: handshake answered HTTP %d; reconnecting with backoff", status)
-            except AuthError as exc:
-                self._fail(str(exc))
+            except AuthError as exc:  # an ``error`` message with code 9
+                self._fail(exc)
                 return
             except InvalidURI:
                 self._fail_config(f"invalid WebSocket URL {self.config.url!r}")
@@ -394,9 +394,9 @@ class KalshiStream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
-    def _fail(self, reason: str) -> None:
-        self.error = AuthError(VENUE, f"websocket: {reason}")
-        log.error("kalshi ws: %s; not retrying; order books come from REST", reason)
+    def _fail(self, error: AuthError) -> None:
+        self.error = error
+        log.error("%s; not retrying; order books come from REST", error)
 
     def _fail_config(self, reason: str) -> None:
         log.error("kalshi ws: %s; not retrying; order books come from REST", reason)
