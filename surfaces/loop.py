@@ -152,10 +152,11 @@ class SurfaceLoop:
             self._halt_for_disk(exc, self.venue.clock.now())
 
     def _reconcile(self) -> None:
-        policy = cast(RestartPolicy, getattr(self.decider.chain.settings, "resting_on_restart", "cancel")
-                      if self.resting else "cancel")
-        written = self.lifecycle.reconcile(resting=policy)
-        if self.resting is not None:
+        if self.resting is None:
+            written = self.lifecycle.reconcile()  # a resting order left from an earlier style is cancelled
+        else:
+            policy = cast(RestartPolicy, getattr(self.decider.chain.settings, "resting_on_restart", "cancel"))
+            written = self.lifecycle.reconcile(resting=policy)
             self.resting.adopt(self.lifecycle.adopted, self.venue.clock.now())
         self._needs_reconcile = False
         if written:
