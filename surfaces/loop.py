@@ -34,6 +34,7 @@ from shared.notify import Notifier
 from shared.paths import open_stream
 from shared.records import BreakerEvent, Heartbeat, OrderStyle, Signal, Surface, Trade
 from shared.venues.base import VenueError
+from shared.venues.paper import PaperVenue
 from surfaces.decide import Decider, Outcome
 from surfaces.publish import SignalPublisher
 from surfaces.resting import RestingOrders, parse_style_overrides
@@ -104,6 +105,11 @@ class SurfaceLoop:
         style = cast(OrderStyle, getattr(settings, "order_style", "take"))
         overrides = parse_style_overrides(str(getattr(settings, "order_style_overrides", "")))
         if not self.lifecycle.binary or (style == "take" and set(overrides.values()) <= {"take"}):
+            return None
+        if isinstance(self.venue, PaperVenue):
+            # Paper on live data sees no queue and no trades: it cannot fill a resting order honestly.
+            log.warning("%s: ORDER_STYLE %s is not modelled by paper on live data; orders take", self.process_name,
+                        style)
             return None
         return RestingOrders(
             self.lifecycle, style=style, rest_seconds=float(getattr(settings, "rest_seconds", 600.0)),
