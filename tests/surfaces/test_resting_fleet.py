@@ -121,3 +121,27 @@ def test_bad_overrides_are_refused() -> None:
     assert parse_style_overrides("weather_high=rest, btc_15m=take") == {"weather_high": "rest", "btc_15m": "take"}
     with pytest.raises(ValueError, match="ORDER_STYLE_OVERRIDES"):
         LoopSettings(order_style_overrides="weather_high=maybe")
+
+
+def test_paper_on_live_data_keeps_taking(paper_settings: Any) -> None:
+    """Paper on live data sees no queue (and its venue refuses GTC): ORDER_STYLE=rest leaves it taking."""
+    from shared.clock import SteppedClock
+    from shared.venues.factory import build_venue
+    from shared.venues.paper import PaperVenue
+    from surfaces.kalshi_st import surface as st_surface
+    from tests.surfaces.test_paper_on_live import NOW
+
+    settings = paper_settings.model_copy(update={"order_style": "rest"})
+    clock = SteppedClock(NOW)
+    venue = build_venue("kalshi_st", settings, clock)
+    assert isinstance(venue, PaperVenue)
+    loop = st_surface.build(settings, venue=venue, wall=clock)
+    assert loop.resting is None
+
+
+@pytest.fixture
+def paper_settings(tmp_path: Path) -> Any:
+    from tests.surfaces import test_paper_on_live as pol
+
+    with pol._fake_module().serve() as served:
+        yield pol.settings.__wrapped__(served, tmp_path)  # type: ignore[attr-defined]
