@@ -184,17 +184,6 @@ class RestingOrders:
                 del self.working[trade_id]
         return out
 
-    def cancel_all(self, reason: str) -> list[Trade]:
-        """Cancel every working order now (shutdown with RESTING_ON_RESTART=cancel, tests)."""
-        out = []
-        for trade_id, work in list(self.working.items()):
-            state = self.lifecycle.cancel(work.trade, reason)
-            self._after(work, state)
-            out.append(state)
-            if state.status != "resting":
-                del self.working[trade_id]
-        return out
-
     def _step(self, work: Working, now: datetime, halt: str | None) -> Trade:
         state = self._after(work, self.lifecycle.refresh(work.trade))
         if state.status != "resting":
@@ -223,7 +212,7 @@ class RestingOrders:
         edge_ok = price is not None and (
             work.p_side is None or maker_edge(work.p_side, price, fee_type) >= self.min_edge())
         if price is None or not edge_ok or (work.take_price is None and work.p_side is None):
-            return self._after(work, self.lifecycle.cancel(state, "outbid; no price with edge"))
+            return self._after(work, self.lifecycle.cancel(state, "outbid; no better price with edge"))
         work.version += 1
         return self._after(work, self.lifecycle.replace(state, price, work.version))
 
