@@ -145,3 +145,25 @@ def paper_settings(tmp_path: Path) -> Any:
 
     with pol._fake_module().serve() as served:
         yield pol.settings.__wrapped__(served, tmp_path)  # type: ignore[attr-defined]
+
+
+def test_a_tripped_breaker_cancels_every_resting_order_within_one_tick(log_dir: Path) -> None:
+    from shared.paths import open_stream
+    from shared.records import BreakerEvent
+
+    replay = fleet(log_dir, rest_seconds=3600)
+    for _ in range(30):
+        replay.tick()
+        if any(t["status"] == "resting" for t in latest(log_dir).values()):
+            break
+    resting = [t for t in latest(log_dir).values() if t["status"] == "resting"]
+    assert resting
+    events = open_stream(log_dir, SURFACE, "events")
+    events.append(BreakerEvent(surface=SURFACE, breaker="daily_loss", action="trip", at=replay.now(SURFACE),
+                               reason="test"))
+    events.close()
+    replay.tick()
+    ends = latest(log_dir)
+    assert not [t for t in ends.values() if t["status"] == "resting"]
+    assert any(ends[t["id"]].get("reason", "").startswith("halted: breaker") for t in resting)
+    replay.close()
