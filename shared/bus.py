@@ -572,8 +572,12 @@ class _Watch:
         if self.fd is None:
             time.sleep(0.002 if timeout is None else max(0.0, min(0.002, timeout)))
             return
+        # poll(), not select(): select() refuses a descriptor numbered 1024 or above, which a busy process (a
+        # dashboard holding a thousand subscribers' connections) reaches.
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
         try:
-            ready, _, _ = select.select([self.fd], [], [], timeout)
+            ready = poller.poll(None if timeout is None else max(0.0, timeout) * 1000.0)
         except InterruptedError:
             return
         if ready:

@@ -367,13 +367,36 @@ def test_file_watch_fd_becomes_readable_on_append(tmp_path: Path) -> None:
     fd, handle = file_watch_fd(path)
     try:
         assert fd is not None
-        assert select.select([fd], [], [], 0)[0] == []
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        assert poller.poll(0) == []
         JsonlLog(path).append({"i": 1})
-        assert select.select([fd], [], [], 5)[0] == [fd]
+        assert [f for f, _ in poller.poll(5000)] == [fd]
         handle.drain()
-        assert select.select([fd], [], [], 0)[0] == []
+        assert poller.poll(0) == []
     finally:
         handle.close()
+
+
+def test_a_follower_waits_even_with_a_thousand_descriptors_open(tmp_path: Path) -> None:
+    """select() refuses descriptors from 1024 up; a busy process (the dashboard's subscribers) has that many."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the descriptor limit here is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        log = JsonlLog(tmp_path / "f.jsonl")
+        reader = log.reader()
+        log.append({"i": 1})
+        assert [e.data["i"] for e in reader.follow(timeout=5)] == [1]
+        assert reader.follow(timeout=0.05) == []  # waits (on a descriptor above 1024) and times out cleanly
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_log_lines_are_plain_json(tmp_path: Path) -> None:
