@@ -178,6 +178,10 @@ class KalshiVenue:
             raise OrderRejected(self.name, f"time_in_force_{request.time_in_force}_unsupported")
         return tif
 
+    @staticmethod
+    def _post_only(request: OrderRequest) -> bool:
+        return request.time_in_force == "gtc" and request.intent == "open"
+
     def wire_action(self, request: OrderRequest) -> Literal["buy", "sell"]:
         """Kalshi's ``action`` on a YES/NO side: buy that side to open it, sell it to close."""
         if request.side not in _BINARY_SIDES:
@@ -203,8 +207,9 @@ class KalshiVenue:
             "count_fp": count,
             f"{request.side}_price_dollars": price,
             "time_in_force": tif,
-            # Only a resting order can be post-only; an IOC/FOK that must not cross would never fill.
-            "post_only": False,
+            # A resting opening order (GTC: the maker styles) is post-only, so a book that moved between the read and
+            # the send cancels it instead of filling it as a taker; an IOC/FOK that must not cross would never fill.
+            "post_only": self._post_only(request),
         }
         if request.intent == "close":
             body["reduce_only"] = True  # a close never opens the other side when the holding is smaller
@@ -224,7 +229,7 @@ class KalshiVenue:
             "price": w.format_dollars(yes_price),
             "time_in_force": v1["time_in_force"],
             "self_trade_prevention_type": "taker_at_cross",
-            "post_only": False,
+            "post_only": v1["post_only"],
             # Selling what we hold must never open the opposite position.
             "reduce_only": request.intent == "close",
         }

@@ -389,3 +389,16 @@ def test_action_and_reduce_only_follow_side_and_intent(
     assert (v2["side"], v2["price"], v2["reduce_only"]) == (
         book_side, "0.3700" if side == "yes" else "0.6300", intent == "close"
     )
+
+
+@pytest.mark.parametrize(("tif", "intent", "post_only"), [("gtc", "open", True), ("ioc", "open", False),
+                                                           ("gtc", "close", False)])
+def test_a_resting_opening_order_is_post_only(
+    venue: KalshiVenue, body_validate: BodyValidate, tif: str, intent: str, post_only: bool
+) -> None:
+    request = _buy(tif=tif, intent=intent)
+    v1 = venue.build_v1_body(request)
+    body_validate("/portfolio/orders", "post", v1)
+    v2 = venue.build_v2_body(request)
+    body_validate("/portfolio/events/orders", "post", v2)
+    assert v1["post_only"] is post_only and v2["post_only"] is post_only
