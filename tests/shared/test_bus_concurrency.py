@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,6 +87,13 @@ def _expected_sizes(writer: int, count: int) -> list[int]:
 
 
 @pytest.mark.slow
+def _readable(stream: Any, timeout: float) -> bool:
+    """True once ``stream`` has something to read: poll, not select(), which refuses descriptors from 1,024 up."""
+    poller = select.poll()
+    poller.register(stream, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
+
+
 def test_four_processes_append_concurrently_without_loss_tear_or_interleave(tmp_path: Path) -> None:
     path = tmp_path / "shared.jsonl"
     procs = [
@@ -101,7 +109,7 @@ def test_four_processes_append_concurrently_without_loss_tear_or_interleave(tmp_
     try:
         for proc in procs:
             assert proc.stdout is not None
-            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            ready = _readable(proc.stdout, 60)
             assert ready and proc.stdout.readline().strip() == "ready"
         for proc in procs:
             assert proc.stdin is not None
