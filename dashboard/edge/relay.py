@@ -26,6 +26,7 @@ import logging
 import os
 import signal
 import sys
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,7 +308,7 @@ class Relay:
         self._wake.set()
 
 
-class Inbound:
+class Inbound(ABC):
     """One kind of record the edges publish for the operator's box: its subject, consumer, log and idempotency key."""
 
     subject = ""
@@ -318,11 +319,13 @@ class Inbound:
         self.seen: set[tuple[str, ...]] = {self.key_of(entry.data) for entry in open_feed(log_dir, self.log_name)
                                            .read_all()}
 
+    @abstractmethod
     def key_of(self, data: dict[str, Any]) -> tuple[str, ...]:
-        raise NotImplementedError
+        """The idempotency key: a record whose key is already in the log is not appended again."""
 
+    @abstractmethod
     def parse(self, data: dict[str, Any]) -> BaseModel:
-        raise NotImplementedError
+        """The validated record to append."""
 
     def new_records(self, msgs: list[Msg]) -> list[BaseModel]:
         records: list[BaseModel] = []
