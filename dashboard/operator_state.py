@@ -95,7 +95,8 @@ def surface_mode(env_dir: Path, surface: str, default: str = "paper") -> str:
 
 
 def _portfolio(name: str, mode: str, settings: SurfaceSettings) -> Portfolio:
-    return Portfolio(name, mode, bankroll_cents=settings.bankroll_cents, day_boundary_tz=settings.day_boundary_tz)
+    return Portfolio(name, mode, bankroll_cents=settings.bankroll_cents, day_boundary_tz=settings.day_boundary_tz,
+                     classify=result_kind)
 
 
 @dataclass(slots=True)
@@ -113,8 +114,6 @@ class SurfaceView:
     trade_refs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     trades_by_signal: dict[str, str] = field(default_factory=dict)
     recent_trades: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
-    # Resolved trades of the shown mode per result kind (shared/audit/provenance.py: sim, real-data paper, live).
-    by_result_kind: Counter[str] = field(default_factory=Counter)
     # (bus time, cumulative realized P&L of the shown mode) at each resolution: when the result was booked.
     equity: list[tuple[float, int]] = field(default_factory=list)
     resolved_log: list[tuple[int, int, float, str]] = field(default_factory=list)
@@ -159,7 +158,6 @@ class SurfaceView:
                 moment = from_iso(entry.ts).timestamp()
                 if trade.mode == self.mode:
                     self.equity.append((moment, portfolio.realized_cents))
-                    self.by_result_kind[result_kind(trade)] += 1
                 self.resolved_log.append((entry.offset, entry.next_offset, moment, trade.id))
 
     @property
@@ -325,7 +323,8 @@ class SurfaceView:
             "wins": portfolio.wins,
             "win_rate": (portfolio.wins / portfolio.resolved) if portfolio.resolved else None,
             "by_resolution_source": dict(portfolio.by_source),
-            "by_result_kind": dict(self.by_result_kind),
+            # Resolved trades of the shown mode per result kind (shared/audit/provenance.py), from the fold.
+            "by_result_kind": {kind: totals.resolved for kind, totals in portfolio.by_class.items()},
             "realized_by_source_cents": dict(portfolio.realized_by_source),
             "pnl_by_venue_day_cents": {day.isoformat(): pnl for day, pnl in portfolio.daily_pnl().items()},
         }

@@ -16,8 +16,9 @@ from dashboard.auth import is_operator, operator_bearer, state_of
 from dashboard.cohorts import active_subscribers
 from dashboard.metrics import Exposition
 from dashboard.state import DashboardState
-from shared.audit.provenance import REAL_KINDS, RESULT_KINDS, result_kind, result_label, signal_kind
+from shared.audit.provenance import REAL_KINDS, RESULT_KINDS, result_label, signal_kind
 from shared.bus import LogReader
+from shared.money.portfolio import ClassTotals
 from shared.paths import open_stream
 from shared.records import SURFACES, Signal, parse_record
 from shared.signing import ChainCheck, load_public_key
@@ -136,31 +137,31 @@ def history_chain(state: DashboardState) -> ChainCheck:
 def real_performance(state: DashboardState) -> tuple[list[dict[str, Any]], int]:
     """Resolved results per surface and kind from real market data only; and how many synthetic ones were left out.
 
-    Reads the trades the dashboard already holds (latest state of each); the public page is cached at the edge,
-    so this runs once per cache period, not per visitor.
+    Read off each surface's portfolio fold (both modes), which keeps its resolved totals per result kind: no second
+    count over the trades.
     """
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     synthetic = 0
     for name, view in state.surfaces.items():
-        for trade in view.trades.values():
-            if trade.get("status") != "resolved":
+        totals: dict[str, ClassTotals] = {}
+        for portfolio in view.portfolios.values():
+            for kind, part in portfolio.by_class.items():
+                merged = totals.setdefault(kind, ClassTotals())
+                merged.resolved += part.resolved
+                merged.wins += part.wins
+                merged.realized_cents += part.realized_cents
+                merged.fees_cents += part.fees_cents
+        for kind in RESULT_KINDS:
+            found = totals.get(kind)
+            if found is None or not found.resolved:
                 continue
-            kind = result_kind(trade)
             if kind not in REAL_KINDS:
-                synthetic += 1
+                synthetic += found.resolved
                 continue
-            row = rows.setdefault((name, kind), {"surface": name, "result_kind": kind, "label": result_label(kind),
-                                                 "resolved": 0, "wins": 0, "realized_cents": 0, "fees_cents": 0})
-            pnl = int(trade.get("pnl") or 0)
-            row["resolved"] += 1
-            row["wins"] += pnl > 0
-            row["realized_cents"] += pnl
-            row["fees_cents"] += int(trade.get("fees") or 0)
-    order: dict[str, int] = {kind: i for i, kind in enumerate(RESULT_KINDS)}
-    out = [rows[key] for key in sorted(rows, key=lambda k: (SURFACES.index(k[0]), order[k[1]]))]
-    for row in out:
-        row["win_rate"] = row["wins"] / row["resolved"]
-    return out, synthetic
+            rows.append({"surface": name, "result_kind": kind, "label": result_label(kind),
+                         "resolved": found.resolved, "wins": found.wins, "realized_cents": found.realized_cents,
+                         "fees_cents": found.fees_cents, "win_rate": found.wins / found.resolved})
+    return rows, synthetic
 
 
 @router.get("/healthz")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -127,6 +128,23 @@ class Book:
                 by_category.pop(category, None)
 
 
+@dataclass(slots=True)
+class ClassTotals:
+    """Resolved trades of one class (e.g. one result kind: sim, real-data paper, live)."""
+
+    resolved: int = 0
+    wins: int = 0
+    realized_cents: int = 0
+    fees_cents: int = 0
+
+    def add(self, trade: Trade, sign: int) -> None:
+        pnl = trade.pnl or 0
+        self.resolved += sign
+        self.wins += sign * (pnl > 0)
+        self.realized_cents += sign * pnl
+        self.fees_cents += sign * trade.fees
+
+
 def _inc(totals: dict[_K, int], key: _K, amount: int) -> None:
     value = totals.get(key, 0) + amount
     if value:
@@ -168,6 +186,7 @@ class Portfolio:
         *,
         bankroll_cents: int = DEFAULT_BANKROLL_CENTS,
         day_boundary_tz: str = "UTC",
+        classify: Callable[[Trade], str] | None = None,
     ) -> None:
         if bankroll_cents < 0:
             raise ValueError("bankroll must not be negative")
@@ -184,6 +203,10 @@ class Portfolio:
         self.filled = 0  # trades that filled (filled or resolved from a fill)
         self.by_source: Counter[str] = Counter()
         self.realized_by_source: dict[str, int] = {}
+        # Resolved totals per class when a classifier is given (the dashboard classifies by result kind), so a view
+        # of them is this fold's, never a second count over the log.
+        self.classify = classify
+        self.by_class: dict[str, ClassTotals] = {}
         self.peak_equity_cents = bankroll_cents
         self.ignored = 0  # states of another mode or surface skipped
         self.version = 0  # bumped by every applied state or event: lets callers cache what they derive
@@ -252,6 +275,8 @@ class Portfolio:
         source = trade.resolution_source or "unknown"
         self.by_source[source] += 1
         _inc(self.realized_by_source, source, pnl)
+        if self.classify is not None:
+            self.by_class.setdefault(self.classify(trade), ClassTotals()).add(trade, 1)
         when = resolution_time(trade)
         if when is not None:
             _inc(self._by_day, trading_day(when, self.day_boundary_tz), pnl)
@@ -279,6 +304,12 @@ class Portfolio:
         if not self.by_source[source]:
             del self.by_source[source]
         _inc(self.realized_by_source, source, -pnl)
+        if self.classify is not None:
+            key = self.classify(trade)
+            totals = self.by_class[key]
+            totals.add(trade, -1)
+            if not totals.resolved:
+                del self.by_class[key]
         when = resolution_time(trade)
         if when is not None:
             _inc(self._by_day, trading_day(when, self.day_boundary_tz), -pnl)
