@@ -171,9 +171,28 @@ def _surface_health(state: DashboardState, name: str, pm2: list[dict[str, Any]] 
 
 
 # (portfolio versions, rows) of the last skill table per dashboard: recomputed only when a trade log has moved.
-_SKILL_CACHE: weakref.WeakKeyDictionary[DashboardState, tuple[tuple[int, ...], list[dict[str, Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
+class _SkillCache:
+    """The last skill table and the signals it scored. Signals are immutable, so each is read and parsed once; the
+    table is recomputed only when a shown surface's resolved results change (not on every intent or fill)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[tuple[int, int, int], ...] | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.signals: dict[str, Signal | None] = {}
+
+    def signal(self, state: DashboardState, signal_id: str) -> Signal | None:
+        if signal_id not in self.signals:
+            data = state.signal_record(signal_id)
+            if data is None:
+                return None  # not indexed (yet, or any more): asked again next time
+            try:
+                self.signals[signal_id] = parse_record(Signal, data)
+            except ValueError:
+                self.signals[signal_id] = None  # an unreadable line: its trade cannot be scored against its forecast
+        return self.signals[signal_id]
+
+
+_SKILL_CACHE: weakref.WeakKeyDictionary[DashboardState, _SkillCache] = weakref.WeakKeyDictionary()
 
 
 @router.get("/skill")
@@ -182,26 +201,25 @@ async def skill(request: Request) -> dict[str, Any]:
     Brier beside the market's own, the skill score and realized vs claimed edge, each row labelled by source."""
     state = state_of(request)
     state.refresh()
-    versions = tuple(view.portfolio.version for view in state.surfaces.values())
-    cached = _SKILL_CACHE.get(state)
-    if cached is None or cached[0] != versions:
+    cache = _SKILL_CACHE.get(state)
+    if cache is None:
+        cache = _SKILL_CACHE[state] = _SkillCache()
+    key = tuple((v.portfolio.resolved, v.portfolio.realized_cents, v.portfolio.fees_realized_cents)
+                for v in state.surfaces.values())
+    if cache.key != key:
         trades: list[Trade] = []
         signals: dict[str, Signal] = {}
         for view in state.surfaces.values():
             for trade in view.portfolio.trades():
                 if trade.status != "resolved":
                     continue
-                data = state.signal_record(trade.signal_id)
-                if data is None:
-                    continue
-                try:
-                    signals[trade.signal_id] = parse_record(Signal, data)
-                except ValueError:
-                    continue  # an unreadable signal line: the trade cannot be scored against its forecast
-                trades.append(trade)
-        rows = [row.to_json() for row in skill_by_surface(trades, signals)]
-        cached = _SKILL_CACHE[state] = (versions, rows)
-    return {"generated_at": to_iso(utcnow()), "rows": cached[1]}
+                signal = cache.signal(state, trade.signal_id)
+                if signal is not None:
+                    signals[trade.signal_id] = signal
+                    trades.append(trade)
+        cache.rows = [row.to_json() for row in skill_by_surface(trades, signals)]
+        cache.key = key
+    return {"generated_at": to_iso(utcnow()), "rows": cache.rows}
 
 
 @router.get("/equity")
