@@ -30,7 +30,7 @@ import ssl
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -57,7 +57,8 @@ from shared.venues.base import (
     Settlement,
     VenueError,
 )
-from shared.venues.sim.ledger import FillPart, OrderLedger, OrderRecord
+from shared.venues.sim.ledger import OrderLedger, OrderRecord
+from shared.venues.sim.taker import take_levels
 
 BOOK_DEPTH = 100  # levels read per side when filling (Kalshi's maximum ``depth``)
 _FEE_TYPES: tuple[KalshiFeeType, ...] = ("quadratic", "quadratic_with_maker_fees", "flat")
@@ -196,46 +197,25 @@ class PaperVenue:
                 return reject(f"insufficient_position: hold {held}, selling {request.quantity}")
         book = self._data.orderbook(request.symbol, self.book_depth)
         bids, asks = self._unconsumed(book)
-        # The levels this order takes, as (price of the side it trades, size, book side, YES price): NO prices
-        # are 1 − YES prices; buying YES or selling NO takes the YES asks, buying NO or selling YES the YES bids.
+        # The levels this order takes, as (price of the side it trades, size, YES price): NO prices are 1 − YES
+        # prices; buying YES or selling NO takes the YES asks, buying NO or selling YES the YES bids.
         takes_asks = (request.side == "yes") == (request.intent == "open")
-        book_side = asks if takes_asks else bids
         levels = [(level.price if request.side == "yes" else 1 - level.price, level.size, level.price)
-                  for level in book_side]
-        limit = request.limit_price
-        parts: list[FillPart] = []
-        taken: dict[tuple[bool, Decimal], int] = {}
-        remaining = request.quantity
-        for price, size, yes_price in levels:
-            if remaining == 0:
-                break
-            crosses = limit is None or (price <= limit if request.intent == "open" else price >= limit)
-            if not crosses:
-                break
-            if size <= 0:
-                continue  # this paper account already took that level from the same, unchanged book
-            take = min(remaining, size)  # never beyond the displayed size
-            fee = kalshi_fee_cents(take, price * 100, fee_type=fee_type, fee_multiplier=instrument.fee_multiplier)
-            parts.append(FillPart(take, price, fee))
-            taken[(takes_asks, yes_price)] = take
-            remaining -= take
-        if not parts or (request.time_in_force == "fok" and remaining):
+                  for level in (asks if takes_asks else bids)]
+        fill = take_levels(request, [(price, size) for price, size, _ in levels],
+                           lambda take, price: kalshi_fee_cents(take, price * 100, fee_type=fee_type,
+                                                                fee_multiplier=instrument.fee_multiplier))
+        if fill is None:
             return replace(reject("no_liquidity_within_limit"), status="cancelled")
-        notional = sum((Decimal(p.quantity) * p.price for p in parts), Decimal(0))  # cents: centi × dollars
-        fees = sum(p.fees_cents for p in parts)
-        if request.intent == "open":
-            cash_delta = -int(notional.to_integral_value(ROUND_CEILING)) - fees
-            if -cash_delta > self._cash():
-                return reject("insufficient_balance")
-        else:
-            cash_delta = int(notional.to_integral_value(ROUND_FLOOR)) - fees
-        self._consume(book, taken)
+        if request.intent == "open" and -fill.cash_delta_cents > self._cash():
+            return reject("insufficient_balance")
+        self._consume(book, {(takes_asks, levels[index][2]): quantity for index, quantity in fill.taken})
         return OrderRecord(
             client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
             side=request.side, intent=request.intent, quantity=request.quantity,
-            status="filled" if remaining == 0 else "partially_filled", at=now, limit_price=limit,
-            fills=tuple(parts), reason="" if remaining == 0 else "ioc_remainder_cancelled",
-            cash_delta_cents=cash_delta, extra={"paper": self.name},
+            status="filled" if fill.remaining == 0 else "partially_filled", at=now, limit_price=request.limit_price,
+            fills=fill.parts, reason="" if fill.remaining == 0 else "ioc_remainder_cancelled",
+            cash_delta_cents=fill.cash_delta_cents, extra={"paper": self.name},
         )
 
     def _unconsumed(self, book: OrderBook) -> tuple[list[BookLevel], list[BookLevel]]:

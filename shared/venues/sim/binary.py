@@ -45,6 +45,7 @@ from shared.venues.base import (
 from shared.venues.sim import rng
 from shared.venues.sim.common import SIM_VENUE, SimVenueBase
 from shared.venues.sim.ledger import FillPart, OrderRecord
+from shared.venues.sim.taker import take_levels
 
 CENT = Decimal("0.01")
 RECENT = timedelta(days=1)  # closed/settled markets stay listed this long
@@ -220,35 +221,20 @@ class BinarySimVenue(SimVenueBase):
         # The levels this order takes, as prices of the side it trades (NO prices are 1 − YES prices).
         if request.intent == "open":
             levels = yes_asks if request.side == "yes" else [BookLevel(1 - b.price, b.size) for b in yes_bids]
-            ok = (lambda p: p <= request.limit_price) if request.limit_price is not None else (lambda p: True)
         else:
             levels = yes_bids if request.side == "yes" else [BookLevel(1 - a.price, a.size) for a in yes_asks]
-            ok = (lambda p: p >= request.limit_price) if request.limit_price is not None else (lambda p: True)
-        parts: list[FillPart] = []
-        remaining = request.quantity
-        for level in levels:
-            if remaining == 0 or not ok(level.price):
-                break
-            take = min(remaining, level.size)
-            fee = kalshi_fee_cents(take, level.price * 100, fee_type=spec.fee_type)
-            parts.append(FillPart(take, level.price, fee))
-            remaining -= take
-        if not parts or (request.time_in_force == "fok" and remaining):
+        fill = take_levels(request, [(level.price, level.size) for level in levels],
+                           lambda take, price: kalshi_fee_cents(take, price * 100, fee_type=spec.fee_type))
+        if fill is None:
             return replace(reject("no_liquidity_within_limit"), status="cancelled")
-        notional = sum((Decimal(p.quantity) * p.price for p in parts), Decimal(0))  # cents: centi × dollars
-        fees = sum(p.fees_cents for p in parts)
-        if request.intent == "open":
-            cash_delta = -int(notional.to_integral_value(ROUND_CEILING)) - fees
-            if -cash_delta > self._cash(now):
-                return reject("insufficient_balance")
-        else:
-            cash_delta = int(notional.to_integral_value(ROUND_FLOOR)) - fees
+        if request.intent == "open" and -fill.cash_delta_cents > self._cash(now):
+            return reject("insufficient_balance")
         return OrderRecord(
             client_order_id=request.client_order_id, venue_order_id=venue_order_id, symbol=request.symbol,
             side=request.side, intent=request.intent, quantity=request.quantity,
-            status="filled" if remaining == 0 else "partially_filled", at=now, limit_price=request.limit_price,
-            fills=tuple(parts), reason="" if remaining == 0 else "ioc_remainder_cancelled",
-            cash_delta_cents=cash_delta,
+            status="filled" if fill.remaining == 0 else "partially_filled", at=now, limit_price=request.limit_price,
+            fills=fill.parts, reason="" if fill.remaining == 0 else "ioc_remainder_cancelled",
+            cash_delta_cents=fill.cash_delta_cents,
         )
 
     # ---------------------------------------------------------- resting orders
